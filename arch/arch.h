@@ -1,0 +1,12 @@
+// The only header above arch/ includes: it selects the files for this CPU and
+// ABI. Nothing outside arch/ names a register or a ucontext field.
+#pragma once
+
+#if defined(__x86_64__) && defined(__linux__)
+#include "arch/signal_frame_x86_64.h"
+#include "arch/syscall_x86_64_linux.h"
+#else
+#error "ptshim: no arch/ support for this CPU and ABI yet"
+#endif
+
+#include "arch/context.h"

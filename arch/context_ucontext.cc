@@ -1,0 +1,23 @@
+// The portable context switch: glibc's ucontext functions. Each switch costs a
+// sigprocmask system call (swapcontext saves and restores the signal mask),
+// which is also what makes switching from inside a signal handler correct.
+#include "arch/context.h"
+
+#include <cstdlib>
+
+namespace ptshim::arch {
+
+void context_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*entry)()) {
+  if (getcontext(&ctx->uc) != 0) abort();
+  ctx->uc.uc_stack.ss_sp = stack_lo;
+  ctx->uc.uc_stack.ss_size = stack_size;
+  ctx->uc.uc_stack.ss_flags = 0;
+  ctx->uc.uc_link = nullptr;
+  makecontext(&ctx->uc, entry, 0);
+}
+
+void context_switch(Context* from, Context* to) {
+  if (swapcontext(&from->uc, &to->uc) != 0) abort();
+}
+
+}  // namespace ptshim::arch

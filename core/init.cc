@@ -1,0 +1,61 @@
+// Start-up: options, the original thread as user thread 1, fork handling,
+// and the check that every shim call comes from the scheduler's kernel thread.
+#include <stdlib.h>
+#include <sys/syscall.h>
+
+#include "core/runtime.h"
+
+extern "C" int __register_atfork(void (*prepare)(), void (*parent)(), void (*child)(),
+                                 void* dso_handle);
+extern "C" void* __dso_handle;
+
+namespace ptshim {
+
+__thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
+
+namespace {
+bool g_initialized;
+
+void on_fork_in_child() {
+  // fork() runs this in the child before the program's own child handlers.
+  enter_core();
+  threads_after_fork_in_child();
+  scheduler_after_fork_in_child();
+  preempt_after_fork_in_child();
+  g_in_core = 0;
+}
+
+void initialize() {
+  g_initialized = true;
+  parse_options_or_exit();
+  adopt_main_thread();
+  tls_on_scheduler_thread = true;
+  __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
+}
+
+[[noreturn]] void report_foreign_kernel_thread(const char* function) {
+  Writer()
+      .str("ptshim: ")
+      .str(function)
+      .str("() called on kernel thread ")
+      .sdec(arch::raw_syscall(SYS_gettid))
+      .str(", which ptshim did not create. glibc made it internally (C11 thrd_create, "
+           "timer_create with SIGEV_THREAD, aio, ...), bypassing pthread_create; ptshim runs "
+           "every thread on one kernel thread and cannot serve this one. Aborting.\n");
+  abort();
+}
+
+__attribute__((constructor)) void initialize_before_main() {
+  if (!g_initialized) initialize();
+}
+}  // namespace
+
+void ensure_initialized_or_die(const char* function) {
+  if (!g_initialized) {
+    initialize();  // a library constructor reached the shim before ours ran
+    return;
+  }
+  report_foreign_kernel_thread(function);
+}
+
+}  // namespace ptshim

@@ -1,0 +1,102 @@
+// pthread keys. A key is an index into a global table whose sequence number
+// is odd while the key exists; each thread stores (value, sequence) pairs, so
+// a value stored under a deleted key reads as NULL once the index is reused
+// (glibc does the same). The first 32 values live in the thread structure,
+// further blocks are allocated when first set.
+#include <errno.h>
+
+#include "core/runtime.h"
+
+namespace ptshim {
+
+namespace {
+struct KeyEntry {
+  uint64_t seq;  // odd: in use
+  void (*destructor)(void*);
+};
+KeyEntry g_keys[kKeysMax];
+
+bool key_in_use(unsigned key) { return key < kKeysMax && (g_keys[key].seq & 1) != 0; }
+
+KeySlot* slot_of(Thread* t, unsigned key, bool create) {
+  if (key < kKeyBlock) return &t->keys_first[key];
+  KeySlot*& block = t->keys_more[key / kKeyBlock];
+  if (block == nullptr) {
+    if (!create) return nullptr;
+    block = static_cast<KeySlot*>(internal_alloc_zeroed(sizeof(KeySlot) * kKeyBlock));
+  }
+  return &block[key % kKeyBlock];
+}
+
+// Calls program code: leaves the core around it.
+void call_destructor(void (*destructor)(void*), void* value) {
+  leave_core();
+  destructor(value);
+  enter_core();
+}
+}  // namespace
+
+int key_create(unsigned* key, void (*destructor)(void*)) {
+  for (unsigned k = 0; k < kKeysMax; ++k) {
+    if ((g_keys[k].seq & 1) == 0) {
+      ++g_keys[k].seq;
+      g_keys[k].destructor = destructor;
+      *key = k;
+      return 0;
+    }
+  }
+  return EAGAIN;
+}
+
+int key_delete(unsigned key) {
+  if (!key_in_use(key)) return EINVAL;
+  ++g_keys[key].seq;
+  g_keys[key].destructor = nullptr;
+  return 0;
+}
+
+void* key_get(unsigned key) {
+  if (!key_in_use(key)) return nullptr;
+  KeySlot* slot = slot_of(current(), key, false);
+  if (slot == nullptr || slot->seq != g_keys[key].seq) return nullptr;
+  return slot->value;
+}
+
+int key_set(unsigned key, const void* value) {
+  if (!key_in_use(key)) return EINVAL;
+  KeySlot* slot = slot_of(current(), key, true);
+  slot->value = const_cast<void*>(value);
+  slot->seq = g_keys[key].seq;
+  return 0;
+}
+
+void key_run_destructors(Thread* t) {
+  for (int round = 0; round < kDestructorIterations; ++round) {
+    bool called = false;
+    for (unsigned k = 0; k < kKeysMax; ++k) {
+      KeySlot* slot = slot_of(t, k, false);
+      if (k % kKeyBlock == 0 && slot == nullptr) {
+        k += kKeyBlock - 1;  // a block never allocated
+        continue;
+      }
+      if (slot == nullptr || slot->value == nullptr) continue;
+      void* value = slot->value;
+      bool live = slot->seq == g_keys[k].seq;
+      slot->value = nullptr;
+      if (live && g_keys[k].destructor != nullptr) {
+        call_destructor(g_keys[k].destructor, value);
+        called = true;
+      }
+    }
+    if (!called) return;
+  }
+}
+
+void key_release_storage(Thread* t) {
+  for (KeySlot*& block : t->keys_more) {
+    if (block != nullptr) internal_free(block, sizeof(KeySlot) * kKeyBlock);
+    block = nullptr;
+  }
+}
+
+}  // namespace ptshim

@@ -1,0 +1,118 @@
+// Options from the environment, read once before the program runs. A bad
+// value stops the program with one line naming the variable and the value,
+// and exit status 2.
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "core/runtime.h"
+
+namespace ptshim {
+
+namespace {
+Options g_options;
+
+constexpr uint64_t kDefaultTimesliceNs = 10'000'000;
+constexpr uint64_t kMinTimesliceNs = 20'000;
+constexpr uint64_t kMaxTimesliceNs = 10'000'000'000;
+constexpr size_t kMinStack = 16384;  // PTHREAD_STACK_MIN
+constexpr size_t kMaxStack = size_t{1} << 40;
+constexpr size_t kFallbackStack = size_t{8} << 20;
+
+[[noreturn]] void reject(const char* name, const char* value, const char* why) {
+  {
+    Writer w;
+    w.str("ptshim: ").str(name).chr('=').str(value).str(": ").str(why).chr('\n');
+  }
+  _exit(2);
+}
+
+// Digits, optionally a fraction, then a unit from `units` (scale in ns or
+// bytes). Returns false on any other text or overflow.
+struct Unit {
+  const char* suffix;
+  uint64_t scale;
+};
+
+bool parse_scaled(const char* text, const Unit* units, size_t unit_count, bool unit_required,
+                  uint64_t* out) {
+  const char* p = text;
+  uint64_t whole = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9'; ++p, ++digits) {
+    if (whole > (UINT64_MAX - 9) / 10) return false;
+    whole = whole * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  uint64_t frac = 0, frac_div = 1;
+  if (*p == '.') {
+    for (++p; *p >= '0' && *p <= '9'; ++p, ++digits) {
+      if (frac_div < 1000000000u) {
+        frac = frac * 10 + static_cast<uint64_t>(*p - '0');
+        frac_div *= 10;
+      }
+    }
+  }
+  if (digits == 0) return false;
+  uint64_t scale = 0;
+  if (*p == '\0') {
+    if (unit_required && !(whole == 0 && frac == 0)) return false;
+    scale = 1;
+  } else {
+    for (size_t i = 0; i < unit_count; ++i) {
+      if (strcasecmp(p, units[i].suffix) == 0) scale = units[i].scale;
+    }
+    if (scale == 0) return false;
+  }
+  if (whole != 0 && scale > UINT64_MAX / whole) return false;
+  *out = whole * scale + frac * scale / frac_div;
+  return true;
+}
+
+void parse_timeslice(const char* value) {
+  static const Unit kUnits[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", 1000000000}};
+  uint64_t ns;
+  if (!parse_scaled(value, kUnits, 4, true, &ns)) {
+    reject("PTSHIM_TIMESLICE", value, "not a duration (examples: 10ms, 500us, 0 = cooperative)");
+  }
+  if (ns != 0 && (ns < kMinTimesliceNs || ns > kMaxTimesliceNs)) {
+    reject("PTSHIM_TIMESLICE", value, "out of range (20us to 10s, or 0 = cooperative)");
+  }
+  g_options.timeslice_ns = ns;
+}
+
+void parse_stack_size(const char* value) {
+  static const Unit kUnits[] = {{"k", size_t{1} << 10}, {"m", size_t{1} << 20},
+                                {"g", size_t{1} << 30}, {"kb", size_t{1} << 10},
+                                {"mb", size_t{1} << 20}, {"gb", size_t{1} << 30}};
+  uint64_t bytes;
+  if (!parse_scaled(value, kUnits, 6, false, &bytes)) {
+    reject("PTSHIM_STACK_SIZE", value, "not a size (examples: 256k, 8m, 65536)");
+  }
+  if (bytes < kMinStack || bytes > kMaxStack) {
+    reject("PTSHIM_STACK_SIZE", value, "out of range (16k to 1024g)");
+  }
+  g_options.default_stack_size = bytes;
+}
+
+size_t default_stack_size() {
+  // As glibc: the soft RLIMIT_STACK, or 8 MiB when it is unlimited.
+  rlimit limit;
+  if (getrlimit(RLIMIT_STACK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur < kMinStack) {
+    return kFallbackStack;
+  }
+  return limit.rlim_cur;
+}
+}  // namespace
+
+const Options& options() { return g_options; }
+
+void parse_options_or_exit() {
+  g_options.timeslice_ns = kDefaultTimesliceNs;
+  g_options.default_stack_size = default_stack_size();
+  if (const char* v = getenv("PTSHIM_TIMESLICE")) parse_timeslice(v);
+  if (const char* v = getenv("PTSHIM_STACK_SIZE")) parse_stack_size(v);
+}
+
+}  // namespace ptshim

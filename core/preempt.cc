@@ -1,0 +1,268 @@
+// Preemption: the timers, the SIGALRM handler and the safe-point rule.
+//
+// THE RULE. A timer signal may arrive anywhere. The handler switches threads
+// only when all of these hold:
+//   1. g_in_core == 0: no shim function is running and no switch is under way,
+//      so every core structure is consistent. (If it is 1, the handler sets
+//      preempt_pending and returns; leave_core() takes the preemption as the
+//      shim call ends.)
+//   2. The interrupted program counter is in code that may be suspended
+//      midway: the program and its own libraries, the vDSO, anonymous code.
+//      It is NOT safe in libc.so.6, ld-linux, libptshim, libstdc++,
+//      libgcc_s, libunwind, the libpthread/libdl/librt stubs, NSS and gconv
+//      modules. Those hold locks of their own (malloc arenas, stdio, the
+//      loader's locks, the unwinder's caches) or run glibc state that assumes
+//      no other thread enters it midway; suspending them and running a thread
+//      that enters the same code corrupts it or blocks the kernel thread on a
+//      futex no one will release. Because of this rule glibc's internal code
+//      never interleaves between user threads, which is what lets one
+//      kernel thread run it without glibc's own thread machinery.
+//   3. The thread is not running on a signal stack (sigaltstack): another
+//      thread could take a signal on that same stack.
+// When 1 holds but 2 or 3 does not, the handler still does the bookkeeping
+// that needs no switch (waking expired sleepers, stopping an idle timer), sets
+// preempt_pending, and returns. The pending preemption is taken at the next
+// safe point: the end of any shim call, or the next tick that lands in safe
+// code (the slice timer is periodic while others are runnable). It is never
+// lost, and nothing spins waiting for it.
+//
+// The known hole in rule 2: program code called back from inside libc
+// (qsort comparators, fopencookie functions, atfork and atexit handlers,
+// dl_iterate_phdr callbacks) can be preempted while libc holds state for it.
+//
+// TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
+// kernel thread only (SIGEV_THREAD_ID). POSIX timers, unlike setitimer, are
+// not inherited across fork and are deleted by execve.
+//   - the slice timer: periodic at the timeslice, armed when a second thread
+//     becomes runnable, disarmed lazily by the first tick that finds nothing
+//     else to run (so a hand-off between two threads costs no timer calls);
+//   - the wake timer: one-shot at the earliest deadline while a thread runs,
+//     so sleepers wake on time even when the running thread never yields.
+// Both are stopped before the kernel thread sleeps in the idle path.
+// SA_RESTART restarts the program's interrupted restartable system calls; a
+// tick can only interrupt one while another thread is runnable or sleeping.
+#include <errno.h>
+#include <link.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "core/runtime.h"
+
+namespace ptshim {
+
+volatile int g_in_core;
+volatile int preempt_pending;
+
+namespace {
+
+// ---- which code may be suspended ----------------------------------------------
+struct CodeRange {
+  uintptr_t lo, hi;
+  bool safe;
+};
+constexpr int kMaxRanges = 512;
+CodeRange g_ranges[kMaxRanges];
+int g_range_count;
+int g_objects_seen;  // loaded objects when g_ranges was built
+
+bool name_is_runtime(const char* path) {
+  const char* base = path;
+  for (const char* p = path; *p != '\0'; ++p) {
+    if (*p == '/') base = p + 1;
+  }
+  static const char* const kPrefixes[] = {
+      "libc.so",      "ld-linux",     "libptshim", "libstdc++.so", "libgcc_s.so",
+      "libunwind",    "libpthread.so", "libdl.so",  "librt.so",     "libnss_",
+      "libresolv.so", "libanl.so",    "libthread_db"};
+  for (const char* prefix : kPrefixes) {
+    if (strncmp(base, prefix, strlen(prefix)) == 0) return true;
+  }
+  return strstr(path, "/gconv/") != nullptr;
+}
+
+int count_loaded_objects() {
+  int n = 0;
+  for (const link_map* m = _r_debug.r_map; m != nullptr; m = m->l_next) ++n;
+  return n;
+}
+
+int collect_ranges(dl_phdr_info* info, size_t, void*) {
+  const char* name = info->dlpi_name != nullptr ? info->dlpi_name : "";
+  bool safe = !name_is_runtime(name);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || (ph.p_flags & PF_X) == 0) continue;
+    if (g_range_count == kMaxRanges) return 1;
+    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    CodeRange r{lo, lo + ph.p_memsz, safe};
+    // Our own object is found by address: its name is whatever LD_PRELOAD said.
+    auto self = reinterpret_cast<uintptr_t>(&collect_ranges);
+    if (self >= r.lo && self < r.hi) r.safe = false;
+    int j = g_range_count++;
+    while (j > 0 && g_ranges[j - 1].lo > r.lo) {
+      g_ranges[j] = g_ranges[j - 1];
+      --j;
+    }
+    g_ranges[j] = r;
+  }
+  return 0;
+}
+
+void rebuild_code_ranges() {
+  g_range_count = 0;
+  g_objects_seen = count_loaded_objects();
+  dl_iterate_phdr(collect_ranges, nullptr);
+}
+
+const CodeRange* find_range(uintptr_t pc) {
+  int lo = 0, hi = g_range_count;
+  while (lo < hi) {
+    int mid = (lo + hi) / 2;
+    if (g_ranges[mid].hi <= pc) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo < g_range_count && g_ranges[lo].lo <= pc) return &g_ranges[lo];
+  return nullptr;
+}
+
+bool pc_is_safe(uintptr_t pc) {
+  const CodeRange* r = find_range(pc);
+  if (r == nullptr && count_loaded_objects() != g_objects_seen) {
+    rebuild_code_ranges();  // something was dlopen'ed since
+    r = find_range(pc);
+  }
+  return r == nullptr || r->safe;  // no object at all: anonymous (JIT) code
+}
+
+bool on_signal_stack() {
+  stack_t ss;
+  if (arch::raw_syscall(SYS_sigaltstack, 0, reinterpret_cast<long>(&ss)) != 0) return false;
+  return (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+// ---- timers ---------------------------------------------------------------------
+enum TimerTag { kSliceTag = 1, kWakeTag = 2 };
+bool g_enabled;
+int g_slice_timer = -1;
+int g_wake_timer = -1;
+bool g_slice_armed;
+uint64_t g_wake_armed_ns;  // 0: not armed
+
+int create_timer(int tag) {
+  sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = SIGALRM;
+  sev.sigev_value.sival_int = tag;
+  sev._sigev_un._tid = static_cast<pid_t>(arch::raw_syscall(SYS_gettid));
+  int id = -1;
+  if (arch::raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, reinterpret_cast<long>(&sev),
+                        reinterpret_cast<long>(&id)) != 0) {
+    fatal("ptshim: cannot create the preemption timer (timer_create failed)");
+  }
+  return id;
+}
+
+void set_timer(int id, int flags, uint64_t value_ns, uint64_t interval_ns) {
+  itimerspec spec;
+  spec.it_value.tv_sec = static_cast<time_t>(value_ns / 1000000000u);
+  spec.it_value.tv_nsec = static_cast<long>(value_ns % 1000000000u);
+  spec.it_interval.tv_sec = static_cast<time_t>(interval_ns / 1000000000u);
+  spec.it_interval.tv_nsec = static_cast<long>(interval_ns % 1000000000u);
+  arch::raw_syscall(SYS_timer_settime, id, flags, reinterpret_cast<long>(&spec), 0);
+}
+
+void disarm_slice_timer() {
+  if (!g_slice_armed) return;
+  set_timer(g_slice_timer, 0, 0, 0);
+  g_slice_armed = false;
+}
+
+void disarm_wake_timer() {
+  if (g_wake_armed_ns == 0) return;
+  set_timer(g_wake_timer, 0, 0, 0);
+  g_wake_armed_ns = 0;
+}
+
+void on_timer_signal(int, siginfo_t* info, void* ucontext) {
+  if (info->si_code != SI_TIMER) return;  // not ours; see docs/design.md
+  int saved_errno = errno;
+  if (g_in_core) {
+    preempt_pending = 1;
+    errno = saved_errno;
+    return;
+  }
+  g_in_core = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  expire_deadlines();
+  if (run_queue_empty()) {
+    disarm_slice_timer();
+    preempt_sync_timers();
+  } else if (pc_is_safe(arch::interrupted_pc(ucontext)) && !on_signal_stack()) {
+    preempt_switch_from_handler();
+  } else {
+    preempt_pending = 1;
+  }
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_in_core = 0;
+  errno = saved_errno;
+}
+
+}  // namespace
+
+void preempt_enable() {
+  if (g_enabled || options().timeslice_ns == 0) return;
+  rebuild_code_ranges();
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_timer_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (__sigaction(SIGALRM, &sa, nullptr) != 0) fatal("ptshim: cannot install the SIGALRM handler");
+  g_slice_timer = create_timer(kSliceTag);
+  g_wake_timer = create_timer(kWakeTag);
+  g_slice_armed = false;
+  g_wake_armed_ns = 0;
+  g_enabled = true;
+}
+
+void preempt_sync_timers() {
+  if (!g_enabled) return;
+  if (!g_slice_armed && !run_queue_empty()) {
+    uint64_t slice = options().timeslice_ns;
+    set_timer(g_slice_timer, 0, slice, slice);
+    g_slice_armed = true;
+  }
+  if (deadline_any()) {
+    uint64_t earliest = deadline_earliest_ns();
+    // A wake timer set for a moment already past has fired or is firing.
+    bool armed = g_wake_armed_ns != 0 && g_wake_armed_ns > monotonic_now_ns();
+    if (!armed || earliest < g_wake_armed_ns) {
+      set_timer(g_wake_timer, TIMER_ABSTIME, earliest, 0);
+      g_wake_armed_ns = earliest;
+    }
+  }
+}
+
+void preempt_before_idle() {
+  if (!g_enabled) return;
+  disarm_slice_timer();
+  disarm_wake_timer();
+}
+
+void preempt_after_fork_in_child() {
+  // The parent's timers do not exist here; the child starts cooperative and
+  // single-threaded, and preempt_enable() runs again if it creates threads.
+  g_enabled = false;
+  g_slice_timer = g_wake_timer = -1;
+  g_slice_armed = false;
+  g_wake_armed_ns = 0;
+  preempt_pending = 0;
+}
+
+}  // namespace ptshim

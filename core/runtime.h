@@ -1,0 +1,295 @@
+// The shared representation of ptshim's core: user threads, wait queues, the
+// deadline heap and the scheduler's interface. Every core/ file and every
+// shim/ file includes this one header; nothing else is shared between them.
+//
+// Execution model (see docs/design.md for the reasoning):
+// - One kernel thread runs every user thread. The core runs either on behalf
+//   of the current user thread (called from shim/) or inside the preemption
+//   handler, which only touches core state when the interrupted code was
+//   outside the shim (see core/preempt.cc). So core state needs no locks.
+// - A user thread is in exactly one of: the run queue, one wait queue, or
+//   neither (running, sleeping without a queue, exited). Independently it may
+//   sit in the deadline heap when its wait has a timeout.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+
+#include "arch/arch.h"
+
+struct sigaction;
+// glibc's own entry points for calls the shim may one day interpose: the
+// shim's internal use must never reach its own definitions.
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
+
+namespace ptshim {
+
+struct Thread;
+
+// An intrusive FIFO of threads, embedded in sync objects. All-zero is an
+// empty queue, so objects made by static initialisers need no set-up.
+struct WaitQueue {
+  Thread* head;
+  Thread* tail;
+};
+static_assert(sizeof(WaitQueue) == 16);
+
+enum class ThreadState : uint8_t {
+  kFree,      // slot unused
+  kRunning,   // the current thread
+  kRunnable,  // in the run queue
+  kBlocked,   // in a wait queue and/or the deadline heap
+  kExited,    // finished; waiting to be joined (or reaped if detached)
+};
+
+// What a blocked thread waits for; reports print it.
+enum class WaitKind : uint8_t { kNone, kMutex, kCond, kJoin, kOnce, kSleep, kBarrier };
+
+enum class WakeReason : uint8_t { kWoken, kTimedOut };
+
+inline constexpr int kKeysMax = 1024;          // PTHREAD_KEYS_MAX
+inline constexpr int kKeyBlock = 32;           // values per key block
+inline constexpr int kDestructorIterations = 4;  // PTHREAD_DESTRUCTOR_ITERATIONS
+
+struct KeySlot {
+  void* value;
+  uint64_t seq;  // the key's sequence number when the value was stored
+};
+
+struct Thread {
+  arch::Context context;
+  uint64_t number;  // 1 for the process's original thread, then 2, 3, ...
+  ThreadState state;
+  WaitKind wait_kind;
+  WakeReason wake_reason;
+  bool detached;
+  bool is_main;  // runs on the process stack
+
+  // Run queue or wait queue membership.
+  Thread* next;
+  Thread* prev;
+  WaitQueue* queue;          // the wait queue this thread is on, if any
+  const void* wait_object;   // what it waits for (mutex, condvar, thread, ...)
+
+  // Deadline heap membership: index + 1, 0 when not in the heap.
+  uint64_t deadline_ns;  // CLOCK_MONOTONIC
+  uint32_t heap_slot;
+
+  int saved_errno;
+
+  // Stack: [stack_lo, stack_lo + stack_size) usable, guard below it.
+  void* map_base;  // what to munmap, or null for a user-provided stack
+  size_t map_size;
+  void* stack_lo;
+  size_t stack_size;
+  size_t guard_size;
+
+  void* (*start_routine)(void*);
+  void* start_arg;
+  void* result;
+  Thread* joiner;
+
+  // pthread keys: the first block lives here, the others on demand.
+  KeySlot keys_first[kKeyBlock];
+  KeySlot* keys_more[kKeysMax / kKeyBlock];
+
+  // All live threads, for reports and fork.
+  Thread* all_next;
+  Thread* all_prev;
+};
+
+void take_pending_preemption();
+
+// ---- sync objects: the core's view of glibc's types -------------------------------
+// Each is laid over the glibc type of the same size; all-zero is a valid
+// unlocked/empty object, and glibc's __kind stays at offset 16 so the static
+// initialisers (PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, ...) keep working.
+enum MutexType : int32_t { kMutexNormal = 0, kMutexRecursive = 1, kMutexErrorCheck = 2,
+                           kMutexAdaptive = 3 };
+struct Mutex {
+  Thread* owner;
+  uint32_t depth;   // recursion depth of the owner
+  uint32_t woken;   // a waiter was woken by unlock and has not retried yet
+  int32_t kind;     // glibc's __kind: the type in the low bits
+  uint32_t reserved;
+  WaitQueue waiters;
+  MutexType type() const { return static_cast<MutexType>(kind & 3); }
+};
+static_assert(sizeof(Mutex) == 40);
+static_assert(__builtin_offsetof(Mutex, kind) == 16);
+
+struct Cond {
+  WaitQueue waiters;
+  int32_t clock;  // for timedwait deadlines; 0 is CLOCK_REALTIME
+  uint32_t reserved[7];
+};
+static_assert(sizeof(Cond) == 48);
+
+struct Barrier {
+  WaitQueue waiters;
+  uint32_t count;
+  uint32_t arrived;
+  uint32_t generation;
+  uint32_t reserved;
+};
+static_assert(sizeof(Barrier) == 32);
+
+// 0, or EBUSY (try), EDEADLK, EAGAIN, ETIMEDOUT. deadline_ns 0: none.
+int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only);
+int mutex_unlock(Mutex* m);  // 0 or EPERM
+int mutex_destroy(Mutex* m);  // 0 or EBUSY
+int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns);  // 0, ETIMEDOUT, EPERM
+void cond_signal(Cond* c);
+void cond_broadcast(Cond* c);
+int cond_destroy(Cond* c);
+int once_run(int* control, void (*init)());
+bool barrier_wait(Barrier* b);  // true for exactly one thread of each round
+void sleep_until(uint64_t deadline_ns);
+
+// Absolute time on `clock` to a CLOCK_MONOTONIC deadline (at least 1).
+// 0 or EINVAL (bad timespec or unsupported clock).
+int deadline_from_abstime(clockid_t clock, const timespec* abstime, uint64_t* deadline_ns);
+int deadline_from_relative(const timespec* interval, uint64_t* deadline_ns);
+bool clock_is_supported(clockid_t clock);
+
+// ---- options (core/options.cc) ----------------------------------------------
+struct Options {
+  uint64_t timeslice_ns;      // 0: cooperative, no timer
+  size_t default_stack_size;  // bytes
+};
+const Options& options();
+void parse_options_or_exit();
+
+// ---- process state (core/init.cc) -------------------------------------------
+// True on the kernel thread that runs the scheduler. Initial-exec TLS: one
+// %fs-relative load on every shim entry. Any other kernel thread (made by a
+// glibc-internal path ptshim does not interpose) sees false.
+extern __thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
+void ensure_initialized_or_die(const char* function);  // slow path of ShimEntry
+
+// ---- scheduler (core/sched.cc) ----------------------------------------------
+Thread* current();
+// Moves the caller to the back of the run queue and runs the next thread.
+void yield();
+// Blocks the current thread on `queue` (may be null: a pure sleep) until
+// woken or until `deadline_ns` (0: none) passes; `front` queues it first.
+WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t deadline_ns,
+                 bool front = false);
+// Makes a blocked thread runnable (removes it from its queue and the heap).
+void wake(Thread* t, WakeReason reason);
+Thread* wake_one(WaitQueue* queue);
+void wake_all(WaitQueue* queue);
+void make_runnable(Thread* t);  // a new thread
+// Switches away from an exited thread for good.
+[[noreturn]] void exit_current_and_schedule();
+// Called by leave_core() when a preemption is pending; enters and leaves the
+// core itself.
+void take_pending_preemption();
+bool run_queue_empty();
+void set_initial_current(Thread* t);
+void after_first_switch_in();  // a new thread's first step (core/thread.cc)
+
+void wait_queue_push(WaitQueue* q, Thread* t);
+void wait_queue_push_front(WaitQueue* q, Thread* t);
+void wait_queue_remove(WaitQueue* q, Thread* t);
+
+// ---- deadlines (core/deadline.cc) -------------------------------------------
+uint64_t monotonic_now_ns();
+void deadline_insert(Thread* t, uint64_t deadline_ns);
+void deadline_remove(Thread* t);
+bool deadline_any();
+void deadline_reset();
+uint64_t deadline_earliest_ns();
+Thread* deadline_pop_expired(uint64_t now_ns);  // null when none
+
+// ---- the core section ----------------------------------------------------------
+// g_in_core is 1 while core state may be inconsistent or a switch is under
+// way: from a shim function's entry to its exit, and while the preemption
+// handler works. Every context switch happens with it at 1, so switching
+// needs no save/restore of it; paths that call back into program code (start
+// routines, once routines, key destructors) drop it around the call.
+extern volatile int g_in_core;
+extern volatile int preempt_pending;
+inline void enter_core() {
+  g_in_core = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+// Leaving the core is a safe point: a preemption that arrived meanwhile is
+// taken here.
+inline void leave_core() {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_in_core = 0;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (__builtin_expect(preempt_pending, 0)) take_pending_preemption();
+}
+
+// ---- preemption (core/preempt.cc) -------------------------------------------
+void preempt_init();
+void preempt_enable();       // the process became multi-threaded: install the timer
+// Brings the timers in line with the run queue and the deadline heap; cheap
+// when nothing changed. Called whenever either changes.
+void preempt_sync_timers();
+void preempt_before_idle();  // nothing runnable: the kernel thread will sleep
+// The handler's work once it is allowed to touch core state (core/sched.cc).
+void preempt_switch_from_handler();
+void expire_deadlines();
+void preempt_after_fork_in_child();
+
+// ---- threads (core/thread.cc) -----------------------------------------------
+struct ThreadAttributes {
+  bool detached;
+  size_t stack_size;   // 0: default
+  size_t guard_size;
+  void* user_stack_lo;  // with user_stack_size: a stack the program owns
+  size_t user_stack_size;
+};
+Thread* adopt_main_thread();
+// 0 or EAGAIN / ENOMEM / EINVAL.
+int thread_create(const ThreadAttributes& attrs, void* (*start)(void*), void* arg, Thread** out);
+int thread_join(Thread* t, void** result);
+int thread_detach(Thread* t);
+[[noreturn]] void thread_exit(void* result);
+bool thread_is_valid(const Thread* t);  // a live or unjoined thread
+Thread* all_threads_head();
+void threads_after_fork_in_child();
+void scheduler_after_fork_in_child();
+void reap_detached(Thread* t);
+size_t live_thread_count();  // not exited
+
+// ---- stacks (core/stack.cc) -------------------------------------------------
+size_t page_size();
+// Maps a stack with a PROT_NONE guard below it. 0 or an errno value.
+int stack_allocate(Thread* t, size_t stack_size, size_t guard_size);
+void stack_release(Thread* t);
+
+// ---- keys (core/key.cc) -----------------------------------------------------
+int key_create(unsigned* key, void (*destructor)(void*));
+int key_delete(unsigned key);
+void* key_get(unsigned key);
+int key_set(unsigned key, const void* value);
+void key_run_destructors(Thread* t);
+void key_release_storage(Thread* t);
+
+// ---- internal memory (core/alloc.cc): never malloc ---------------------------
+void* internal_alloc_zeroed(size_t size);  // dies on exhaustion
+void internal_free(void* p, size_t size);
+
+// ---- reports (core/report.cc): raw write(2), no stdio -------------------------
+struct Writer {
+  char buf[512];
+  size_t len = 0;
+  int fd = 2;
+  Writer& str(const char* s);
+  Writer& dec(uint64_t v);
+  Writer& sdec(int64_t v);
+  Writer& hex(uint64_t v);
+  Writer& chr(char c);
+  void flush();
+  ~Writer() { flush(); }
+};
+[[noreturn]] void fatal(const char* message);
+[[noreturn]] void report_deadlock_and_abort();
+const char* wait_kind_name(WaitKind k);
+
+}  // namespace ptshim

@@ -1,0 +1,210 @@
+// The scheduler: a FIFO run queue, blocking on wait queues with optional
+// deadlines, and the idle path that sleeps the kernel thread until the
+// earliest deadline or reports a deadlock.
+//
+// Invariants:
+// - Runs with g_in_core == 1 (see runtime.h), on behalf of the current thread
+//   or inside the preemption handler.
+// - g_current is the only thread in state kRunning. Every other live thread
+//   is kRunnable (in g_run_queue), kBlocked (in one wait queue and/or the
+//   deadline heap) or kExited.
+// - errno is per thread: saved when a thread is switched out, restored when it
+//   is switched in (until every thread has a control block of its own).
+#include <errno.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "core/runtime.h"
+
+namespace ptshim {
+
+namespace {
+Thread* g_current;
+WaitQueue g_run_queue;
+Thread* g_reap;  // an exited detached thread whose stack is freed once we are off it
+
+void after_switch_in() {
+  errno = g_current->saved_errno;
+  if (g_reap != nullptr && g_reap != g_current) {
+    Thread* dead = g_reap;
+    g_reap = nullptr;
+    reap_detached(dead);
+  }
+}
+
+void switch_to(Thread* next) {
+  Thread* self = g_current;
+  next->state = ThreadState::kRunning;
+  if (next == self) return;
+  self->saved_errno = errno;
+  g_current = next;
+  preempt_pending = 0;
+  preempt_sync_timers();
+  arch::context_switch(&self->context, &next->context);
+  after_switch_in();
+}
+
+Thread* run_queue_pop() {
+  Thread* t = g_run_queue.head;
+  if (t != nullptr) wait_queue_remove(&g_run_queue, t);
+  return t;
+}
+
+void idle_until_next_deadline() {
+  if (!deadline_any()) report_deadlock_and_abort();
+  preempt_before_idle();
+  timespec until;
+  uint64_t ns = deadline_earliest_ns();
+  until.tv_sec = static_cast<time_t>(ns / 1000000000u);
+  until.tv_nsec = static_cast<long>(ns % 1000000000u);
+  // EINTR (a signal of the program's) just brings us back to the loop.
+  arch::raw_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME,
+                    reinterpret_cast<long>(&until), 0);
+}
+
+Thread* pick_next() {
+  for (;;) {
+    expire_deadlines();
+    if (Thread* t = run_queue_pop()) return t;
+    idle_until_next_deadline();
+  }
+}
+
+void enqueue_runnable(Thread* t) {
+  t->state = ThreadState::kRunnable;
+  wait_queue_push(&g_run_queue, t);
+}
+}  // namespace
+
+// Defined by thread adoption: the first thread is current before anything runs.
+void set_initial_current(Thread* t) {
+  g_current = t;
+  t->state = ThreadState::kRunning;
+}
+
+Thread* current() { return g_current; }
+bool run_queue_empty() { return g_run_queue.head == nullptr; }
+
+void wait_queue_push(WaitQueue* q, Thread* t) {
+  t->next = nullptr;
+  t->prev = q->tail;
+  if (q->tail != nullptr) {
+    q->tail->next = t;
+  } else {
+    q->head = t;
+  }
+  q->tail = t;
+}
+
+void wait_queue_push_front(WaitQueue* q, Thread* t) {
+  t->prev = nullptr;
+  t->next = q->head;
+  if (q->head != nullptr) {
+    q->head->prev = t;
+  } else {
+    q->tail = t;
+  }
+  q->head = t;
+}
+
+void wait_queue_remove(WaitQueue* q, Thread* t) {
+  if (t->prev != nullptr) {
+    t->prev->next = t->next;
+  } else {
+    q->head = t->next;
+  }
+  if (t->next != nullptr) {
+    t->next->prev = t->prev;
+  } else {
+    q->tail = t->prev;
+  }
+  t->next = t->prev = nullptr;
+}
+
+void expire_deadlines() {
+  if (!deadline_any()) return;
+  uint64_t now = monotonic_now_ns();
+  while (Thread* t = deadline_pop_expired(now)) wake(t, WakeReason::kTimedOut);
+}
+
+void yield() {
+  expire_deadlines();
+  if (run_queue_empty()) return;
+  enqueue_runnable(g_current);
+  switch_to(run_queue_pop());
+}
+
+void preempt_switch_from_handler() { yield(); }
+
+void take_pending_preemption() {
+  enter_core();
+  preempt_pending = 0;
+  yield();
+  leave_core();
+}
+
+WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t deadline_ns,
+                 bool front) {
+  Thread* self = g_current;
+  self->state = ThreadState::kBlocked;
+  self->wait_kind = kind;
+  self->wait_object = object;
+  self->wake_reason = WakeReason::kWoken;
+  self->queue = queue;
+  if (queue != nullptr) {
+    if (front) {
+      wait_queue_push_front(queue, self);
+    } else {
+      wait_queue_push(queue, self);
+    }
+  }
+  if (deadline_ns != 0) deadline_insert(self, deadline_ns);
+  switch_to(pick_next());
+  self->wait_kind = WaitKind::kNone;
+  self->wait_object = nullptr;
+  return self->wake_reason;
+}
+
+void wake(Thread* t, WakeReason reason) {
+  if (t->queue != nullptr) {
+    wait_queue_remove(t->queue, t);
+    t->queue = nullptr;
+  }
+  if (t->heap_slot != 0) deadline_remove(t);
+  t->wake_reason = reason;
+  enqueue_runnable(t);
+  preempt_sync_timers();
+}
+
+Thread* wake_one(WaitQueue* queue) {
+  Thread* t = queue->head;
+  if (t != nullptr) wake(t, WakeReason::kWoken);
+  return t;
+}
+
+void wake_all(WaitQueue* queue) {
+  while (queue->head != nullptr) wake(queue->head, WakeReason::kWoken);
+}
+
+void make_runnable(Thread* t) {
+  enqueue_runnable(t);
+  preempt_sync_timers();
+}
+
+void exit_current_and_schedule() {
+  Thread* self = g_current;
+  if (self->detached && !self->is_main) g_reap = self;
+  switch_to(pick_next());
+  __builtin_unreachable();
+}
+
+void scheduler_after_fork_in_child() {
+  g_run_queue = WaitQueue{};
+  g_reap = nullptr;
+  deadline_reset();
+}
+
+// A new thread's first instructions after the switch that started it.
+void after_first_switch_in() { after_switch_in(); }
+
+}  // namespace ptshim

@@ -1,0 +1,125 @@
+// Thread attributes: detach state, stack size, user stack, guard size, and
+// the scheduling fields, which are recorded (one kernel thread has no
+// policy of its own to apply them to).
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+void ptshim::attr_set_defaults(Attr* a) {
+  memset(a, 0, sizeof *a);
+  a->detach_state = PTHREAD_CREATE_JOINABLE;
+  a->guard_size = page_size();
+  a->sched_policy = SCHED_OTHER;
+  a->inherit_sched = PTHREAD_INHERIT_SCHED;
+  a->scope = PTHREAD_SCOPE_SYSTEM;
+}
+
+PTSHIM_EXPORT int pthread_attr_init(pthread_attr_t* attr) {
+  memset(attr, 0, sizeof *attr);
+  attr_set_defaults(to_attr(attr));
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_destroy(pthread_attr_t*) { return 0; }
+
+PTSHIM_EXPORT int pthread_attr_setdetachstate(pthread_attr_t* attr, int state) {
+  if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED) return EINVAL;
+  to_attr(attr)->detach_state = state;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getdetachstate(const pthread_attr_t* attr, int* state) {
+  *state = to_attr(attr)->detach_state;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
+  if (size < static_cast<size_t>(PTHREAD_STACK_MIN)) return EINVAL;
+  to_attr(attr)->stack_size = size;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getstacksize(const pthread_attr_t* attr, size_t* size) {
+  const Attr* a = to_attr(attr);
+  *size = a->stack_size != 0 ? a->stack_size : options().default_stack_size;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setstack(pthread_attr_t* attr, void* stack_lo, size_t size) {
+  if (size < static_cast<size_t>(PTHREAD_STACK_MIN)) return EINVAL;
+  Attr* a = to_attr(attr);
+  a->stack_lo = stack_lo;
+  a->stack_size = size;
+  a->has_user_stack = 1;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getstack(const pthread_attr_t* attr, void** stack_lo,
+                                        size_t* size) {
+  const Attr* a = to_attr(attr);
+  *stack_lo = a->stack_lo;
+  *size = a->stack_size;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setguardsize(pthread_attr_t* attr, size_t size) {
+  to_attr(attr)->guard_size = size;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getguardsize(const pthread_attr_t* attr, size_t* size) {
+  *size = to_attr(attr)->guard_size;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setschedpolicy(pthread_attr_t* attr, int policy) {
+  if (policy != SCHED_OTHER && policy != SCHED_FIFO && policy != SCHED_RR &&
+      policy != SCHED_BATCH && policy != SCHED_IDLE) {
+    return EINVAL;
+  }
+  to_attr(attr)->sched_policy = policy;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getschedpolicy(const pthread_attr_t* attr, int* policy) {
+  *policy = to_attr(attr)->sched_policy;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setschedparam(pthread_attr_t* attr, const sched_param* param) {
+  to_attr(attr)->sched_priority = param->sched_priority;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getschedparam(const pthread_attr_t* attr, sched_param* param) {
+  param->sched_priority = to_attr(attr)->sched_priority;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setinheritsched(pthread_attr_t* attr, int inherit) {
+  if (inherit != PTHREAD_INHERIT_SCHED && inherit != PTHREAD_EXPLICIT_SCHED) return EINVAL;
+  to_attr(attr)->inherit_sched = inherit;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getinheritsched(const pthread_attr_t* attr, int* inherit) {
+  *inherit = to_attr(attr)->inherit_sched;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_setscope(pthread_attr_t* attr, int scope) {
+  if (scope == PTHREAD_SCOPE_PROCESS) return ENOTSUP;  // as glibc
+  if (scope != PTHREAD_SCOPE_SYSTEM) return EINVAL;
+  to_attr(attr)->scope = scope;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getscope(const pthread_attr_t* attr, int* scope) {
+  *scope = to_attr(attr)->scope;
+  return 0;
+}

@@ -1,0 +1,47 @@
+#include <errno.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+static Barrier* to_barrier(pthread_barrier_t* b) { return reinterpret_cast<Barrier*>(b); }
+static_assert(sizeof(pthread_barrier_t) == sizeof(Barrier));
+
+PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier,
+                                       const pthread_barrierattr_t*, unsigned count) {
+  if (count == 0) return EINVAL;
+  memset(barrier, 0, sizeof *barrier);
+  to_barrier(barrier)->count = count;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t* barrier) {
+  ShimEntry entry(__func__);
+  Barrier* b = to_barrier(barrier);
+  return b->waiters.head != nullptr || b->arrived != 0 ? EBUSY : 0;
+}
+
+PTSHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t* barrier) {
+  ShimEntry entry(__func__);
+  return barrier_wait(to_barrier(barrier)) ? PTHREAD_BARRIER_SERIAL_THREAD : 0;
+}
+
+PTSHIM_EXPORT int pthread_barrierattr_init(pthread_barrierattr_t* attr) {
+  *reinterpret_cast<int*>(attr) = PTHREAD_PROCESS_PRIVATE;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_barrierattr_destroy(pthread_barrierattr_t*) { return 0; }
+
+PTSHIM_EXPORT int pthread_barrierattr_setpshared(pthread_barrierattr_t* attr, int pshared) {
+  if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
+  *reinterpret_cast<int*>(attr) = pshared;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_barrierattr_getpshared(const pthread_barrierattr_t* attr,
+                                                 int* pshared) {
+  *pshared = *reinterpret_cast<const int*>(attr);
+  return 0;
+}

@@ -1,0 +1,48 @@
+#include <errno.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+PTSHIM_EXPORT int pthread_cond_init(pthread_cond_t* cond, const pthread_condattr_t* attr) {
+  memset(cond, 0, sizeof *cond);
+  if (attr != nullptr) to_cond(cond)->clock = *reinterpret_cast<const int*>(attr) >> 1;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_cond_destroy(pthread_cond_t* cond) {
+  ShimEntry entry(__func__);
+  return cond_destroy(to_cond(cond));
+}
+
+PTSHIM_EXPORT int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
+  ShimEntry entry(__func__);
+  return cond_wait(to_cond(cond), to_mutex(mutex), 0);
+}
+
+PTSHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
+                                         clockid_t clock, const timespec* abstime) {
+  ShimEntry entry(__func__);
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
+  uint64_t deadline;
+  if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;
+  return cond_wait(to_cond(cond), to_mutex(mutex), deadline);
+}
+
+PTSHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
+                                         const timespec* abstime) {
+  return pthread_cond_clockwait(cond, mutex, to_cond(cond)->clock, abstime);
+}
+
+PTSHIM_EXPORT int pthread_cond_signal(pthread_cond_t* cond) {
+  ShimEntry entry(__func__);
+  cond_signal(to_cond(cond));
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t* cond) {
+  ShimEntry entry(__func__);
+  cond_broadcast(to_cond(cond));
+  return 0;
+}

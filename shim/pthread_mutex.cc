@@ -1,0 +1,50 @@
+#include <errno.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) {
+  memset(mutex, 0, sizeof *mutex);
+  if (attr != nullptr) {
+    to_mutex(mutex)->kind = *reinterpret_cast<const int*>(attr) & kMutexAttrTypeMask;
+  }
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t* mutex) {
+  ShimEntry entry(__func__);
+  return mutex_destroy(to_mutex(mutex));
+}
+
+PTSHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t* mutex) {
+  ShimEntry entry(__func__);
+  return mutex_lock(to_mutex(mutex), 0, false);
+}
+
+PTSHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t* mutex) {
+  ShimEntry entry(__func__);
+  return mutex_lock(to_mutex(mutex), 0, true);
+}
+
+PTSHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
+                                          const timespec* abstime) {
+  ShimEntry entry(__func__);
+  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
+  // The deadline matters only if the mutex is busy: try first, as glibc does.
+  int err = mutex_lock(to_mutex(mutex), 0, true);
+  if (err != EBUSY) return err;
+  uint64_t deadline;
+  if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;
+  return mutex_lock(to_mutex(mutex), deadline, false);
+}
+
+PTSHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* mutex, const timespec* abstime) {
+  return pthread_mutex_clocklock(mutex, CLOCK_REALTIME, abstime);
+}
+
+PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
+  ShimEntry entry(__func__);
+  return mutex_unlock(to_mutex(mutex));
+}

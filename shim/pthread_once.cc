@@ -1,0 +1,10 @@
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+static_assert(sizeof(pthread_once_t) == sizeof(int));
+
+PTSHIM_EXPORT int pthread_once(pthread_once_t* once_control, void (*init_routine)()) {
+  ShimEntry entry(__func__);
+  return once_run(once_control, init_routine);
+}

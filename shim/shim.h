@@ -1,0 +1,57 @@
+// The internal header of shim/: how an exported C function enters the core,
+// and how glibc's public types map onto the core's representation.
+#pragma once
+
+#include <pthread.h>
+
+#include "core/runtime.h"
+
+#define PTSHIM_EXPORT extern "C" __attribute__((visibility("default")))
+
+namespace ptshim {
+
+// Brackets every exported function: checks that the caller runs on the
+// scheduler's kernel thread (initializing on the very first call), and marks
+// the core busy so the preemption handler keeps out until the call ends.
+class ShimEntry {
+ public:
+  explicit ShimEntry(const char* function) {
+    if (__builtin_expect(!tls_on_scheduler_thread, 0)) ensure_initialized_or_die(function);
+    enter_core();
+  }
+  ~ShimEntry() { leave_core(); }
+  ShimEntry(const ShimEntry&) = delete;
+  ShimEntry& operator=(const ShimEntry&) = delete;
+};
+
+inline Thread* to_thread(pthread_t t) { return reinterpret_cast<Thread*>(t); }
+inline pthread_t to_pthread(Thread* t) { return reinterpret_cast<pthread_t>(t); }
+inline Mutex* to_mutex(pthread_mutex_t* m) { return reinterpret_cast<Mutex*>(m); }
+inline Cond* to_cond(pthread_cond_t* c) { return reinterpret_cast<Cond*>(c); }
+static_assert(sizeof(pthread_mutex_t) == sizeof(Mutex));
+static_assert(sizeof(pthread_cond_t) == sizeof(Cond));
+
+// pthread_attr_t as the shim stores it (glibc's size, the shim's fields).
+struct Attr {
+  int32_t detach_state;
+  int32_t has_user_stack;
+  size_t stack_size;  // 0: the default
+  size_t guard_size;
+  void* stack_lo;
+  int32_t sched_policy;
+  int32_t sched_priority;
+  int32_t inherit_sched;
+  int32_t scope;
+};
+static_assert(sizeof(Attr) <= sizeof(pthread_attr_t));
+inline Attr* to_attr(pthread_attr_t* a) { return reinterpret_cast<Attr*>(a); }
+inline const Attr* to_attr(const pthread_attr_t* a) { return reinterpret_cast<const Attr*>(a); }
+void attr_set_defaults(Attr* a);
+
+// pthread_mutexattr_t: the type in the low bits, then flags.
+constexpr int kMutexAttrTypeMask = 0xf;
+constexpr int kMutexAttrPshared = 0x10;
+// pthread_condattr_t: pshared in bit 0, the clock above it (glibc's layout).
+constexpr int kCondAttrPshared = 1;
+
+}  // namespace ptshim
