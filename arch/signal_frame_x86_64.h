@@ -9,11 +9,13 @@
 namespace ptshim::arch {
 
 inline uintptr_t interrupted_pc(const void* ucontext) {
-  return static_cast<uintptr_t>(static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP]);
+  return static_cast<uintptr_t>(
+      static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP]);
 }
 
 inline uintptr_t interrupted_sp(const void* ucontext) {
-  return static_cast<uintptr_t>(static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RSP]);
+  return static_cast<uintptr_t>(
+      static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RSP]);
 }
 
 }  // namespace ptshim::arch

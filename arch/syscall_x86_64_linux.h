@@ -7,8 +7,8 @@
 
 namespace ptshim::arch {
 
-inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
-                        long a5 = 0, long a6 = 0) {
+inline long raw_syscall(long nr, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0,
+                        long a6 = 0) {
   register long r10 asm("r10") = a4;
   register long r8 asm("r8") = a5;
   register long r9 asm("r9") = a6;

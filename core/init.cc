@@ -39,9 +39,10 @@ void initialize() {
       .str(function)
       .str("() called on kernel thread ")
       .sdec(arch::raw_syscall(SYS_gettid))
-      .str(", which ptshim did not create. glibc made it internally (C11 thrd_create, "
-           "timer_create with SIGEV_THREAD, aio, ...), bypassing pthread_create; ptshim runs "
-           "every thread on one kernel thread and cannot serve this one. Aborting.\n");
+      .str(
+          ", which ptshim did not create. glibc made it internally (C11 thrd_create, "
+          "timer_create with SIGEV_THREAD, aio, ...), bypassing pthread_create; ptshim runs "
+          "every thread on one kernel thread and cannot serve this one. Aborting.\n");
   abort();
 }
 

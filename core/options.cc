@@ -82,8 +82,8 @@ void parse_timeslice(const char* value) {
 }
 
 void parse_stack_size(const char* value) {
-  static const Unit kUnits[] = {{"k", size_t{1} << 10}, {"m", size_t{1} << 20},
-                                {"g", size_t{1} << 30}, {"kb", size_t{1} << 10},
+  static const Unit kUnits[] = {{"k", size_t{1} << 10},  {"m", size_t{1} << 20},
+                                {"g", size_t{1} << 30},  {"kb", size_t{1} << 10},
                                 {"mb", size_t{1} << 20}, {"gb", size_t{1} << 30}};
   uint64_t bytes;
   if (!parse_scaled(value, kUnits, 6, false, &bytes)) {

@@ -73,9 +73,9 @@ bool name_is_runtime(const char* path) {
     if (*p == '/') base = p + 1;
   }
   static const char* const kPrefixes[] = {
-      "libc.so",      "ld-linux",     "libptshim", "libstdc++.so", "libgcc_s.so",
-      "libunwind",    "libpthread.so", "libdl.so",  "librt.so",     "libnss_",
-      "libresolv.so", "libanl.so",    "libthread_db"};
+      "libc.so",      "ld-linux",      "libptshim",   "libstdc++.so", "libgcc_s.so",
+      "libunwind",    "libpthread.so", "libdl.so",    "librt.so",     "libnss_",
+      "libresolv.so", "libanl.so",     "libthread_db"};
   for (const char* prefix : kPrefixes) {
     if (strncmp(base, prefix, strlen(prefix)) == 0) return true;
   }
@@ -189,8 +189,36 @@ void disarm_wake_timer() {
   g_wake_armed_ns = 0;
 }
 
-void on_timer_signal(int, siginfo_t* info, void* ucontext) {
-  if (info->si_code != SI_TIMER) return;  // not ours; see docs/design.md
+// What SIGALRM did before the shim took it: a SIGALRM that is not one of our
+// ticks (alarm(), setitimer, kill) gets that treatment.
+struct sigaction g_program_alarm_action;
+
+void forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
+  const struct sigaction& a = g_program_alarm_action;
+  if ((a.sa_flags & SA_SIGINFO) != 0) {
+    a.sa_sigaction(sig, info, ucontext);
+  } else if (a.sa_handler == SIG_IGN) {
+    return;
+  } else if (a.sa_handler != SIG_DFL) {
+    a.sa_handler(sig);
+  } else {
+    // The default action terminates: die by SIGALRM, as without the shim.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    __sigaction(SIGALRM, &dfl, nullptr);
+    long pid = arch::raw_syscall(SYS_getpid);
+    arch::raw_syscall(SYS_tgkill, pid, arch::raw_syscall(SYS_gettid), SIGALRM);
+  }
+}
+
+void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
+  bool ours = info->si_code == SI_TIMER &&
+              (info->si_value.sival_int == kSliceTag || info->si_value.sival_int == kWakeTag);
+  if (!ours) {
+    forward_program_alarm(sig, info, ucontext);
+    return;
+  }
   int saved_errno = errno;
   if (g_in_core) {
     preempt_pending = 1;
@@ -223,7 +251,11 @@ void preempt_enable() {
   sa.sa_sigaction = on_timer_signal;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  if (__sigaction(SIGALRM, &sa, nullptr) != 0) fatal("ptshim: cannot install the SIGALRM handler");
+  struct sigaction previous;
+  if (__sigaction(SIGALRM, &sa, &previous) != 0) {
+    fatal("ptshim: cannot install the SIGALRM handler");
+  }
+  if (previous.sa_sigaction != on_timer_signal) g_program_alarm_action = previous;
   g_slice_timer = create_timer(kSliceTag);
   g_wake_timer = create_timer(kWakeTag);
   g_slice_armed = false;

@@ -70,13 +70,20 @@ void fatal(const char* message) {
 
 const char* wait_kind_name(WaitKind k) {
   switch (k) {
-    case WaitKind::kNone: return "nothing";
-    case WaitKind::kMutex: return "mutex";
-    case WaitKind::kCond: return "condvar";
-    case WaitKind::kJoin: return "join";
-    case WaitKind::kOnce: return "pthread_once";
-    case WaitKind::kSleep: return "sleep";
-    case WaitKind::kBarrier: return "barrier";
+    case WaitKind::kNone:
+      return "nothing";
+    case WaitKind::kMutex:
+      return "mutex";
+    case WaitKind::kCond:
+      return "condvar";
+    case WaitKind::kJoin:
+      return "join";
+    case WaitKind::kOnce:
+      return "pthread_once";
+    case WaitKind::kSleep:
+      return "sleep";
+    case WaitKind::kBarrier:
+      return "barrier";
   }
   return "?";
 }

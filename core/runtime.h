@@ -48,8 +48,8 @@ enum class WaitKind : uint8_t { kNone, kMutex, kCond, kJoin, kOnce, kSleep, kBar
 
 enum class WakeReason : uint8_t { kWoken, kTimedOut };
 
-inline constexpr int kKeysMax = 1024;          // PTHREAD_KEYS_MAX
-inline constexpr int kKeyBlock = 32;           // values per key block
+inline constexpr int kKeysMax = 1024;            // PTHREAD_KEYS_MAX
+inline constexpr int kKeyBlock = 32;             // values per key block
 inline constexpr int kDestructorIterations = 4;  // PTHREAD_DESTRUCTOR_ITERATIONS
 
 struct KeySlot {
@@ -69,8 +69,8 @@ struct Thread {
   // Run queue or wait queue membership.
   Thread* next;
   Thread* prev;
-  WaitQueue* queue;          // the wait queue this thread is on, if any
-  const void* wait_object;   // what it waits for (mutex, condvar, thread, ...)
+  WaitQueue* queue;         // the wait queue this thread is on, if any
+  const void* wait_object;  // what it waits for (mutex, condvar, thread, ...)
 
   // Deadline heap membership: index + 1, 0 when not in the heap.
   uint64_t deadline_ns;  // CLOCK_MONOTONIC
@@ -105,13 +105,17 @@ void take_pending_preemption();
 // Each is laid over the glibc type of the same size; all-zero is a valid
 // unlocked/empty object, and glibc's __kind stays at offset 16 so the static
 // initialisers (PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP, ...) keep working.
-enum MutexType : int32_t { kMutexNormal = 0, kMutexRecursive = 1, kMutexErrorCheck = 2,
-                           kMutexAdaptive = 3 };
+enum MutexType : int32_t {
+  kMutexNormal = 0,
+  kMutexRecursive = 1,
+  kMutexErrorCheck = 2,
+  kMutexAdaptive = 3
+};
 struct Mutex {
   Thread* owner;
-  uint32_t depth;   // recursion depth of the owner
-  uint32_t woken;   // a waiter was woken by unlock and has not retried yet
-  int32_t kind;     // glibc's __kind: the type in the low bits
+  uint32_t depth;  // recursion depth of the owner
+  uint32_t woken;  // a waiter was woken by unlock and has not retried yet
+  int32_t kind;    // glibc's __kind: the type in the low bits
   uint32_t reserved;
   WaitQueue waiters;
   MutexType type() const { return static_cast<MutexType>(kind & 3); }
@@ -137,8 +141,8 @@ static_assert(sizeof(Barrier) == 32);
 
 // 0, or EBUSY (try), EDEADLK, EAGAIN, ETIMEDOUT. deadline_ns 0: none.
 int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only);
-int mutex_unlock(Mutex* m);  // 0 or EPERM
-int mutex_destroy(Mutex* m);  // 0 or EBUSY
+int mutex_unlock(Mutex* m);                              // 0 or EPERM
+int mutex_destroy(Mutex* m);                             // 0 or EBUSY
 int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns);  // 0, ETIMEDOUT, EPERM
 void cond_signal(Cond* c);
 void cond_broadcast(Cond* c);
@@ -226,7 +230,7 @@ inline void leave_core() {
 
 // ---- preemption (core/preempt.cc) -------------------------------------------
 void preempt_init();
-void preempt_enable();       // the process became multi-threaded: install the timer
+void preempt_enable();  // the process became multi-threaded: install the timer
 // Brings the timers in line with the run queue and the deadline heap; cheap
 // when nothing changed. Called whenever either changes.
 void preempt_sync_timers();
@@ -239,7 +243,7 @@ void preempt_after_fork_in_child();
 // ---- threads (core/thread.cc) -----------------------------------------------
 struct ThreadAttributes {
   bool detached;
-  size_t stack_size;   // 0: default
+  size_t stack_size;  // 0: default
   size_t guard_size;
   void* user_stack_lo;  // with user_stack_size: a stack the program owns
   size_t user_stack_size;

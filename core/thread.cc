@@ -18,11 +18,11 @@ namespace {
 constexpr size_t kMaxThreads = size_t{1} << 21;
 constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
 
-char* g_table;             // kMaxThreads slots
-size_t g_slots_used;       // high-water mark
-Thread* g_free_slots;      // linked through Thread::next
-Thread* g_all;             // every thread not yet freed, through all_next/all_prev
-size_t g_live;             // threads not exited
+char* g_table;         // kMaxThreads slots
+size_t g_slots_used;   // high-water mark
+Thread* g_free_slots;  // linked through Thread::next
+Thread* g_all;         // every thread not yet freed, through all_next/all_prev
+size_t g_live;         // threads not exited
 uint64_t g_next_number = 1;
 
 void reserve_table() {

@@ -59,8 +59,7 @@ PTSHIM_EXPORT int pthread_attr_setstack(pthread_attr_t* attr, void* stack_lo, si
   return 0;
 }
 
-PTSHIM_EXPORT int pthread_attr_getstack(const pthread_attr_t* attr, void** stack_lo,
-                                        size_t* size) {
+PTSHIM_EXPORT int pthread_attr_getstack(const pthread_attr_t* attr, void** stack_lo, size_t* size) {
   const Attr* a = to_attr(attr);
   *stack_lo = a->stack_lo;
   *size = a->stack_size;

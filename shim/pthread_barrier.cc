@@ -8,8 +8,8 @@ using namespace ptshim;
 static Barrier* to_barrier(pthread_barrier_t* b) { return reinterpret_cast<Barrier*>(b); }
 static_assert(sizeof(pthread_barrier_t) == sizeof(Barrier));
 
-PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier,
-                                       const pthread_barrierattr_t*, unsigned count) {
+PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier, const pthread_barrierattr_t*,
+                                       unsigned count) {
   if (count == 0) return EINVAL;
   memset(barrier, 0, sizeof *barrier);
   to_barrier(barrier)->count = count;
@@ -40,8 +40,7 @@ PTSHIM_EXPORT int pthread_barrierattr_setpshared(pthread_barrierattr_t* attr, in
   return 0;
 }
 
-PTSHIM_EXPORT int pthread_barrierattr_getpshared(const pthread_barrierattr_t* attr,
-                                                 int* pshared) {
+PTSHIM_EXPORT int pthread_barrierattr_getpshared(const pthread_barrierattr_t* attr, int* pshared) {
   *pshared = *reinterpret_cast<const int*>(attr);
   return 0;
 }

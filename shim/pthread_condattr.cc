@@ -32,7 +32,7 @@ PTSHIM_EXPORT int pthread_condattr_setpshared(pthread_condattr_t* attr, int psha
 }
 
 PTSHIM_EXPORT int pthread_condattr_getpshared(const pthread_condattr_t* attr, int* pshared) {
-  *pshared = (bits(attr) & kCondAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED
-                                                  : PTHREAD_PROCESS_PRIVATE;
+  *pshared =
+      (bits(attr) & kCondAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
   return 0;
 }

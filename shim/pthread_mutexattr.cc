@@ -33,7 +33,7 @@ PTSHIM_EXPORT int pthread_mutexattr_setpshared(pthread_mutexattr_t* attr, int ps
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, int* pshared) {
-  *pshared = (bits(attr) & kMutexAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED
-                                                   : PTHREAD_PROCESS_PRIVATE;
+  *pshared =
+      (bits(attr) & kMutexAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
   return 0;
 }

@@ -26,8 +26,8 @@ PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* re
   if (!clock_is_supported(clock)) {
     // CPU-time clocks of processes: the kernel's own sleep, which blocks
     // every user thread until it ends.
-    long r = arch::raw_syscall(SYS_clock_nanosleep, clock, flags,
-                               reinterpret_cast<long>(request), reinterpret_cast<long>(remain));
+    long r = arch::raw_syscall(SYS_clock_nanosleep, clock, flags, reinterpret_cast<long>(request),
+                               reinterpret_cast<long>(remain));
     return static_cast<int>(-r);
   }
   if ((flags & TIMER_ABSTIME) == 0) return sleep_for(request);
