@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Fails if libptshim.so imports anything outside a deliberate list. The shim
+# must never reach malloc, stdio, dlsym, the C++ runtime or any function it
+# interposes (pthread_*, sleeps, sched_yield, sigaction): each may call back
+# into the shim. Adding an import means adding it here, on purpose.
+set -euo pipefail
+lib=${1:?usage: check-imports.sh path/to/libptshim.so}
+allowed='
+__cxa_finalize __errno_location __libc_single_threaded __register_atfork __sigaction
+__sysconf _exit _r_debug abort clock_gettime dl_iterate_phdr exit getauxval getcontext
+getenv getrlimit makecontext memset memcpy mmap mprotect munmap sigemptyset strcasecmp
+strlen strncmp strstr swapcontext
+_ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __gmon_start__
+'
+bad=0
+while read -r sym; do
+  name=${sym%%@*}
+  if ! grep -qw -- "$name" <<<"$allowed"; then
+    echo "check-imports: libptshim.so imports '$name', which is not on the allowed list" >&2
+    bad=1
+  fi
+done < <(nm -D --undefined-only "$lib" | awk '{print $NF}')
+[ "$bad" = 0 ] && echo "check-imports: $(nm -D --undefined-only "$lib" | wc -l) imports, all allowed"
+exit "$bad"

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Checks of the launcher (run by CTest as launcher.check):
+# option handling, error messages and exit codes, the environment it sets,
+# and that both the build-tree and an installed launcher find the library
+# and the demo.
+#
+#   bash scripts/check-launcher.sh BUILD_DIR
+# shellcheck disable=SC2016 # single-quoted $ is meant for the child shell
+set -uo pipefail
+build_dir=$(readlink -f -- "${1:?usage: check-launcher.sh BUILD_DIR}")
+launcher=$build_dir/bin/ptshim
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
+bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; shift; printf '     %s\n' "$@"; }
+
+# expect NAME STATUS STDOUT-REGEX STDERR-REGEX -- command...
+# Empty regexes mean "must be empty".
+expect() {
+  local name=$1 want_status=$2 want_out=$3 want_err=$4
+  shift 5
+  local out err status
+  out=$("$@" 2>"$tmp/err" </dev/null)
+  status=$?
+  err=$(<"$tmp/err")
+  if [[ $status != "$want_status" ]]; then
+    bad "$name" "exit status $status, expected $want_status" "stdout: $out" "stderr: $err"
+  elif [[ -z $want_out && -n $out ]] || [[ -n $want_out && ! $out =~ $want_out ]]; then
+    bad "$name" "stdout: $out" "expected: ${want_out:-nothing}"
+  elif [[ -z $want_err && -n $err ]] || [[ -n $want_err && ! $err =~ $want_err ]]; then
+    bad "$name" "stderr: $err" "expected: ${want_err:-nothing}"
+  else
+    ok "$name"
+  fi
+}
+
+lib=$build_dir/lib/libptshim.so
+
+expect help 0 '^Usage: ptshim ' '' -- "$launcher" --help
+expect help-short 0 '^Usage: ptshim ' '' -- "$launcher" -h
+expect version 0 '^ptshim [0-9]' '' -- "$launcher" --version
+expect unknown-option 2 '' "^ptshim: unknown option '--foo' \(see ptshim --help\)$" -- \
+  "$launcher" --foo true
+expect unknown-short-option 2 '' "^ptshim: unknown option '-x' \(see ptshim --help\)$" -- \
+  "$launcher" -x true
+expect missing-value 2 '' "^ptshim: option '--timeslice' needs a value \(see ptshim --help\)$" -- \
+  "$launcher" --timeslice
+expect bad-timeslice 2 '' "^ptshim: invalid --timeslice 'banana': .*\(see ptshim --help\)$" -- \
+  "$launcher" --timeslice=banana true
+expect bad-timeslice-unit 2 '' "^ptshim: invalid --timeslice '10': " -- \
+  "$launcher" --timeslice 10 true
+expect bad-stack-size 2 '' "^ptshim: invalid --stack-size '12q': " -- \
+  "$launcher" --stack-size=12q true
+expect options-set-env 0 '^5ms 256K$' '' -- \
+  "$launcher" --timeslice=5ms --stack-size 256K -- sh -c 'echo "$PTSHIM_TIMESLICE $PTSHIM_STACK_SIZE"'
+expect timeslice-0 0 '^0 8m$' '' -- \
+  "$launcher" --timeslice 0 --stack-size=8m sh -c 'echo "$PTSHIM_TIMESLICE $PTSHIM_STACK_SIZE"'
+expect case-insensitive 0 '^1MS$' '' -- "$launcher" --timeslice=1MS printenv PTSHIM_TIMESLICE
+expect no-options-keep-env 0 '^7ms$' '' -- \
+  env PTSHIM_TIMESLICE=7ms "$launcher" printenv PTSHIM_TIMESLICE
+expect preload 0 "^$lib\$" '' -- env -u LD_PRELOAD "$launcher" printenv LD_PRELOAD
+# A harmless library that exists, so that ld.so stays quiet.
+other=$(ldconfig -p 2>/dev/null | awk '/^[[:space:]]*libm\.so\.6 / { print $NF; exit }')
+expect preload-prepended 0 "^$lib:${other:-$lib}\$" '' -- \
+  env LD_PRELOAD="${other:-$lib}" "$launcher" printenv LD_PRELOAD
+expect program-args-untouched 0 '^--foo --timeslice=x$' '' -- \
+  "$launcher" echo --foo --timeslice=x
+expect double-dash-program 0 '^--help$' '' -- "$launcher" -- printf '%s\n' --help
+expect command-not-found 127 '' '^ptshim: no-such-program-xyz: command not found$' -- \
+  "$launcher" no-such-program-xyz
+expect no-such-file 127 '' '^ptshim: ./no/such/file: no such file$' -- "$launcher" ./no/such/file
+expect not-executable 126 '' 'not an executable file$' -- "$launcher" /
+
+# Missing library: a copy of the launcher in a tree without it.
+mkdir -p "$tmp/fake/bin" "$tmp/fake/lib"
+cp "$launcher" "$tmp/fake/bin/ptshim"
+expect missing-library 2 '' "^ptshim: library not found: $tmp/fake/lib/libptshim.so " -- \
+  "$tmp/fake/bin/ptshim" true
+
+# Through a symlink: resolves its own location.
+ln -s "$launcher" "$tmp/ptshim-link"
+expect symlinked 0 "^$lib\$" '' -- env -u LD_PRELOAD "$tmp/ptshim-link" printenv LD_PRELOAD
+
+# Installed copy: finds the installed library and demo.
+prefix=$tmp/prefix
+if cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" 2>&1; then
+  ok install
+  inst_lib=$(find "$prefix" -name libptshim.so -print -quit)
+  inst_demo=$(find "$prefix" -name ptshim-demo -print -quit)
+  if [[ -n $inst_lib && -n $inst_demo ]]; then
+    expect installed-preload 0 "^$inst_lib\$" '' -- \
+      env -u LD_PRELOAD "$prefix/bin/ptshim" printenv LD_PRELOAD
+    # The demo itself is checked by demo.under-shim; here only that it is
+    # found: replace the installed copy by a script that shows LD_PRELOAD.
+    printf '#!/bin/sh\nprintf "%%s\\n" "$LD_PRELOAD"\n' >"$inst_demo"
+    expect installed-demo-found 0 "^$inst_lib\$" \
+      "^ptshim: no program given; running the bundled demo: $inst_demo\$" -- \
+      env -u LD_PRELOAD "$prefix/bin/ptshim"
+  else
+    bad installed-files "library: ${inst_lib:-missing}" "demo: ${inst_demo:-missing}"
+  fi
+else
+  bad install "$(cat "$tmp/install.log")"
+fi
+
+echo "$passed passed, $failed failed"
+((failed == 0))
