@@ -5,6 +5,7 @@
 #if defined(__x86_64__) && defined(__linux__)
 #include "arch/signal_frame_x86_64.h"
 #include "arch/syscall_x86_64_linux.h"
+#include "arch/thread_pointer_x86_64.h"
 #else
 #error "ptshim: no arch/ support for this CPU and ABI yet"
 #endif

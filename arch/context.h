@@ -16,6 +16,9 @@ namespace ptshim::arch {
 
 struct Context {
   ucontext_t uc;
+  // The thread pointer this context runs with; null: leave it as it is
+  // (all threads share one control block).
+  void* thread_pointer;
 };
 
 // Prepares `ctx` so that switching to it runs entry() on the given stack
@@ -23,8 +26,8 @@ struct Context {
 // signal mask, as POSIX asks of pthread_create. entry() must never return.
 void context_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*entry)());
 
-// Saves the running context in `from` and resumes `to`. Returns when someone
-// switches back to `from`.
+// Saves the running context in `from` and resumes `to`, installing its
+// thread pointer. Returns when someone switches back to `from`.
 void context_switch(Context* from, Context* to);
 
 }  // namespace ptshim::arch

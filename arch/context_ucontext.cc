@@ -3,6 +3,8 @@
 // which is also what makes switching from inside a signal handler correct.
 #include "arch/context.h"
 
+#include "arch/thread_pointer_x86_64.h"
+
 #include <cstdlib>
 
 namespace ptshim::arch {
@@ -17,6 +19,12 @@ void context_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*e
 }
 
 void context_switch(Context* from, Context* to) {
+  // swapcontext leaves the fs base alone; it is set first. A signal landing
+  // between the two runs on the old stack with the new thread's TLS, which
+  // is harmless for the shim's own handler (it saves and restores errno).
+  if (to->thread_pointer != from->thread_pointer && to->thread_pointer != nullptr) {
+    set_thread_pointer(to->thread_pointer);
+  }
   if (swapcontext(&from->uc, &to->uc) != 0) abort();
 }
 

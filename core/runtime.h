@@ -94,6 +94,10 @@ struct Thread {
   KeySlot keys_first[kKeyBlock];
   KeySlot* keys_more[kKeysMax / kKeyBlock];
 
+  // Thread control block (core/tls.cc); null while all threads share one.
+  void* tls_area;
+  bool tls_reused;
+
   // All live threads, for reports and fork.
   Thread* all_next;
   Thread* all_prev;
@@ -260,6 +264,23 @@ void threads_after_fork_in_child();
 void scheduler_after_fork_in_child();
 void reap_detached(Thread* t);
 size_t live_thread_count();  // not exited
+
+// ---- thread control blocks (core/tls.cc) -------------------------------------
+struct TlsBlock {
+  void* area;
+  bool reused;
+};
+void tls_initialize(Thread* main_thread);
+void tls_report_fallback_once();
+// A control block for a new thread. Leaves the core while it works (it may
+// reach malloc). False when memory ran out.
+bool tls_prepare(TlsBlock* block);
+void tls_bind(Thread* t, const TlsBlock& block);  // after the stack is known
+void tls_discard(const TlsBlock& block);          // an unused block back to the cache
+void tls_on_thread_start(Thread* t);              // on the new thread, outside the core
+void tls_run_destructors();                       // C++ thread_local destructors; outside the core
+void tls_release(Thread* t);                      // the block goes back to the cache
+void tls_after_fork_in_child(Thread* survivor);
 
 // ---- stacks (core/stack.cc) -------------------------------------------------
 size_t page_size();

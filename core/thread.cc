@@ -56,6 +56,7 @@ void slot_free(Thread* t) {
   }
   if (t->all_next != nullptr) t->all_next->all_prev = t->all_prev;
   key_release_storage(t);
+  tls_release(t);
   stack_release(t);
   t->state = ThreadState::kFree;
   t->next = g_free_slots;
@@ -63,9 +64,11 @@ void slot_free(Thread* t) {
 }
 
 void thread_entry() {
+  tls_on_scheduler_thread = true;  // in this thread's own TLS block
   after_first_switch_in();
   Thread* self = current();
   leave_core();
+  tls_on_thread_start(self);
   thread_exit(self->start_routine(self->start_arg));
 }
 
@@ -75,6 +78,7 @@ void become_multithreaded() {
   // preemption cannot split) and malloc takes its arena lock (never contended:
   // no thread is ever suspended inside libc).
   __libc_single_threaded = 0;
+  tls_report_fallback_once();
   preempt_enable();
 }
 }  // namespace
@@ -83,6 +87,7 @@ Thread* adopt_main_thread() {
   reserve_table();
   Thread* t = slot_alloc();
   t->is_main = true;
+  tls_initialize(t);
   set_initial_current(t);
   g_live = 1;
   return t;
@@ -99,18 +104,25 @@ Thread* all_threads_head() { return g_all; }
 size_t live_thread_count() { return g_live; }
 
 int thread_create(const ThreadAttributes& attrs, void* (*start)(void*), void* arg, Thread** out) {
+  TlsBlock tls;
+  if (!tls_prepare(&tls)) return EAGAIN;
   Thread* t = slot_alloc();
-  if (t == nullptr) return EAGAIN;
+  if (t == nullptr) {
+    tls_discard(tls);
+    return EAGAIN;
+  }
   if (attrs.user_stack_lo != nullptr) {
     t->stack_lo = attrs.user_stack_lo;
     t->stack_size = attrs.user_stack_size;
   } else {
     size_t size = attrs.stack_size != 0 ? attrs.stack_size : options().default_stack_size;
     if (int err = stack_allocate(t, size, attrs.guard_size)) {
+      tls_discard(tls);
       slot_free(t);
       return err;
     }
   }
+  tls_bind(t, tls);
   t->start_routine = start;
   t->start_arg = arg;
   t->detached = attrs.detached;
@@ -125,6 +137,10 @@ int thread_create(const ThreadAttributes& attrs, void* (*start)(void*), void* ar
 void thread_exit(void* result) {
   enter_core();
   Thread* self = current();
+  // glibc's order: C++ thread_local destructors, then key destructors.
+  leave_core();
+  tls_run_destructors();
+  enter_core();
   key_run_destructors(self);
   self->result = result;
   if (g_live == 1) {
@@ -169,6 +185,7 @@ void threads_after_fork_in_child() {
   // allocated (kExited, never reaped), so a mutex still naming one as owner
   // does not name a new thread; their stacks and key storage are released.
   Thread* self = current();
+  tls_after_fork_in_child(self);
   for (Thread* t = g_all; t != nullptr; t = t->all_next) {
     if (t == self) continue;
     if (t->queue != nullptr) wait_queue_remove(t->queue, t);
