@@ -95,6 +95,16 @@ void parse_stack_size(const char* value) {
   g_options.default_stack_size = bytes;
 }
 
+void parse_tls(const char* value) {
+  if (strcmp(value, "per-thread") == 0) {
+    g_options.shared_tls = false;
+  } else if (strcmp(value, "shared") == 0) {
+    g_options.shared_tls = true;
+  } else {
+    reject("PTSHIM_TLS", value, "not a TLS mode (per-thread or shared)");
+  }
+}
+
 size_t default_stack_size() {
   // As glibc: the soft RLIMIT_STACK, or 8 MiB when it is unlimited.
   rlimit limit;
@@ -113,6 +123,7 @@ void parse_options_or_exit() {
   g_options.default_stack_size = default_stack_size();
   if (const char* v = getenv("PTSHIM_TIMESLICE")) parse_timeslice(v);
   if (const char* v = getenv("PTSHIM_STACK_SIZE")) parse_stack_size(v);
+  if (const char* v = getenv("PTSHIM_TLS")) parse_tls(v);
 }
 
 }  // namespace ptshim

@@ -19,6 +19,9 @@
 //      kernel thread run it without glibc's own thread machinery.
 //   3. The thread is not running on a signal stack (sigaltstack): another
 //      thread could take a signal on that same stack.
+//   4. The thread holds no flockfile lock: glibc's stdio does not lock
+//      internally (core/file_lock.cc), so only this keeps a locked region of
+//      stdio calls whole for the threads that do not use flockfile.
 // When 1 holds but 2 or 3 does not, the handler still does the bookkeeping
 // that needs no switch (waking expired sleepers, stopping an idle timer), sets
 // preempt_pending, and returns. The pending preemption is taken at the next
@@ -231,7 +234,8 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   if (run_queue_empty()) {
     disarm_slice_timer();
     preempt_sync_timers();
-  } else if (pc_is_safe(arch::interrupted_pc(ucontext)) && !on_signal_stack()) {
+  } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
+             !on_signal_stack()) {
     preempt_switch_from_handler();
   } else {
     preempt_pending = 1;

@@ -77,6 +77,7 @@ struct Thread {
   uint32_t heap_slot;
 
   int saved_errno;
+  uint32_t file_locks_held;  // flockfile depth: not preempted while > 0
 
   // Stack: [stack_lo, stack_lo + stack_size) usable, guard below it.
   void* map_base;  // what to munmap, or null for a user-provided stack
@@ -154,6 +155,7 @@ int cond_destroy(Cond* c);
 int once_run(int* control, void (*init)());
 bool barrier_wait(Barrier* b);  // true for exactly one thread of each round
 void sleep_until(uint64_t deadline_ns);
+Mutex* file_lock_of(const void* file);  // flockfile's recursive mutex
 
 // Absolute time on `clock` to a CLOCK_MONOTONIC deadline (at least 1).
 // 0 or EINVAL (bad timespec or unsupported clock).
@@ -165,6 +167,7 @@ bool clock_is_supported(clockid_t clock);
 struct Options {
   uint64_t timeslice_ns;      // 0: cooperative, no timer
   size_t default_stack_size;  // bytes
+  bool shared_tls;            // PTSHIM_TLS=shared: one control block for all threads
 };
 const Options& options();
 void parse_options_or_exit();

@@ -223,14 +223,14 @@ TcbArea* area_of(const Thread* t) { return static_cast<TcbArea*>(t->tls_area); }
 
 void tls_initialize(Thread* main_thread) {
   g_main_tcb = static_cast<char*>(arch::thread_pointer());
-  g_fallback_reason = layout_problem();
-  g_per_thread = g_fallback_reason == nullptr;
+  g_fallback_reason = options().shared_tls ? nullptr : layout_problem();
+  g_per_thread = g_fallback_reason == nullptr && !options().shared_tls;
   main_thread->context.thread_pointer = g_per_thread ? g_main_tcb : nullptr;
 }
 
 void tls_report_fallback_once() {
   static bool reported;
-  if (g_per_thread || reported) return;
+  if (g_per_thread || g_fallback_reason == nullptr || reported) return;
   reported = true;
   Writer()
       .str("ptshim: ")
