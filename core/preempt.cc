@@ -29,6 +29,17 @@
 // code (the slice timer is periodic while others are runnable). It is never
 // lost, and nothing spins waiting for it.
 //
+// WHAT GLIBC BELIEVES. Rule 2 means libc's code never interleaves between
+// user threads, so glibc's single-threaded shortcuts would be safe inside
+// libc. But the one byte glibc 2.36 reads for them, __libc_single_threaded,
+// is also what libstdc++ reads in code inlined into the program (shared_ptr
+// counts), and that code *can* be preempted. So ptshim tells the truth, as
+// glibc's own pthread_create does: the byte is 0 from the first thread on.
+// libstdc++ then uses atomic read-modify-write instructions, which a signal
+// cannot split; malloc takes its arena lock, which is never contended since
+// no thread is ever suspended inside malloc. stdio's internal locks stay off
+// (only glibc's pthread_create turns them on); flockfile is ptshim's own.
+//
 // The known hole in rule 2: program code called back from inside libc
 // (qsort comparators, fopencookie functions, atfork and atexit handlers,
 // dl_iterate_phdr callbacks) can be preempted while libc holds state for it.
