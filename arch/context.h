@@ -30,4 +30,8 @@ void context_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*e
 // thread pointer. Returns when someone switches back to `from`.
 void context_switch(Context* from, Context* to);
 
+// Copies a saved context into a libunwind unw_context_t (`size` bytes) so a
+// suspended thread can be unwound. False if this context kind cannot.
+bool context_for_unwind(const Context* ctx, void* unw_context, std::size_t size);
+
 }  // namespace ptshim::arch

@@ -6,6 +6,7 @@
 #include "arch/thread_pointer_x86_64.h"
 
 #include <cstdlib>
+#include <cstring>
 
 namespace ptshim::arch {
 
@@ -26,6 +27,12 @@ void context_switch(Context* from, Context* to) {
     set_thread_pointer(to->thread_pointer);
   }
   if (swapcontext(&from->uc, &to->uc) != 0) abort();
+}
+
+bool context_for_unwind(const Context* ctx, void* unw_context, std::size_t size) {
+  if (size < sizeof ctx->uc) return false;
+  memcpy(unw_context, &ctx->uc, sizeof ctx->uc);  // unw_context_t is a ucontext_t here
+  return true;
 }
 
 }  // namespace ptshim::arch

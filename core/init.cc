@@ -30,6 +30,8 @@ void initialize() {
   parse_options_or_exit();
   adopt_main_thread();
   tls_on_scheduler_thread = true;
+  crash_handlers_install();
+  preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
 }
 
@@ -56,6 +58,7 @@ void ensure_initialized_or_die(const char* function) {
     initialize();  // a library constructor reached the shim before ours ran
     return;
   }
+  if (g_reporting) return;  // libunwind, reporting a crash on a foreign thread
   report_foreign_kernel_thread(function);
 }
 

@@ -24,6 +24,7 @@ int once_run(int* control, void (*init)()) {
     int state = __atomic_load_n(control, __ATOMIC_ACQUIRE);
     if (state == kDone) return 0;
     if (state == kNotRun) break;
+    if (g_reporting) return 0;  // the runner is suspended; a report must not wait
     block(&g_once_waiters, WaitKind::kOnce, control, 0);
   }
   __atomic_store_n(control, kRunning, __ATOMIC_RELAXED);

@@ -1,9 +1,11 @@
 // Options from the environment, read once before the program runs. A bad
 // value stops the program with one line naming the variable and the value,
 // and exit status 2.
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/runtime.h"
@@ -105,6 +107,24 @@ void parse_tls(const char* value) {
   }
 }
 
+void parse_backtrace(const char* value) {
+  if (strcmp(value, "0") == 0) {
+    g_options.backtraces = false;
+  } else if (strcmp(value, "1") == 0) {
+    g_options.backtraces = true;
+  } else {
+    reject("PTSHIM_BACKTRACE", value, "not 0 or 1");
+  }
+}
+
+void open_report_file(const char* path) {
+  if (path[0] == '\0') reject("PTSHIM_REPORT", path, "empty path");
+  long fd = arch::raw_syscall(SYS_open, reinterpret_cast<long>(path),
+                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) reject("PTSHIM_REPORT", path, "cannot be opened for appending");
+  g_options.report_fd = static_cast<int>(fd);
+}
+
 size_t default_stack_size() {
   // As glibc: the soft RLIMIT_STACK, or 8 MiB when it is unlimited.
   rlimit limit;
@@ -124,6 +144,10 @@ void parse_options_or_exit() {
   if (const char* v = getenv("PTSHIM_TIMESLICE")) parse_timeslice(v);
   if (const char* v = getenv("PTSHIM_STACK_SIZE")) parse_stack_size(v);
   if (const char* v = getenv("PTSHIM_TLS")) parse_tls(v);
+  g_options.backtraces = true;
+  g_options.report_fd = -1;
+  if (const char* v = getenv("PTSHIM_BACKTRACE")) parse_backtrace(v);
+  if (const char* v = getenv("PTSHIM_REPORT")) open_report_file(v);
 }
 
 }  // namespace ptshim

@@ -203,12 +203,11 @@ void disarm_wake_timer() {
   g_wake_armed_ns = 0;
 }
 
-// What SIGALRM did before the shim took it: a SIGALRM that is not one of our
-// ticks (alarm(), setitimer, kill) gets that treatment.
-struct sigaction g_program_alarm_action;
-
+// A SIGALRM that is not one of our ticks (alarm(), setitimer, kill) gets
+// what the program asked for, or inherited: see core/crash.cc.
 void forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
-  const struct sigaction& a = g_program_alarm_action;
+  struct sigaction a;
+  program_action_get(SIGALRM, &a);
   if ((a.sa_flags & SA_SIGINFO) != 0) {
     a.sa_sigaction(sig, info, ucontext);
   } else if (a.sa_handler == SIG_IGN) {
@@ -258,19 +257,18 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
 
 }  // namespace
 
-void preempt_enable() {
-  if (g_enabled || options().timeslice_ns == 0) return;
-  rebuild_code_ranges();
+void preempt_install_handler() {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_timer_signal;
-  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;  // runs on the thread's own stack: it switches
   sigemptyset(&sa.sa_mask);
-  struct sigaction previous;
-  if (__sigaction(SIGALRM, &sa, &previous) != 0) {
-    fatal("ptshim: cannot install the SIGALRM handler");
-  }
-  if (previous.sa_sigaction != on_timer_signal) g_program_alarm_action = previous;
+  if (__sigaction(SIGALRM, &sa, nullptr) != 0) fatal("ptshim: cannot install the SIGALRM handler");
+}
+
+void preempt_enable() {
+  if (g_enabled || options().timeslice_ns == 0) return;
+  rebuild_code_ranges();
   g_slice_timer = create_timer(kSliceTag);
   g_wake_timer = create_timer(kWakeTag);
   g_slice_armed = false;

