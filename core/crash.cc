@@ -284,13 +284,16 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
     errno = saved_errno;
     return;
   }
+  int outer_core = g_in_core;
   g_dying = 1;
   g_in_core = 1;  // never switch threads from here on
   g_reporting = 1;
   report_fault(sig, info, ucontext, overflow);
   if (overflow && program_has_handler(sig)) {
+    // The program's handler may recover (siglongjmp): leave things as found.
     g_dying = 0;
     g_reporting = 0;
+    g_in_core = outer_core;
     call_program_handler(sig, info, ucontext);
     return;
   }
