@@ -336,7 +336,9 @@ void find_main_stack() {
 void crash_take_pending_dump() {
   if (!g_dump_pending) return;
   g_dump_pending = 0;
+  int saved_errno = errno;  // the dump runs on the program's thread
   dump_threads(nullptr);
+  errno = saved_errno;
 }
 
 bool signal_is_managed(int sig) { return sig > 0 && sig < NSIG && is_managed(sig); }

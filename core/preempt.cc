@@ -10,19 +10,20 @@
 //      midway: the program and its own libraries, the vDSO, anonymous code.
 //      It is NOT safe in libc.so.6, ld-linux, libptshim, libstdc++,
 //      libgcc_s, libunwind, the libpthread/libdl/librt stubs, NSS and gconv
-//      modules. Those hold locks of their own (malloc arenas, stdio, the
-//      loader's locks, the unwinder's caches) or run glibc state that assumes
-//      no other thread enters it midway; suspending them and running a thread
-//      that enters the same code corrupts it or blocks the kernel thread on a
-//      futex no one will release. Because of this rule glibc's internal code
-//      never interleaves between user threads, which is what lets one
-//      kernel thread run it without glibc's own thread machinery.
+//      modules, or glibc's malloc replacements (libc_malloc_debug, with its
+//      own arena locks; libmemusage). Those hold locks of their own (malloc
+//      arenas, stdio, the loader's locks, the unwinder's caches) or run glibc
+//      state that assumes no other thread enters it midway; suspending them
+//      and running a thread that enters the same code corrupts it or blocks
+//      the kernel thread on a futex no one will release. Because of this rule
+//      glibc's internal code never interleaves between user threads, which is
+//      what lets one kernel thread run it without glibc's own thread machinery.
 //   3. The thread is not running on a signal stack (sigaltstack): another
 //      thread could take a signal on that same stack.
 //   4. The thread holds no flockfile lock: glibc's stdio does not lock
 //      internally (core/file_lock.cc), so only this keeps a locked region of
 //      stdio calls whole for the threads that do not use flockfile.
-// When 1 holds but 2 or 3 does not, the handler still does the bookkeeping
+// When 1 holds but 2, 3 or 4 does not, the handler still does the bookkeeping
 // that needs no switch (waking expired sleepers, stopping an idle timer), sets
 // preempt_pending, and returns. The pending preemption is taken at the next
 // safe point: the end of any shim call, or the next tick that lands in safe
@@ -87,9 +88,9 @@ bool name_is_runtime(const char* path) {
     if (*p == '/') base = p + 1;
   }
   static const char* const kPrefixes[] = {
-      "libc.so",      "ld-linux",      "libptshim",   "libstdc++.so", "libgcc_s.so",
-      "libunwind",    "libpthread.so", "libdl.so",    "librt.so",     "libnss_",
-      "libresolv.so", "libanl.so",     "libthread_db"};
+      "libc.so",      "ld-linux",      "libptshim",    "libstdc++.so",      "libgcc_s.so",
+      "libunwind",    "libpthread.so", "libdl.so",     "librt.so",          "libnss_",
+      "libresolv.so", "libanl.so",     "libthread_db", "libc_malloc_debug", "libmemusage"};
   for (const char* prefix : kPrefixes) {
     if (strncmp(base, prefix, strlen(prefix)) == 0) return true;
   }
