@@ -10,6 +10,9 @@
 #   --expect-stderr ERE     some stderr line must match ERE (repeatable)
 #   --expect-stderr-count N:ERE   at least N stderr lines must match ERE
 #   --expect-stdout ERE     some stdout line must match ERE (repeatable)
+#   --reject-stderr ERE     no stderr line may match ERE (repeatable)
+#   --expect-report ERE     run with PTSHIM_REPORT set to a fresh file; some line
+#                           of that file must match ERE (repeatable)
 #   --timeout S             kill the program after S seconds (default 60)
 # On failure the program's stdout and stderr are printed.
 set -u
@@ -22,6 +25,8 @@ envs=()
 stderr_res=()
 stderr_counts=()
 stdout_res=()
+reject_res=()
+report_res=()
 
 die_usage() { echo "run-under-shim.sh: $*" >&2; exit 64; }
 
@@ -34,6 +39,8 @@ while [ $# -gt 0 ]; do
     --expect-stderr) stderr_res+=("${2?}"); shift 2 ;;
     --expect-stderr-count) stderr_counts+=("${2?}"); shift 2 ;;
     --expect-stdout) stdout_res+=("${2?}"); shift 2 ;;
+    --reject-stderr) reject_res+=("${2?}"); shift 2 ;;
+    --expect-report) report_res+=("${2?}"); shift 2 ;;
     --timeout) timeout_s="${2?}"; shift 2 ;;
     --) shift; break ;;
     *) die_usage "unknown option '$1'" ;;
@@ -61,6 +68,8 @@ err="$tmpdir/stderr"
 
 preload=()
 [ -n "$lib" ] && preload=("LD_PRELOAD=$lib")
+report="$tmpdir/report"
+[ ${#report_res[@]} -gt 0 ] && envs+=("PTSHIM_REPORT=$report")
 
 # No core files from the tests that expect SIGABRT. timeout(1) reports 124 on
 # expiry and 128+N when the program dies by signal N, like the shell does.
@@ -91,6 +100,12 @@ for spec in ${stderr_counts[@]+"${stderr_counts[@]}"}; do
 done
 for re in ${stdout_res[@]+"${stdout_res[@]}"}; do
   grep -Eq -- "$re" "$out" || problems+=("no stdout line matches /$re/")
+done
+for re in ${reject_res[@]+"${reject_res[@]}"}; do
+  ! grep -Eq -- "$re" "$err" || problems+=("a stderr line matches /$re/, want none")
+done
+for re in ${report_res[@]+"${report_res[@]}"}; do
+  grep -Eq -- "$re" "$report" 2>/dev/null || problems+=("no line of the PTSHIM_REPORT file matches /$re/")
 done
 
 show_output() {
