@@ -1,5 +1,5 @@
-/* SIGQUIT prints every thread with its state and backtrace, and the program
- * goes on: five threads sleeping, waiting on a mutex, waiting on a condvar,
+/* SIGQUIT (or with "usr1", SIGUSR1 under PTSHIM_DUMP_SIGNAL=USR1) prints
+ * every thread with its state and backtrace, and the program goes on: five threads sleeping, waiting on a mutex, waiting on a condvar,
  * joining, and spinning when main raises SIGQUIT. */
 #include <pthread.h>
 #include <signal.h>
@@ -53,8 +53,9 @@ static void* dump_spinner(void* arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
+  int dump_signal = argc > 1 && strcmp(argv[1], "usr1") == 0 ? SIGUSR1 : SIGQUIT;
   CHECK_RC(pthread_mutex_lock(&held), 0);
   pthread_t t[4];
   CHECK_RC(pthread_create(&sleeper_thread, NULL, dump_sleeper, NULL), 0);
@@ -63,8 +64,8 @@ int main(void) {
   CHECK_RC(pthread_create(&t[2], NULL, dump_joiner, NULL), 0);
   CHECK_RC(pthread_create(&t[3], NULL, dump_spinner, NULL), 0);
   usleep(50 * 1000); /* everyone reaches its waiting point */
-  CHECK(raise(SIGQUIT) == 0);
-  printf("thread_dump: SIGQUIT raised; the program goes on\n");
+  CHECK(raise(dump_signal) == 0);
+  printf("thread_dump: signal %d raised; the program goes on\n", dump_signal);
   CHECK_RC(pthread_mutex_unlock(&held), 0);
   CHECK_RC(pthread_mutex_lock(&cond_lock), 0);
   cond_ready = 1;

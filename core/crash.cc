@@ -1,7 +1,8 @@
 // Fatal signals, stack overflows and thread dumps.
 //
 // ptshim keeps its own handler installed for SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-// SIGABRT, SIGQUIT and SIGALRM; the program's sigaction/signal calls for them
+// SIGABRT, the dump signal (SIGQUIT, or PTSHIM_DUMP_SIGNAL) and SIGALRM; the
+// program's sigaction/signal calls for them
 // are recorded instead (shim/sigaction.cc), and the handler chains to them:
 // - a fault the program handles itself goes to the program's handler, except
 //   a stack overflow, which is reported first (then the program's handler
@@ -9,7 +10,7 @@
 // - otherwise a report is written and the process dies by the same signal
 //   (default action restored, signal raised again), so the exit status and
 //   core dumps are as without the shim;
-// - SIGQUIT under the default action prints every thread and goes on.
+// - the dump signal under the default action prints every thread and goes on.
 //
 // The handlers run on an alternate signal stack (an overflowed stack has no
 // room left). A report allocates nothing and uses no stdio: PCs go to a
@@ -29,7 +30,7 @@
 namespace ptshim {
 
 namespace {
-constexpr int kManaged[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGQUIT, SIGALRM};
+constexpr int kFaults[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 // Measured: unw_backtrace through 260,000 frames used 8 KiB of signal stack;
 // symbol lookups (ELF and minidebuginfo reads) need more. Generous, lazily
 // committed.
@@ -45,11 +46,13 @@ volatile int g_dying;
 uintptr_t g_main_stack_lo;  // lowest address the main stack may grow to
 uintptr_t g_main_stack_hi;
 
+int dump_signal() { return options().dump_signal; }
+
 bool is_managed(int sig) {
-  for (int s : kManaged) {
+  for (int s : kFaults) {
     if (s == sig) return true;
   }
-  return false;
+  return sig == dump_signal() || sig == SIGALRM;
 }
 
 bool program_has_handler(int sig) {
@@ -92,8 +95,6 @@ const char* signal_name(int sig) {
       return "SIGILL";
     case SIGABRT:
       return "SIGABRT";
-    case SIGQUIT:
-      return "SIGQUIT";
     default:
       return "signal";
   }
@@ -226,7 +227,7 @@ void report_fault(int sig, siginfo_t* info, void* ucontext, bool overflow) {
 
 volatile int g_dump_pending;
 
-// From the SIGQUIT handler (with its ucontext) or, when the signal arrived
+// From the dump signal's handler (with its ucontext) or, when it arrived
 // while the core was busy, from the next safe point (ucontext null).
 void dump_threads(const void* ucontext) {
   int outer_core = g_in_core;
@@ -235,7 +236,8 @@ void dump_threads(const void* ucontext) {
   {
     Writer w;
     as_report(w);
-    w.str("ptshim: thread dump (SIGQUIT), ").dec(live_thread_count()).str(" live thread(s):\n");
+    w.str("ptshim: thread dump (").str(options().dump_signal_name).str("), ");
+    w.dec(live_thread_count()).str(" live thread(s):\n");
     uintptr_t* first = g_pcs;
     size_t n = 0;
     if (options().backtraces) {
@@ -264,10 +266,11 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
   }
   bool overflow = (sig == SIGSEGV || sig == SIGBUS) &&
                   is_stack_overflow(faulting_thread(), arch::fault_address(info));
-  if (sig == SIGQUIT || (sig == SIGABRT && g_program[sig].sa_handler == SIG_IGN)) {
+  bool dump = sig == dump_signal();
+  if (dump || (sig == SIGABRT && g_program[sig].sa_handler == SIG_IGN)) {
     if (program_has_handler(sig)) {
       call_program_handler(sig, info, ucontext);
-    } else if (sig == SIGQUIT && g_program[sig].sa_handler == SIG_DFL) {
+    } else if (dump && g_program[sig].sa_handler == SIG_DFL) {
       if (g_in_core) {
         // Core state may be mid-update: dump at the next safe point.
         g_dump_pending = 1;
@@ -362,9 +365,10 @@ void crash_handlers_install() {
   arch::raw_syscall(SYS_sigaltstack, reinterpret_cast<long>(&ss), 0);
   find_main_stack();
   unwind_prepare();
-  for (int sig : kManaged) {
+  __sigaction(SIGALRM, nullptr, &g_program[SIGALRM]);  // core/preempt.cc installs its own
+  int handled[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, dump_signal()};
+  for (int sig : handled) {
     __sigaction(sig, nullptr, &g_program[sig]);  // inherited: SIG_IGN survives exec
-    if (sig == SIGALRM) continue;                // core/preempt.cc installs its own
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_fatal_signal;

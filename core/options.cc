@@ -2,8 +2,10 @@
 // value stops the program with one line naming the variable and the value,
 // and exit status 2.
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -125,6 +127,28 @@ void open_report_file(const char* path) {
   g_options.report_fd = static_cast<int>(fd);
 }
 
+// A signal by name (QUIT, SIGUSR1, ...) among those a dump may sensibly use:
+// not the faults, SIGALRM, or the ones that cannot be caught.
+void parse_dump_signal(const char* value) {
+  struct Named {
+    const char* name;
+    int sig;
+  };
+  static const Named kSignals[] = {
+      {"SIGQUIT", SIGQUIT}, {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGHUP", SIGHUP},
+      {"SIGINT", SIGINT},   {"SIGTERM", SIGTERM}, {"SIGPWR", SIGPWR},   {"SIGWINCH", SIGWINCH}};
+  bool prefixed = strncasecmp(value, "SIG", 3) == 0;
+  for (const Named& n : kSignals) {
+    if (strcasecmp(value, prefixed ? n.name : n.name + 3) == 0) {
+      g_options.dump_signal = n.sig;
+      g_options.dump_signal_name = n.name;
+      return;
+    }
+  }
+  reject("PTSHIM_DUMP_SIGNAL", value,
+         "not a signal for thread dumps (QUIT, USR1, USR2, HUP, INT, TERM, PWR, WINCH)");
+}
+
 size_t default_stack_size() {
   // As glibc: the soft RLIMIT_STACK, or 8 MiB when it is unlimited.
   rlimit limit;
@@ -148,6 +172,9 @@ void parse_options_or_exit() {
   g_options.report_fd = -1;
   if (const char* v = getenv("PTSHIM_BACKTRACE")) parse_backtrace(v);
   if (const char* v = getenv("PTSHIM_REPORT")) open_report_file(v);
+  g_options.dump_signal = SIGQUIT;
+  g_options.dump_signal_name = "SIGQUIT";
+  if (const char* v = getenv("PTSHIM_DUMP_SIGNAL")) parse_dump_signal(v);
 }
 
 }  // namespace ptshim

@@ -173,6 +173,8 @@ struct Options {
   bool shared_tls;            // PTSHIM_TLS=shared: one control block for all threads
   bool backtraces;            // PTSHIM_BACKTRACE=0 turns them off in reports
   int report_fd;              // PTSHIM_REPORT=path: reports go there too; -1: stderr only
+  int dump_signal;            // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
+  const char* dump_signal_name;
 };
 const Options& options();
 void parse_options_or_exit();

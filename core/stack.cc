@@ -16,7 +16,8 @@ size_t page_size() {
 int stack_allocate(Thread* t, size_t stack_size, size_t guard_size) {
   size_t page = page_size();
   stack_size = (stack_size + page - 1) & ~(page - 1);
-  guard_size = (guard_size + page - 1) & ~(page - 1);
+  // At least one page: overflow detection needs a guard (glibc allows none).
+  guard_size = guard_size < page ? page : (guard_size + page - 1) & ~(page - 1);
   size_t total = stack_size + guard_size;
   void* map = mmap(nullptr, total, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
