@@ -336,6 +336,11 @@ void find_main_stack() {
 }
 }  // namespace
 
+void main_stack_bounds(uintptr_t* lo, uintptr_t* hi) {
+  *lo = g_main_stack_lo;
+  *hi = g_main_stack_hi;
+}
+
 void crash_take_pending_dump() {
   if (!g_dump_pending) return;
   g_dump_pending = 0;

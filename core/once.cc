@@ -1,22 +1,12 @@
 // pthread_once. The control word (PTHREAD_ONCE_INIT == 0) moves from
-// kNotRun to kRunning to kDone; callers that find it kRunning wait on one
-// shared queue, keyed by the control's address, until the runner finishes.
+// kNotRun to kRunning to kDone; callers that find it kRunning wait, keyed by
+// the control's address, until the runner finishes.
 #include "core/runtime.h"
 
 namespace ptshim {
 
 namespace {
 enum OnceState : int { kNotRun = 0, kRunning = 1, kDone = 2 };
-WaitQueue g_once_waiters;
-
-void wake_waiters_of(const int* control) {
-  Thread* t = g_once_waiters.head;
-  while (t != nullptr) {
-    Thread* next = t->next;
-    if (t->wait_object == control) wake(t, WakeReason::kWoken);
-    t = next;
-  }
-}
 }  // namespace
 
 int once_run(int* control, void (*init)()) {
@@ -25,14 +15,14 @@ int once_run(int* control, void (*init)()) {
     if (state == kDone) return 0;
     if (state == kNotRun) break;
     if (g_reporting) return 0;  // the runner is suspended; a report must not wait
-    block(&g_once_waiters, WaitKind::kOnce, control, 0);
+    block_keyed(WaitKind::kOnce, control, 0);
   }
   __atomic_store_n(control, kRunning, __ATOMIC_RELAXED);
   leave_core();  // init is program code
   init();
   enter_core();
   __atomic_store_n(control, kDone, __ATOMIC_RELEASE);
-  wake_waiters_of(control);
+  wake_keyed(control);
   return 0;
 }
 

@@ -97,6 +97,14 @@ const char* wait_kind_name(WaitKind k) {
       return "sleep";
     case WaitKind::kBarrier:
       return "barrier";
+    case WaitKind::kRwRead:
+      return "rwlock (to read)";
+    case WaitKind::kRwWrite:
+      return "rwlock (to write)";
+    case WaitKind::kSemaphore:
+      return "semaphore";
+    case WaitKind::kSpin:
+      return "spinlock";
   }
   return "?";
 }
@@ -112,7 +120,8 @@ void write_thread_name(Writer& w, const Thread* t) {
   } else {
     char symbol[128];
     uintptr_t offset;
-    auto start = reinterpret_cast<uintptr_t>(t->start_routine);
+    auto start = t->c11_start_routine != nullptr ? reinterpret_cast<uintptr_t>(t->c11_start_routine)
+                                                 : reinterpret_cast<uintptr_t>(t->start_routine);
     w.str(symbol_of(start, symbol, sizeof symbol, &offset) && offset == 0 ? symbol : "?");
   }
   w.chr('"');

@@ -12,7 +12,9 @@
 //   sit in the deadline heap when its wait has a timeout.
 #pragma once
 
+#include <sched.h>
 #include <cstddef>
+
 #include <cstdint>
 #include <ctime>
 
@@ -44,7 +46,19 @@ enum class ThreadState : uint8_t {
 };
 
 // What a blocked thread waits for; reports print it.
-enum class WaitKind : uint8_t { kNone, kMutex, kCond, kJoin, kOnce, kSleep, kBarrier };
+enum class WaitKind : uint8_t {
+  kNone,
+  kMutex,
+  kCond,
+  kJoin,
+  kOnce,
+  kSleep,
+  kBarrier,
+  kRwRead,
+  kRwWrite,
+  kSemaphore,
+  kSpin,
+};
 
 enum class WakeReason : uint8_t { kWoken, kTimedOut };
 
@@ -87,8 +101,13 @@ struct Thread {
   size_t guard_size;
 
   void* (*start_routine)(void*);
+  int (*c11_start_routine)(void*);  // thrd_create: the result is an int
   void* start_arg;
-  char name[16];            // pthread_setname_np; empty: the start routine's symbol
+  char name[16];         // pthread_setname_np; empty: the start routine's symbol
+  int32_t sched_policy;  // recorded, not applied (one kernel thread)
+  int32_t sched_priority;
+  bool has_affinity;
+  cpu_set_t affinity;
   uint64_t creator_number;  // the thread that called pthread_create
   uintptr_t created_at;     // its return address in pthread_create's caller
   void* result;
@@ -147,6 +166,36 @@ struct Barrier {
 };
 static_assert(sizeof(Barrier) == 32);
 
+// glibc's __flags (the kind) stays at offset 48: the writer-preferring
+// static initialiser sets it.
+enum RwLockKind : uint32_t {
+  kRwPreferReader = 0,
+  kRwPreferWriter = 1,
+  kRwPreferWriterNonrecursive = 2
+};
+struct RwLock {
+  WaitQueue readers;
+  WaitQueue writers;
+  Thread* writer;
+  uint32_t active_readers;
+  uint32_t reserved;
+  uint32_t kind;
+  uint32_t reserved2;
+};
+static_assert(sizeof(RwLock) == 56);
+static_assert(__builtin_offsetof(RwLock, kind) == 48);
+
+// The value sits where glibc's sem_open puts it (the low half of the first
+// word) and glibc leaves the rest zero, so named semaphores work unchanged.
+struct Semaphore {
+  uint32_t value;
+  uint32_t glibc_nwaiters;
+  int32_t glibc_private;
+  int32_t reserved;
+  WaitQueue waiters;
+};
+static_assert(sizeof(Semaphore) == 32);
+
 // 0, or EBUSY (try), EDEADLK, EAGAIN, ETIMEDOUT. deadline_ns 0: none.
 int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only);
 int mutex_unlock(Mutex* m);                              // 0 or EPERM
@@ -157,6 +206,15 @@ void cond_broadcast(Cond* c);
 int cond_destroy(Cond* c);
 int once_run(int* control, void (*init)());
 bool barrier_wait(Barrier* b);  // true for exactly one thread of each round
+// 0, EBUSY (try), EDEADLK, EAGAIN, ETIMEDOUT. Waiters are granted the lock
+// by the unlocking thread.
+int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only);
+int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only);
+int rwlock_unlock(RwLock* l);                                           // 0 or EPERM
+int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only);  // 0, EAGAIN, ETIMEDOUT
+int semaphore_post(Semaphore* s);                                       // 0 or EOVERFLOW
+void spin_lock(int* lock);
+void spin_unlock(int* lock);
 void sleep_until(uint64_t deadline_ns);
 Mutex* file_lock_of(const void* file);  // flockfile's recursive mutex
 
@@ -198,6 +256,10 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
 void wake(Thread* t, WakeReason reason);
 Thread* wake_one(WaitQueue* queue);
 void wake_all(WaitQueue* queue);
+// Waits keyed by an address, for objects too small to hold a queue (once
+// controls, spinlocks): one shared queue, woken by key.
+WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
+void wake_keyed(const void* key);
 void make_runnable(Thread* t);  // a new thread
 // Switches away from an exited thread for good.
 [[noreturn]] void exit_current_and_schedule();
@@ -270,7 +332,8 @@ struct ThreadAttributes {
 Thread* adopt_main_thread();
 // 0 or EAGAIN / ENOMEM / EINVAL.
 int thread_create(const ThreadAttributes& attrs, void* (*start)(void*), void* arg, Thread** out);
-int thread_join(Thread* t, void** result);
+// 0, ESRCH, EINVAL, EDEADLK, EBUSY (try), ETIMEDOUT. deadline_ns 0: none.
+int thread_join(Thread* t, void** result, uint64_t deadline_ns = 0, bool try_only = false);
 int thread_detach(Thread* t);
 [[noreturn]] void thread_exit(void* result);
 bool thread_is_valid(const Thread* t);  // a live or unjoined thread
@@ -356,6 +419,7 @@ const char* object_of(uintptr_t pc);  // base name of the loaded object
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 
 // ---- crashes, overflows, thread dumps (core/crash.cc) -------------------------
+void main_stack_bounds(uintptr_t* lo, uintptr_t* hi);
 void crash_handlers_install();
 void crash_take_pending_dump();  // a SIGQUIT that arrived while the core was busy
 // sigaction for the signals ptshim handles itself: the program's action is

@@ -188,6 +188,23 @@ void wake_all(WaitQueue* queue) {
   while (queue->head != nullptr) wake(queue->head, WakeReason::kWoken);
 }
 
+namespace {
+WaitQueue g_keyed_waiters;
+}  // namespace
+
+WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns) {
+  return block(&g_keyed_waiters, kind, key, deadline_ns);
+}
+
+void wake_keyed(const void* key) {
+  Thread* t = g_keyed_waiters.head;
+  while (t != nullptr) {
+    Thread* next = t->next;
+    if (t->wait_object == key) wake(t, WakeReason::kWoken);
+    t = next;
+  }
+}
+
 void make_runnable(Thread* t) {
   enqueue_runnable(t);
   preempt_sync_timers();

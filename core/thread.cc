@@ -69,6 +69,10 @@ void thread_entry() {
   Thread* self = current();
   leave_core();
   tls_on_thread_start(self);
+  if (self->c11_start_routine != nullptr) {
+    thread_exit(
+        reinterpret_cast<void*>(static_cast<intptr_t>(self->c11_start_routine(self->start_arg))));
+  }
   thread_exit(self->start_routine(self->start_arg));
 }
 
@@ -154,14 +158,23 @@ void thread_exit(void* result) {
   exit_current_and_schedule();
 }
 
-int thread_join(Thread* t, void** result) {
+int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
   Thread* self = current();
   if (!thread_is_valid(t)) return ESRCH;
   if (t->detached) return EINVAL;
   if (t == self || self->joiner == t) return EDEADLK;
-  if (t->joiner != nullptr) return EINVAL;
-  t->joiner = self;
-  while (t->state != ThreadState::kExited) block(nullptr, WaitKind::kJoin, t, 0);
+  if (t->joiner != nullptr && t->joiner != self) return EINVAL;
+  if (t->state != ThreadState::kExited) {
+    if (try_only) return EBUSY;
+    t->joiner = self;
+    while (t->state != ThreadState::kExited) {
+      if (block(nullptr, WaitKind::kJoin, t, deadline_ns) == WakeReason::kTimedOut &&
+          t->state != ThreadState::kExited) {
+        t->joiner = nullptr;
+        return ETIMEDOUT;
+      }
+    }
+  }
   if (result != nullptr) *result = t->result;
   slot_free(t);
   return 0;

@@ -10,10 +10,10 @@ lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='
 __cxa_finalize __errno_location __libc_single_threaded __register_atfork __sigaction
 __sysconf _exit _r_debug abort clock_gettime dl_iterate_phdr exit getauxval getcontext
-getenv getrlimit makecontext memset memcpy mmap mprotect munmap sigemptyset strcasecmp
+getenv getrlimit makecontext memset memcpy mmap mprotect munmap sigemptyset strcasecmp strncasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
 _dl_allocate_tls _dl_deallocate_tls _dl_get_tls_static_info __call_tls_dtors __ctype_init
-_rtld_global readlink sigaddset
+_rtld_global readlink sigaddset __sched_cpucount
 _ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
 _ULx86_64_step unw_backtrace
 _ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __gmon_start__

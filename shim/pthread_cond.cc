@@ -24,7 +24,7 @@ PTSHIM_EXPORT int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex
 PTSHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
                                          clockid_t clock, const timespec* abstime) {
   ShimEntry entry(__func__);
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
+  if (!clock_is_waitable(clock)) return EINVAL;
   uint64_t deadline;
   if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;
   return cond_wait(to_cond(cond), to_mutex(mutex), deadline);

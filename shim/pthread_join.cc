@@ -1,3 +1,5 @@
+#include <errno.h>
+
 #include "shim/shim.h"
 
 using namespace ptshim;
@@ -5,4 +7,22 @@ using namespace ptshim;
 PTSHIM_EXPORT int pthread_join(pthread_t thread, void** retval) {
   ShimEntry entry(__func__);
   return thread_join(to_thread(thread), retval);
+}
+
+PTSHIM_EXPORT int pthread_tryjoin_np(pthread_t thread, void** retval) {
+  ShimEntry entry(__func__);
+  return thread_join(to_thread(thread), retval, 0, true);
+}
+
+PTSHIM_EXPORT int pthread_clockjoin_np(pthread_t thread, void** retval, clockid_t clock,
+                                       const timespec* abstime) {
+  ShimEntry entry(__func__);
+  if (abstime == nullptr) return thread_join(to_thread(thread), retval);
+  return acquire_until(clock, abstime, EBUSY, [thread, retval](uint64_t deadline, bool try_only) {
+    return thread_join(to_thread(thread), retval, deadline, try_only);
+  });
+}
+
+PTSHIM_EXPORT int pthread_timedjoin_np(pthread_t thread, void** retval, const timespec* abstime) {
+  return pthread_clockjoin_np(thread, retval, CLOCK_REALTIME, abstime);
 }

@@ -31,13 +31,9 @@ PTSHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t* mutex) {
 PTSHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
                                           const timespec* abstime) {
   ShimEntry entry(__func__);
-  if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  // The deadline matters only if the mutex is busy: try first, as glibc does.
-  int err = mutex_lock(to_mutex(mutex), 0, true);
-  if (err != EBUSY) return err;
-  uint64_t deadline;
-  if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;
-  return mutex_lock(to_mutex(mutex), deadline, false);
+  return acquire_until(clock, abstime, EBUSY, [mutex](uint64_t deadline, bool try_only) {
+    return mutex_lock(to_mutex(mutex), deadline, try_only);
+  });
 }
 
 PTSHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* mutex, const timespec* abstime) {

@@ -2,6 +2,7 @@
 // and how glibc's public types map onto the core's representation.
 #pragma once
 
+#include <errno.h>
 #include <pthread.h>
 
 #include "core/runtime.h"
@@ -34,6 +35,24 @@ class ShimEntry {
  private:
   int nested_;
 };
+
+// The clocks a timed wait accepts (as glibc's futex-based waits).
+inline bool clock_is_waitable(clockid_t clock) {
+  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
+}
+
+// A timed acquisition: `acquire(deadline_ns, try_only)` returns 0 or an error
+// number. The deadline is looked at only if the object is busy, as glibc
+// does, so a free mutex is taken even with a malformed timeout.
+template <typename Acquire>
+int acquire_until(clockid_t clock, const timespec* abstime, int busy, Acquire acquire) {
+  if (!clock_is_waitable(clock)) return EINVAL;
+  int err = acquire(0, true);
+  if (err != busy) return err;
+  uint64_t deadline;
+  if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;
+  return acquire(deadline, false);
+}
 
 inline Thread* to_thread(pthread_t t) { return reinterpret_cast<Thread*>(t); }
 inline pthread_t to_pthread(Thread* t) { return reinterpret_cast<pthread_t>(t); }

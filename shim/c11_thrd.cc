@@ -1,0 +1,58 @@
+#include <stdint.h>
+
+#include "shim/c11.h"
+
+using namespace ptshim;
+
+PTSHIM_EXPORT int thrd_create(thrd_t* thread, thrd_start_t start, void* arg) {
+  ShimEntry entry(__func__);
+  ThreadAttributes attrs{};
+  attrs.guard_size = page_size();
+  Thread* t;
+  if (int err = thread_create(attrs, nullptr, arg, &t)) return c11_result(err);
+  t->c11_start_routine = start;  // before it first runs: creation does not switch
+  t->creator_number = current()->number;
+  t->created_at = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+  *thread = reinterpret_cast<thrd_t>(t);
+  return thrd_success;
+}
+
+PTSHIM_EXPORT thrd_t thrd_current() {
+  ShimEntry entry(__func__);
+  return reinterpret_cast<thrd_t>(current());
+}
+
+PTSHIM_EXPORT int thrd_equal(thrd_t a, thrd_t b) { return a == b; }
+
+PTSHIM_EXPORT int thrd_detach(thrd_t thread) {
+  ShimEntry entry(__func__);
+  return c11_result(thread_detach(reinterpret_cast<Thread*>(thread)));
+}
+
+PTSHIM_EXPORT int thrd_join(thrd_t thread, int* result) {
+  ShimEntry entry(__func__);
+  void* value;
+  if (int err = thread_join(reinterpret_cast<Thread*>(thread), &value)) return c11_result(err);
+  if (result != nullptr) *result = static_cast<int>(reinterpret_cast<intptr_t>(value));
+  return thrd_success;
+}
+
+PTSHIM_EXPORT __attribute__((noreturn)) void thrd_exit(int result) {
+  ShimEntry entry(__func__);
+  thread_exit(reinterpret_cast<void*>(static_cast<intptr_t>(result)));
+}
+
+PTSHIM_EXPORT void thrd_yield() {
+  ShimEntry entry(__func__);
+  yield();
+}
+
+// 0 when the whole duration was slept (nothing interrupts it), -2 for a
+// malformed duration.
+PTSHIM_EXPORT int thrd_sleep(const timespec* duration, timespec*) {
+  ShimEntry entry(__func__);
+  uint64_t deadline;
+  if (deadline_from_relative(duration, &deadline) != 0) return -2;
+  sleep_until(deadline);
+  return 0;
+}

@@ -1,0 +1,81 @@
+#include <errno.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+namespace {
+RwLock* to_rwlock(pthread_rwlock_t* l) { return reinterpret_cast<RwLock*>(l); }
+static_assert(sizeof(pthread_rwlock_t) == sizeof(RwLock));
+
+int timed(pthread_rwlock_t* rwlock, clockid_t clock, const timespec* abstime, bool write) {
+  // glibc checks the timeout before trying.
+  if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) return EINVAL;
+  return acquire_until(clock, abstime, EBUSY, [rwlock, write](uint64_t deadline, bool try_only) {
+    return write ? rwlock_wrlock(to_rwlock(rwlock), deadline, try_only)
+                 : rwlock_rdlock(to_rwlock(rwlock), deadline, try_only);
+  });
+}
+}  // namespace
+
+PTSHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rwlock, const pthread_rwlockattr_t* attr) {
+  memset(rwlock, 0, sizeof *rwlock);
+  if (attr != nullptr) to_rwlock(rwlock)->kind = *reinterpret_cast<const uint32_t*>(attr);
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rwlock) {
+  ShimEntry entry(__func__);
+  RwLock* l = to_rwlock(rwlock);
+  bool busy = l->writer != nullptr || l->active_readers != 0 || l->readers.head != nullptr ||
+              l->writers.head != nullptr;
+  return busy ? EBUSY : 0;
+}
+
+PTSHIM_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* rwlock) {
+  ShimEntry entry(__func__);
+  return rwlock_rdlock(to_rwlock(rwlock), 0, false);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t* rwlock) {
+  ShimEntry entry(__func__);
+  return rwlock_rdlock(to_rwlock(rwlock), 0, true);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t* rwlock, clockid_t clock,
+                                             const timespec* abstime) {
+  ShimEntry entry(__func__);
+  return timed(rwlock, clock, abstime, false);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t* rwlock, const timespec* abstime) {
+  ShimEntry entry(__func__);
+  return timed(rwlock, CLOCK_REALTIME, abstime, false);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* rwlock) {
+  ShimEntry entry(__func__);
+  return rwlock_wrlock(to_rwlock(rwlock), 0, false);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t* rwlock) {
+  ShimEntry entry(__func__);
+  return rwlock_wrlock(to_rwlock(rwlock), 0, true);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rwlock, clockid_t clock,
+                                             const timespec* abstime) {
+  ShimEntry entry(__func__);
+  return timed(rwlock, clock, abstime, true);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t* rwlock, const timespec* abstime) {
+  ShimEntry entry(__func__);
+  return timed(rwlock, CLOCK_REALTIME, abstime, true);
+}
+
+PTSHIM_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rwlock) {
+  ShimEntry entry(__func__);
+  return rwlock_unlock(to_rwlock(rwlock));
+}

@@ -1,0 +1,103 @@
+// Scheduling policy, priority, affinity and concurrency. One kernel thread
+// runs every user thread round robin, so these are validated and recorded
+// (the getters return what was set) but change nothing; see README.
+// pthread_getcpuclockid gives the kernel thread's CPU clock, which counts the
+// time of all user threads together.
+#include <errno.h>
+#include <sched.h>
+#include <sys/syscall.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+namespace {
+int g_concurrency;
+
+bool policy_is_valid(int policy) {
+  return policy == SCHED_OTHER || policy == SCHED_FIFO || policy == SCHED_RR ||
+         policy == SCHED_BATCH || policy == SCHED_IDLE;
+}
+
+bool priority_is_valid(int policy, int priority) {
+  if (policy == SCHED_FIFO || policy == SCHED_RR) return priority >= 1 && priority <= 99;
+  return priority == 0;
+}
+}  // namespace
+
+PTSHIM_EXPORT int pthread_setschedparam(pthread_t thread, int policy, const sched_param* param) {
+  ShimEntry entry(__func__);
+  Thread* t = to_thread(thread);
+  if (!thread_is_valid(t)) return ESRCH;
+  if (!policy_is_valid(policy) || !priority_is_valid(policy, param->sched_priority)) {
+    return EINVAL;
+  }
+  t->sched_policy = policy;
+  t->sched_priority = param->sched_priority;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_getschedparam(pthread_t thread, int* policy, sched_param* param) {
+  ShimEntry entry(__func__);
+  Thread* t = to_thread(thread);
+  if (!thread_is_valid(t)) return ESRCH;
+  *policy = t->sched_policy;
+  param->sched_priority = t->sched_priority;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_setschedprio(pthread_t thread, int priority) {
+  ShimEntry entry(__func__);
+  Thread* t = to_thread(thread);
+  if (!thread_is_valid(t)) return ESRCH;
+  if (!priority_is_valid(t->sched_policy, priority)) return EINVAL;
+  t->sched_priority = priority;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_setaffinity_np(pthread_t thread, size_t size, const cpu_set_t* set) {
+  ShimEntry entry(__func__);
+  Thread* t = to_thread(thread);
+  if (!thread_is_valid(t)) return ESRCH;
+  if (size == 0 || CPU_COUNT_S(size, set) == 0) return EINVAL;
+  CPU_ZERO(&t->affinity);
+  for (size_t cpu = 0; cpu < CPU_SETSIZE && cpu < size * 8; ++cpu) {
+    if (CPU_ISSET_S(cpu, size, set)) CPU_SET(cpu, &t->affinity);
+  }
+  t->has_affinity = true;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_getaffinity_np(pthread_t thread, size_t size, cpu_set_t* set) {
+  ShimEntry entry(__func__);
+  Thread* t = to_thread(thread);
+  if (!thread_is_valid(t)) return ESRCH;
+  if (!t->has_affinity) {
+    // Never set: the kernel thread's own.
+    long n = arch::raw_syscall(SYS_sched_getaffinity, 0, static_cast<long>(size),
+                               reinterpret_cast<long>(set));
+    return n < 0 ? static_cast<int>(-n) : 0;
+  }
+  CPU_ZERO_S(size, set);
+  for (size_t cpu = 0; cpu < CPU_SETSIZE && cpu < size * 8; ++cpu) {
+    if (CPU_ISSET(cpu, &t->affinity)) CPU_SET_S(cpu, size, set);
+  }
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_setconcurrency(int level) {
+  if (level < 0) return EINVAL;
+  g_concurrency = level;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_getconcurrency() { return g_concurrency; }
+
+PTSHIM_EXPORT int pthread_getcpuclockid(pthread_t thread, clockid_t* clock) {
+  ShimEntry entry(__func__);
+  if (!thread_is_valid(to_thread(thread))) return ESRCH;
+  // The kernel's per-thread CPU clock id: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED.
+  auto tid = static_cast<unsigned>(arch::raw_syscall(SYS_gettid));
+  *clock = static_cast<clockid_t>((~tid << 3) | 4 | 2);
+  return 0;
+}

@@ -1,0 +1,65 @@
+// Unnamed and named semaphores (sem_open's mapping holds a sem_t that
+// glibc initialises; the layout in core/runtime.h reads it as is). Errors are
+// reported through errno, as POSIX asks of these.
+#include <errno.h>
+#include <limits.h>
+#include <semaphore.h>
+#include <string.h>
+
+#include "shim/shim.h"
+
+using namespace ptshim;
+
+namespace {
+Semaphore* to_semaphore(sem_t* s) { return reinterpret_cast<Semaphore*>(s); }
+static_assert(sizeof(sem_t) == sizeof(Semaphore));
+
+int result(int err) {
+  if (err == 0) return 0;
+  errno = err;
+  return -1;
+}
+}  // namespace
+
+PTSHIM_EXPORT int sem_init(sem_t* sem, int, unsigned value) {
+  if (value > static_cast<unsigned>(SEM_VALUE_MAX)) return result(EINVAL);
+  memset(sem, 0, sizeof *sem);
+  to_semaphore(sem)->value = value;
+  return 0;
+}
+
+PTSHIM_EXPORT int sem_destroy(sem_t* sem) {
+  ShimEntry entry(__func__);
+  return result(to_semaphore(sem)->waiters.head != nullptr ? EBUSY : 0);
+}
+
+PTSHIM_EXPORT int sem_wait(sem_t* sem) {
+  ShimEntry entry(__func__);
+  return result(semaphore_wait(to_semaphore(sem), 0, false));
+}
+
+PTSHIM_EXPORT int sem_trywait(sem_t* sem) {
+  ShimEntry entry(__func__);
+  return result(semaphore_wait(to_semaphore(sem), 0, true));
+}
+
+PTSHIM_EXPORT int sem_clockwait(sem_t* sem, clockid_t clock, const timespec* abstime) {
+  ShimEntry entry(__func__);
+  return result(acquire_until(clock, abstime, EAGAIN, [sem](uint64_t deadline, bool try_only) {
+    return semaphore_wait(to_semaphore(sem), deadline, try_only);
+  }));
+}
+
+PTSHIM_EXPORT int sem_timedwait(sem_t* sem, const timespec* abstime) {
+  return sem_clockwait(sem, CLOCK_REALTIME, abstime);
+}
+
+PTSHIM_EXPORT int sem_post(sem_t* sem) {
+  ShimEntry entry(__func__);
+  return result(semaphore_post(to_semaphore(sem)));
+}
+
+PTSHIM_EXPORT int sem_getvalue(sem_t* sem, int* value) {
+  *value = static_cast<int>(to_semaphore(sem)->value);
+  return 0;
+}
