@@ -60,7 +60,9 @@ enum class WaitKind : uint8_t {
   kSpin,
 };
 
-enum class WakeReason : uint8_t { kWoken, kTimedOut };
+// kInterrupted: a cancellation request woke a thread blocked at a
+// cancellation point (it gave up its wait: no unit, no lock was handed to it).
+enum class WakeReason : uint8_t { kWoken, kTimedOut, kInterrupted };
 
 inline constexpr int kKeysMax = 1024;            // PTHREAD_KEYS_MAX
 inline constexpr int kKeyBlock = 32;             // values per key block
@@ -116,6 +118,18 @@ struct Thread {
   // pthread keys: the first block lives here, the others on demand.
   KeySlot keys_first[kKeyBlock];
   KeySlot* keys_more[kKeysMax / kKeyBlock];
+
+  // Cancellation and unwinding (core/cancel.cc).
+  bool cancel_disabled;
+  bool cancel_async;
+  bool cancel_pending;
+  bool at_cancel_point;    // blocked where a cancellation request wakes it
+  bool unwinding;          // pthread_exit or cancellation under way
+  void* cleanup_jmp_bufs;  // innermost pthread_cleanup_push buffer (C)
+  void* cleanup_old;       // innermost _pthread_cleanup_push buffer (old ABI)
+  void* exit_value;
+  alignas(16) unsigned char unwind_exception[32];  // a struct _Unwind_Exception
+  uint64_t pending_signals;                        // pthread_kill, bit sig - 1
 
   // Thread control block (core/tls.cc); null while all threads share one.
   void* tls_area;
@@ -342,6 +356,24 @@ void threads_after_fork_in_child();
 void scheduler_after_fork_in_child();
 void reap_detached(Thread* t);
 size_t live_thread_count();  // not exited
+
+// ---- pthread_exit and cancellation (core/cancel.cc) ----------------------------
+// Ends the current thread as glibc does: a forced unwind runs the C++
+// destructors of its frames and its cleanup handlers, then thread_exit().
+// Called outside the core.
+[[noreturn]] void unwind_and_exit(void* result);
+// At a cancellation point (outside the core): acts on a pending request.
+void act_on_cancellation();
+int cancel_request(Thread* t);                        // pthread_cancel: 0 or ESRCH
+void cleanup_push(void* jmp_buf_frame);               // __pthread_register_cancel
+void cleanup_pop(void* jmp_buf_frame);                // __pthread_unregister_cancel
+[[noreturn]] void cleanup_next(void* jmp_buf_frame);  // __pthread_unwind_next
+void old_cleanup_push(void* frame, void (*routine)(void*), void* arg);  // _pthread_cleanup_push
+void old_cleanup_pop(void* frame, bool execute);
+// Signals sent to a user thread with pthread_kill, raised when it next runs
+// outside the core (take_pending_preemption).
+void signal_request(Thread* t, int sig);
+void deliver_pending_signals();
 
 // ---- thread control blocks (core/tls.cc) -------------------------------------
 struct TlsBlock {

@@ -48,7 +48,7 @@ void grant(RwLock* l) {
 }  // namespace
 
 int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
-  if (l->writer == current()) return EDEADLK;
+  if (l->writer == current()) return try_only ? EBUSY : EDEADLK;
   bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr);
   if (!must_queue) {
     if (l->active_readers == UINT32_MAX) return EAGAIN;
@@ -63,7 +63,7 @@ int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
 
 int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   Thread* self = current();
-  if (l->writer == self) return EDEADLK;
+  if (l->writer == self) return try_only ? EBUSY : EDEADLK;
   if (l->writer == nullptr && l->active_readers == 0) {
     l->writer = self;
     return 0;

@@ -25,6 +25,7 @@ Thread* g_reap;  // an exited detached thread whose stack is freed once we are o
 
 void after_switch_in() {
   errno = g_current->saved_errno;
+  if (g_current->pending_signals != 0) preempt_pending = 1;  // raised at the next safe point
   if (g_reap != nullptr && g_reap != g_current) {
     Thread* dead = g_reap;
     g_reap = nullptr;
@@ -138,6 +139,7 @@ void preempt_switch_from_handler() { yield(); }
 
 void take_pending_preemption() {
   crash_take_pending_dump();
+  deliver_pending_signals();
   if (g_current->file_locks_held != 0) return;  // stays pending until funlockfile
   enter_core();
   preempt_pending = 0;

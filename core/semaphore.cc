@@ -15,8 +15,15 @@ int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
     return 0;
   }
   if (try_only) return EAGAIN;
-  if (block(&s->waiters, WaitKind::kSemaphore, s, deadline_ns) == WakeReason::kWoken) return 0;
-  return ETIMEDOUT;
+  switch (block(&s->waiters, WaitKind::kSemaphore, s, deadline_ns)) {
+    case WakeReason::kWoken:
+      return 0;  // a post handed its unit over
+    case WakeReason::kTimedOut:
+      return ETIMEDOUT;
+    case WakeReason::kInterrupted:
+      break;
+  }
+  return ECANCELED;
 }
 
 int semaphore_post(Semaphore* s) {

@@ -59,7 +59,8 @@ void sleep_until(uint64_t deadline_ns) {
     yield();  // a zero sleep still lets others run, as the kernel's does
     return;
   }
-  while (block(nullptr, WaitKind::kSleep, nullptr, deadline_ns) != WakeReason::kTimedOut) {
+  // Only the deadline or a cancellation request ends it.
+  while (block(nullptr, WaitKind::kSleep, nullptr, deadline_ns) == WakeReason::kWoken) {
   }
 }
 

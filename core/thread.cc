@@ -168,10 +168,10 @@ int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
     if (try_only) return EBUSY;
     t->joiner = self;
     while (t->state != ThreadState::kExited) {
-      if (block(nullptr, WaitKind::kJoin, t, deadline_ns) == WakeReason::kTimedOut &&
-          t->state != ThreadState::kExited) {
+      WakeReason reason = block(nullptr, WaitKind::kJoin, t, deadline_ns);
+      if (reason != WakeReason::kWoken && t->state != ThreadState::kExited) {
         t->joiner = nullptr;
-        return ETIMEDOUT;
+        return reason == WakeReason::kTimedOut ? ETIMEDOUT : ECANCELED;
       }
     }
   }

@@ -18,12 +18,14 @@ PTSHIM_EXPORT int pthread_cond_destroy(pthread_cond_t* cond) {
 
 PTSHIM_EXPORT int pthread_cond_wait(pthread_cond_t* cond, pthread_mutex_t* mutex) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   return cond_wait(to_cond(cond), to_mutex(mutex), 0);
 }
 
 PTSHIM_EXPORT int pthread_cond_clockwait(pthread_cond_t* cond, pthread_mutex_t* mutex,
                                          clockid_t clock, const timespec* abstime) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   if (!clock_is_waitable(clock)) return EINVAL;
   uint64_t deadline;
   if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;

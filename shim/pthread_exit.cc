@@ -3,6 +3,6 @@
 using namespace ptshim;
 
 PTSHIM_EXPORT __attribute__((noreturn)) void pthread_exit(void* retval) {
-  ShimEntry entry(__func__);
-  thread_exit(retval);
+  { ShimEntry entry(__func__); }  // the unwind runs program code: outside the core
+  unwind_and_exit(retval);
 }

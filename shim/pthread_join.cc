@@ -6,6 +6,7 @@ using namespace ptshim;
 
 PTSHIM_EXPORT int pthread_join(pthread_t thread, void** retval) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   return thread_join(to_thread(thread), retval);
 }
 
@@ -17,6 +18,7 @@ PTSHIM_EXPORT int pthread_tryjoin_np(pthread_t thread, void** retval) {
 PTSHIM_EXPORT int pthread_clockjoin_np(pthread_t thread, void** retval, clockid_t clock,
                                        const timespec* abstime) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   if (abstime == nullptr) return thread_join(to_thread(thread), retval);
   return acquire_until(clock, abstime, EBUSY, [thread, retval](uint64_t deadline, bool try_only) {
     return thread_join(to_thread(thread), retval, deadline, try_only);

@@ -16,6 +16,7 @@ static_assert(sizeof(sem_t) == sizeof(Semaphore));
 
 int result(int err) {
   if (err == 0) return 0;
+  if (err == ECANCELED) err = EINTR;  // woken for a cancellation request since disabled
   errno = err;
   return -1;
 }
@@ -35,6 +36,7 @@ PTSHIM_EXPORT int sem_destroy(sem_t* sem) {
 
 PTSHIM_EXPORT int sem_wait(sem_t* sem) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   return result(semaphore_wait(to_semaphore(sem), 0, false));
 }
 
@@ -45,6 +47,7 @@ PTSHIM_EXPORT int sem_trywait(sem_t* sem) {
 
 PTSHIM_EXPORT int sem_clockwait(sem_t* sem, clockid_t clock, const timespec* abstime) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   return result(acquire_until(clock, abstime, EAGAIN, [sem](uint64_t deadline, bool try_only) {
     return semaphore_wait(to_semaphore(sem), deadline, try_only);
   }));

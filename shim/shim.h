@@ -36,6 +36,33 @@ class ShimEntry {
   int nested_;
 };
 
+// Marks a cancellation point, declared after the function's ShimEntry: a
+// pending cancellation request is acted on at entry and at exit (the thread
+// then unwinds and never returns), and one that arrives while the thread is
+// blocked here wakes it.
+class CancellationPoint {
+ public:
+  CancellationPoint() {
+    check();
+    current()->at_cancel_point = true;
+  }
+  ~CancellationPoint() {
+    current()->at_cancel_point = false;
+    check();
+  }
+  CancellationPoint(const CancellationPoint&) = delete;
+  CancellationPoint& operator=(const CancellationPoint&) = delete;
+
+ private:
+  static void check() {
+    Thread* self = current();
+    if (__builtin_expect(self->cancel_pending, 0) && !self->cancel_disabled && !self->unwinding) {
+      leave_core();
+      act_on_cancellation();
+    }
+  }
+};
+
 // The clocks a timed wait accepts (as glibc's futex-based waits).
 inline bool clock_is_waitable(clockid_t clock) {
   return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;

@@ -22,6 +22,7 @@ int sleep_for(const timespec* interval) {
 PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* request,
                                   timespec* remain) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   if (clock == CLOCK_THREAD_CPUTIME_ID) return EINVAL;
   if (!clock_is_supported(clock)) {
     // CPU-time clocks of processes: the kernel's own sleep, which blocks
@@ -39,6 +40,7 @@ PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* re
 
 PTSHIM_EXPORT int nanosleep(const timespec* request, timespec*) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   if (int err = sleep_for(request)) {
     errno = err;
     return -1;
@@ -48,6 +50,7 @@ PTSHIM_EXPORT int nanosleep(const timespec* request, timespec*) {
 
 PTSHIM_EXPORT int usleep(useconds_t usec) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   timespec ts{static_cast<time_t>(usec / 1000000), static_cast<long>(usec % 1000000) * 1000};
   sleep_for(&ts);
   return 0;
@@ -55,6 +58,7 @@ PTSHIM_EXPORT int usleep(useconds_t usec) {
 
 PTSHIM_EXPORT unsigned sleep(unsigned seconds) {
   ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
   timespec ts{static_cast<time_t>(seconds), 0};
   sleep_for(&ts);
   return 0;
