@@ -2,7 +2,9 @@
  *   default  - no handler: a watchdog alarm must kill the process by SIGALRM,
  *              while two threads spin;
  *   handler  - its own handler, installed before any thread exists: it runs,
- *              and the threads (which need preemption to share the CPU) finish.
+ *              and the threads (which need preemption to share the CPU) finish;
+ *   handler-late - the same, with the handler installed after the threads
+ *              started (when the timer that preempts them is running).
  */
 #include <pthread.h>
 #include <signal.h>
@@ -36,15 +38,20 @@ static void arm_alarm_ms(long ms) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  int with_handler = argc > 1 && strcmp(argv[1], "handler") == 0;
-  if (with_handler) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_alarm;
+  int late = argc > 1 && strcmp(argv[1], "handler-late") == 0;
+  int with_handler = late || (argc > 1 && strcmp(argv[1], "handler") == 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  if (with_handler && !late) {
     CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
   }
   pthread_t t[2];
   for (long i = 0; i < 2; i++) CHECK_RC(pthread_create(&t[i], NULL, spinner, (void*)i), 0);
+  if (late) {
+    usleep(20 * 1000);
+    CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+  }
   arm_alarm_ms(100);
   if (!with_handler) {
     for (;;) {
