@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <string.h>
+#include <sys/syscall.h>
 
 #include "shim/shim.h"
 
@@ -121,4 +122,42 @@ PTSHIM_EXPORT int pthread_attr_setscope(pthread_attr_t* attr, int scope) {
 PTSHIM_EXPORT int pthread_attr_getscope(const pthread_attr_t* attr, int* scope) {
   *scope = to_attr(attr)->scope;
   return 0;
+}
+
+// The old interface names the stack by its highest address (stacks grow down).
+PTSHIM_EXPORT int pthread_attr_setstackaddr(pthread_attr_t* attr, void* top) {
+  Attr* a = to_attr(attr);
+  size_t size = a->stack_size != 0 ? a->stack_size : options().default_stack_size;
+  a->stack_lo = static_cast<char*>(top) - size;
+  a->stack_size = size;
+  a->has_user_stack = 1;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getstackaddr(const pthread_attr_t* attr, void** top) {
+  const Attr* a = to_attr(attr);
+  *top = static_cast<char*>(a->stack_lo) + a->stack_size;
+  return 0;
+}
+
+// Affinity in an attribute: accepted (one kernel thread runs on whatever CPU
+// it runs on); reading it gives the kernel thread's.
+PTSHIM_EXPORT int pthread_attr_setaffinity_np(pthread_attr_t*, size_t size, const cpu_set_t* set) {
+  if (size != 0 && CPU_COUNT_S(size, set) == 0) return EINVAL;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_attr_getaffinity_np(const pthread_attr_t*, size_t size, cpu_set_t* set) {
+  long n = arch::raw_syscall(SYS_sched_getaffinity, 0, static_cast<long>(size),
+                             reinterpret_cast<long>(set));
+  return n < 0 ? static_cast<int>(-n) : 0;
+}
+
+// A signal mask for new threads in the attribute is not supported (they start
+// with their creator's mask, as without the attribute): refused rather than
+// accepted and ignored.
+PTSHIM_EXPORT int pthread_attr_setsigmask_np(pthread_attr_t*, const sigset_t*) { return ENOTSUP; }
+
+PTSHIM_EXPORT int pthread_attr_getsigmask_np(const pthread_attr_t*, sigset_t*) {
+  return PTHREAD_ATTR_NO_SIGMASK_NP;
 }

@@ -44,3 +44,10 @@ PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
   ShimEntry entry(__func__);
   return mutex_unlock(to_mutex(mutex));
 }
+
+// No mutex is ever marked inconsistent (robustness is recorded, not enforced).
+PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t*) { return EINVAL; }
+
+// Only PTHREAD_PRIO_PROTECT mutexes have a ceiling; ptshim's never do.
+PTSHIM_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t*, int*) { return EINVAL; }
+PTSHIM_EXPORT int pthread_mutex_setprioceiling(pthread_mutex_t*, int, int*) { return EINVAL; }

@@ -37,3 +37,45 @@ PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, 
       (bits(attr) & kMutexAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
   return 0;
 }
+
+// Robustness and priority protocols are recorded and reported back, not
+// enforced: one kernel thread has no priorities to inherit, and a mutex whose
+// owner exited stays locked (a deadlock report then names the exited owner)
+// instead of returning EOWNERDEAD.
+PTSHIM_EXPORT int pthread_mutexattr_setrobust(pthread_mutexattr_t* attr, int robust) {
+  if (robust != PTHREAD_MUTEX_STALLED && robust != PTHREAD_MUTEX_ROBUST) return EINVAL;
+  bits(attr) =
+      (bits(attr) & ~kMutexAttrRobust) | (robust == PTHREAD_MUTEX_ROBUST ? kMutexAttrRobust : 0);
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_mutexattr_getrobust(const pthread_mutexattr_t* attr, int* robust) {
+  *robust = (bits(attr) & kMutexAttrRobust) != 0 ? PTHREAD_MUTEX_ROBUST : PTHREAD_MUTEX_STALLED;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_mutexattr_setprotocol(pthread_mutexattr_t* attr, int protocol) {
+  if (protocol != PTHREAD_PRIO_NONE && protocol != PTHREAD_PRIO_INHERIT &&
+      protocol != PTHREAD_PRIO_PROTECT) {
+    return EINVAL;
+  }
+  bits(attr) = (bits(attr) & ~kMutexAttrProtocolMask) | (protocol << kMutexAttrProtocolShift);
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_mutexattr_getprotocol(const pthread_mutexattr_t* attr, int* protocol) {
+  *protocol = (bits(attr) & kMutexAttrProtocolMask) >> kMutexAttrProtocolShift;
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_mutexattr_setprioceiling(pthread_mutexattr_t* attr, int ceiling) {
+  if (ceiling < 0 || ceiling > 255) return EINVAL;
+  bits(attr) =
+      (bits(attr) & ~(0xff << kMutexAttrCeilingShift)) | (ceiling << kMutexAttrCeilingShift);
+  return 0;
+}
+
+PTSHIM_EXPORT int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t* attr, int* ceiling) {
+  *ceiling = (bits(attr) >> kMutexAttrCeilingShift) & 0xff;
+  return 0;
+}

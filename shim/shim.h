@@ -105,9 +105,14 @@ inline Attr* to_attr(pthread_attr_t* a) { return reinterpret_cast<Attr*>(a); }
 inline const Attr* to_attr(const pthread_attr_t* a) { return reinterpret_cast<const Attr*>(a); }
 void attr_set_defaults(Attr* a);
 
-// pthread_mutexattr_t: the type in the low bits, then flags.
+// pthread_mutexattr_t: the type in the low bits, then flags, then the
+// protocol and priority ceiling (recorded only: see README).
 constexpr int kMutexAttrTypeMask = 0xf;
 constexpr int kMutexAttrPshared = 0x10;
+constexpr int kMutexAttrRobust = 0x20;
+constexpr int kMutexAttrProtocolShift = 6;  // 2 bits
+constexpr int kMutexAttrProtocolMask = 0x3 << kMutexAttrProtocolShift;
+constexpr int kMutexAttrCeilingShift = 8;  // 8 bits
 // pthread_condattr_t: pshared in bit 0, the clock above it (glibc's layout).
 constexpr int kCondAttrPshared = 1;
 
