@@ -41,6 +41,9 @@
 // no thread is ever suspended inside malloc. stdio's internal locks stay off
 // (only glibc's pthread_create turns them on); flockfile is ptshim's own.
 //
+// The one exception to rule 2 is a thread blocked in the kernel in a read or
+// write of an fd made inside libc (park_blocked_syscall below).
+//
 // The known hole in rule 2: program code called back from inside libc
 // (qsort comparators, fopencookie functions, atfork and atexit handlers,
 // dl_iterate_phdr callbacks) can be preempted while libc holds state for it.
@@ -58,6 +61,7 @@
 // tick can only interrupt one while another thread is runnable or sleeping.
 #include <errno.h>
 #include <link.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -226,6 +230,43 @@ void forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
   }
 }
 
+// The exception to rule 2: a thread blocked in the kernel reading or writing
+// an fd, in a call ptshim does not interpose (libc's own read under fgets,
+// say), is parked on that fd, and the others run until it is ready; then the
+// handler returns and the kernel makes the call again. Inside libc it holds no
+// lock then (stdio's are off) and is not inside malloc; what it may hold is
+// the FILE it reads, which another thread using the same FILE meanwhile could
+// disturb.
+bool park_blocked_syscall(const void* ucontext) {
+  long number, fd;
+  if (current()->file_locks_held != 0 || on_signal_stack() ||
+      !arch::interrupted_syscall(ucontext, &number, &fd)) {
+    return false;
+  }
+  short events;
+  switch (number) {
+    case SYS_read:
+    case SYS_readv:
+    case SYS_recvfrom:
+    case SYS_recvmsg:
+    case SYS_accept:
+    case SYS_accept4:
+      events = POLLIN;
+      break;
+    case SYS_write:
+    case SYS_writev:
+    case SYS_sendto:
+    case SYS_sendmsg:
+      events = POLLOUT;
+      break;
+    default:
+      return false;
+  }
+  pollfd p{static_cast<int>(fd), events, 0};
+  io_block(&p, 1, 0);
+  return true;
+}
+
 void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   bool ours = info->si_code == SI_TIMER &&
               (info->si_value.sival_int == kSliceTag || info->si_value.sival_int == kWakeTag);
@@ -243,12 +284,12 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   expire_deadlines();
   if (run_queue_empty()) {
-    disarm_slice_timer();
+    if (!io_waiters_exist()) disarm_slice_timer();
     preempt_sync_timers();
   } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
              !on_signal_stack()) {
     preempt_switch_from_handler();
-  } else {
+  } else if (!park_blocked_syscall(ucontext)) {
     preempt_pending = 1;
   }
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -279,7 +320,8 @@ void preempt_enable() {
 
 void preempt_sync_timers() {
   if (!g_enabled) return;
-  if (!g_slice_armed && !run_queue_empty()) {
+  // Ticks also keep coming while threads wait for I/O: they poll for it.
+  if (!g_slice_armed && (!run_queue_empty() || io_waiters_exist())) {
     uint64_t slice = options().timeslice_ns;
     set_timer(g_slice_timer, 0, slice, slice);
     g_slice_armed = true;

@@ -105,6 +105,8 @@ const char* wait_kind_name(WaitKind k) {
       return "semaphore";
     case WaitKind::kSpin:
       return "spinlock";
+    case WaitKind::kIo:
+      return "file descriptors";
   }
   return "?";
 }

@@ -21,6 +21,7 @@
 #include "arch/arch.h"
 
 struct sigaction;
+struct pollfd;
 // glibc's own entry points for calls the shim may one day interpose: the
 // shim's internal use must never reach its own definitions.
 extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
@@ -58,6 +59,7 @@ enum class WaitKind : uint8_t {
   kRwWrite,
   kSemaphore,
   kSpin,
+  kIo,
 };
 
 // kInterrupted: a cancellation request woke a thread blocked at a
@@ -130,6 +132,10 @@ struct Thread {
   void* exit_value;
   alignas(16) unsigned char unwind_exception[32];  // a struct _Unwind_Exception
   uint64_t pending_signals;                        // pthread_kill, bit sig - 1
+
+  // I/O wait (core/io.cc): the pollfds this thread waits for, on its stack.
+  struct pollfd* io_fds;
+  size_t io_count;
 
   // Thread control block (core/tls.cc); null while all threads share one.
   void* tls_area;
@@ -356,6 +362,16 @@ void threads_after_fork_in_child();
 void scheduler_after_fork_in_child();
 void reap_detached(Thread* t);
 size_t live_thread_count();  // not exited
+
+// ---- waiting for file descriptors (core/io.cc) ----------------------------------
+// Blocks the current thread until one of `fds` is ready, the deadline (0:
+// none) passes, or a cancellation request arrives. The caller then retries.
+WakeReason io_block(struct pollfd* fds, size_t count, uint64_t deadline_ns);
+bool io_waiters_exist();
+// Polls every waiter's fds, waiting up to timeout_ns (-1: without limit),
+// and wakes those that are ready.
+void io_poll(int64_t timeout_ns);
+void io_poll_if_due(uint64_t now_ns);  // a zero-timeout poll, rate-limited
 
 // ---- pthread_exit and cancellation (core/cancel.cc) ----------------------------
 // Ends the current thread as glibc does: a forced unwind runs the C++

@@ -51,14 +51,26 @@ Thread* run_queue_pop() {
   return t;
 }
 
-void idle_until_next_deadline() {
-  if (!deadline_any()) report_deadlock_and_abort();
+// Nothing can run: the kernel thread sleeps until the earliest deadline or,
+// with threads waiting for I/O, until one of their fds is ready. EINTR (a
+// signal of the program's) just brings us back to the loop.
+void idle_until_next_event() {
+  bool io = io_waiters_exist();
+  if (!deadline_any() && !io) report_deadlock_and_abort();
   preempt_before_idle();
+  if (io) {
+    int64_t timeout = -1;
+    if (deadline_any()) {
+      uint64_t now = monotonic_now_ns(), earliest = deadline_earliest_ns();
+      timeout = earliest > now ? static_cast<int64_t>(earliest - now) : 0;
+    }
+    io_poll(timeout);
+    return;
+  }
   timespec until;
   uint64_t ns = deadline_earliest_ns();
   until.tv_sec = static_cast<time_t>(ns / 1000000000u);
   until.tv_nsec = static_cast<long>(ns % 1000000000u);
-  // EINTR (a signal of the program's) just brings us back to the loop.
   arch::raw_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME,
                     reinterpret_cast<long>(&until), 0);
 }
@@ -67,7 +79,7 @@ Thread* pick_next() {
   for (;;) {
     expire_deadlines();
     if (Thread* t = run_queue_pop()) return t;
-    idle_until_next_deadline();
+    idle_until_next_event();
   }
 }
 
@@ -123,9 +135,11 @@ void wait_queue_remove(WaitQueue* q, Thread* t) {
 }
 
 void expire_deadlines() {
-  if (!deadline_any()) return;
+  bool io = io_waiters_exist();
+  if (!deadline_any() && !io) return;
   uint64_t now = monotonic_now_ns();
   while (Thread* t = deadline_pop_expired(now)) wake(t, WakeReason::kTimedOut);
+  if (io) io_poll_if_due(now);
 }
 
 void yield() {

@@ -1,0 +1,38 @@
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "shim/io.h"
+
+using namespace ptshim;
+
+PTSHIM_EXPORT ssize_t read(int fd, void* buf, size_t count) {
+  ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
+  return io_call(fd, POLLIN, [&] {
+    return arch::raw_syscall(SYS_read, fd, reinterpret_cast<long>(buf), static_cast<long>(count));
+  });
+}
+
+PTSHIM_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
+  ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
+  return io_call(fd, POLLOUT, [&] {
+    return arch::raw_syscall(SYS_write, fd, reinterpret_cast<long>(buf), static_cast<long>(count));
+  });
+}
+
+PTSHIM_EXPORT ssize_t readv(int fd, const iovec* iov, int count) {
+  ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
+  return io_call(fd, POLLIN, [&] {
+    return arch::raw_syscall(SYS_readv, fd, reinterpret_cast<long>(iov), count);
+  });
+}
+
+PTSHIM_EXPORT ssize_t writev(int fd, const iovec* iov, int count) {
+  ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
+  return io_call(fd, POLLOUT, [&] {
+    return arch::raw_syscall(SYS_writev, fd, reinterpret_cast<long>(iov), count);
+  });
+}

@@ -1,0 +1,37 @@
+// waitpid, wait, wait4: the caller checks with WNOHANG and, while its child
+// has not changed state, sleeps in the scheduler a millisecond at a time,
+// so the other threads run meanwhile.
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include "shim/io.h"
+
+using namespace ptshim;
+
+namespace {
+constexpr uint64_t kPollNs = 1000000;
+}  // namespace
+
+PTSHIM_EXPORT pid_t wait4(pid_t pid, int* status, int options, rusage* usage) {
+  ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
+  if (live_thread_count() == 1) {  // nobody else to run: just block
+    return static_cast<pid_t>(libc_result(arch::raw_syscall(
+        SYS_wait4, pid, reinterpret_cast<long>(status), options, reinterpret_cast<long>(usage))));
+  }
+  for (;;) {
+    long r = arch::raw_syscall(SYS_wait4, pid, reinterpret_cast<long>(status), options | WNOHANG,
+                               reinterpret_cast<long>(usage));
+    if (r != 0 || (options & WNOHANG) != 0) return static_cast<pid_t>(libc_result(r));
+    sleep_until(monotonic_now_ns() + kPollNs);
+    Thread* self = current();
+    if (self->cancel_pending && !self->cancel_disabled)
+      return static_cast<pid_t>(libc_result(-EINTR));
+  }
+}
+
+PTSHIM_EXPORT pid_t waitpid(pid_t pid, int* status, int options) {
+  return wait4(pid, status, options, nullptr);
+}
+
+PTSHIM_EXPORT pid_t wait(int* status) { return wait4(-1, status, 0, nullptr); }
