@@ -22,13 +22,16 @@ inline uintptr_t interrupted_sp(const void* ucontext) {
 // True if the signal landed on a `syscall` instruction with a system call
 // number in rax: either about to make the call, or (SA_RESTART) interrupted
 // in it, the kernel having wound the pc back so that returning from the
-// handler makes the call again. Gives the number and the first argument.
-inline bool interrupted_syscall(const void* ucontext, long* number, long* first_arg) {
+// handler makes the call again. Gives the number and the first arguments.
+inline bool interrupted_syscall(const void* ucontext, long* number, long args[4]) {
   const auto* uc = static_cast<const ucontext_t*>(ucontext);
   const auto* pc = reinterpret_cast<const unsigned char*>(uc->uc_mcontext.gregs[REG_RIP]);
   if (pc[0] != 0x0f || pc[1] != 0x05) return false;
   *number = uc->uc_mcontext.gregs[REG_RAX];
-  *first_arg = uc->uc_mcontext.gregs[REG_RDI];
+  args[0] = uc->uc_mcontext.gregs[REG_RDI];
+  args[1] = uc->uc_mcontext.gregs[REG_RSI];
+  args[2] = uc->uc_mcontext.gregs[REG_RDX];
+  args[3] = uc->uc_mcontext.gregs[REG_R10];
   return *number >= 0 && *number < 1024;
 }
 

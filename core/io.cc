@@ -60,7 +60,36 @@ void wake_ready() {
 }
 }  // namespace
 
-bool io_waiters_exist() { return g_io_waiters.head != nullptr; }
+// ---- futex words ----------------------------------------------------------------
+// A thread the timer found blocked in an untimed FUTEX_WAIT made by code
+// ptshim does not interpose (libgomp, std::atomic::wait, C++20 latches) is
+// parked until the word no longer holds the value it waited on; then the
+// kernel repeats the wait, which returns at once. No FUTEX_WAKE needs to be
+// seen: the word's change is what a waker always makes first.
+WaitQueue g_futex_waiters;
+
+void wake_changed_futexes() {
+  Thread* t = g_futex_waiters.head;
+  while (t != nullptr) {
+    Thread* next = t->next;
+    if (__atomic_load_n(t->futex_word, __ATOMIC_ACQUIRE) != t->futex_value) {
+      wake(t, WakeReason::kWoken);
+    }
+    t = next;
+  }
+}
+
+bool io_waiters_exist() { return g_io_waiters.head != nullptr || g_futex_waiters.head != nullptr; }
+
+void futex_block(const uint32_t* word, uint32_t value) {
+  Thread* self = current();
+  self->futex_word = word;
+  self->futex_value = value;
+  if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == value) {
+    block(&g_futex_waiters, WaitKind::kFutex, word, 0);
+  }
+  self->futex_word = nullptr;
+}
 
 WakeReason io_block(pollfd* fds, size_t count, uint64_t deadline_ns) {
   Thread* self = current();
@@ -73,8 +102,22 @@ WakeReason io_block(pollfd* fds, size_t count, uint64_t deadline_ns) {
 }
 
 void io_poll(int64_t timeout_ns) {
+  wake_changed_futexes();
+  if (g_futex_waiters.head != nullptr && timeout_ns != 0) {
+    // Nothing tells us when a futex word changes: look again within 1 ms.
+    constexpr int64_t kFutexRecheckNs = 1000000;
+    if (timeout_ns < 0 || timeout_ns > kFutexRecheckNs) timeout_ns = kFutexRecheckNs;
+  }
   size_t total;
-  if (!gather(&total)) return;
+  if (!gather(&total)) {
+    if (timeout_ns > 0 && g_futex_waiters.head != nullptr) {
+      timespec ts{0, static_cast<long>(timeout_ns)};
+      arch::raw_syscall(SYS_nanosleep, reinterpret_cast<long>(&ts), 0);
+      g_last_poll_ns = monotonic_now_ns();
+      wake_changed_futexes();
+    }
+    return;
+  }
   timespec ts;
   timespec* tsp = nullptr;
   if (timeout_ns >= 0) {
@@ -86,10 +129,11 @@ void io_poll(int64_t timeout_ns) {
                                  static_cast<long>(total), reinterpret_cast<long>(tsp), 0, 0);
   g_last_poll_ns = monotonic_now_ns();
   if (ready > 0) wake_ready();
+  wake_changed_futexes();
 }
 
 void io_poll_if_due(uint64_t now_ns) {
-  if (g_io_waiters.head != nullptr && now_ns - g_last_poll_ns >= kPollIntervalNs) io_poll(0);
+  if (io_waiters_exist() && now_ns - g_last_poll_ns >= kPollIntervalNs) io_poll(0);
 }
 
 }  // namespace ptshim

@@ -61,6 +61,7 @@
 // tick can only interrupt one while another thread is runnable or sleeping.
 #include <errno.h>
 #include <link.h>
+#include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -233,14 +234,16 @@ void forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
 // The exception to rule 2: a thread blocked in the kernel reading or writing
 // an fd, in a call ptshim does not interpose (libc's own read under fgets,
 // say), is parked on that fd, and the others run until it is ready; then the
-// handler returns and the kernel makes the call again. Inside libc it holds no
+// handler returns and the kernel makes the call again. Likewise a thread in
+// an untimed FUTEX_WAIT (libgomp, std::atomic::wait) is parked until the
+// futex word changes. Inside libc it holds no
 // lock then (stdio's are off) and is not inside malloc; what it may hold is
 // the FILE it reads, which another thread using the same FILE meanwhile could
 // disturb.
 bool park_blocked_syscall(const void* ucontext) {
-  long number, fd;
+  long number, args[4];
   if (current()->file_locks_held != 0 || on_signal_stack() ||
-      !arch::interrupted_syscall(ucontext, &number, &fd)) {
+      !arch::interrupted_syscall(ucontext, &number, args)) {
     return false;
   }
   short events;
@@ -259,10 +262,18 @@ bool park_blocked_syscall(const void* ucontext) {
     case SYS_sendmsg:
       events = POLLOUT;
       break;
+    case SYS_futex: {
+      // Untimed waits only: a timed one is not restarted (the caller sees
+      // EINTR and waits again, which needs nothing from us).
+      long op = args[1] & FUTEX_CMD_MASK;
+      if ((op != FUTEX_WAIT && op != FUTEX_WAIT_BITSET) || args[3] != 0) return false;
+      futex_block(reinterpret_cast<const uint32_t*>(args[0]), static_cast<uint32_t>(args[2]));
+      return true;
+    }
     default:
       return false;
   }
-  pollfd p{static_cast<int>(fd), events, 0};
+  pollfd p{static_cast<int>(args[0]), events, 0};
   io_block(&p, 1, 0);
   return true;
 }

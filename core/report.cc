@@ -107,6 +107,8 @@ const char* wait_kind_name(WaitKind k) {
       return "spinlock";
     case WaitKind::kIo:
       return "file descriptors";
+    case WaitKind::kFutex:
+      return "futex";
   }
   return "?";
 }

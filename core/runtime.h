@@ -60,6 +60,7 @@ enum class WaitKind : uint8_t {
   kSemaphore,
   kSpin,
   kIo,
+  kFutex,
 };
 
 // kInterrupted: a cancellation request woke a thread blocked at a
@@ -136,6 +137,8 @@ struct Thread {
   // I/O wait (core/io.cc): the pollfds this thread waits for, on its stack.
   struct pollfd* io_fds;
   size_t io_count;
+  const uint32_t* futex_word;  // parked in a FUTEX_WAIT (core/io.cc)
+  uint32_t futex_value;
 
   // Thread control block (core/tls.cc); null while all threads share one.
   void* tls_area;
@@ -372,6 +375,9 @@ bool io_waiters_exist();
 // and wakes those that are ready.
 void io_poll(int64_t timeout_ns);
 void io_poll_if_due(uint64_t now_ns);  // a zero-timeout poll, rate-limited
+// Parks the current thread until *word != value (a FUTEX_WAIT found blocked
+// in the kernel by the timer).
+void futex_block(const uint32_t* word, uint32_t value);
 
 // ---- pthread_exit and cancellation (core/cancel.cc) ----------------------------
 // Ends the current thread as glibc does: a forced unwind runs the C++
