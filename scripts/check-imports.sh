@@ -13,7 +13,7 @@ __sysconf _exit _r_debug abort clock_gettime dl_iterate_phdr exit getauxval getc
 getenv getrlimit makecontext memset memcpy mmap mprotect munmap sigemptyset strcasecmp strncasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
 _dl_allocate_tls _dl_deallocate_tls _dl_get_tls_static_info __call_tls_dtors __ctype_init
-_rtld_global readlink sigaddset __sched_cpucount
+_rtld_global readlink sigaddset sigismember __sched_cpucount
 _ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
 _ULx86_64_step unw_backtrace
 _Unwind_ForcedUnwind _Unwind_GetCFA longjmp
