@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "shim/shim.h"
@@ -40,6 +41,50 @@ long io_call(int fd, short events, Op op) {
     }
     if (io_block(&p, 1, 0) == WakeReason::kInterrupted) return libc_result(-EINTR);
   }
+}
+
+// True for the kinds of fd whose writes can block: pipes, sockets, terminals
+// and other devices (not regular files).
+inline bool fd_may_block(int fd) {
+  struct stat st;
+  if (arch::raw_syscall(SYS_fstat, fd, reinterpret_cast<long>(&st)) != 0) return false;
+  return !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISBLK(st.st_mode);
+}
+
+// A blocking write bigger than the room a pipe or socket has: in the kernel
+// it would block the one kernel thread (and a timer tick would cut it
+// short). It is made of non-blocking writes (`op(done)` writes from offset
+// `done` without blocking), parked for room in between, until everything is
+// written — as a blocking write does — or an error comes; an error after
+// some bytes were written returns the count, as the kernel does.
+template <typename Op>
+long write_fully(int fd, size_t len, Op op) {
+  size_t done = 0;
+  while (done < len) {
+    long r = op(done);
+    if (r > 0) {
+      done += static_cast<size_t>(r);
+      continue;
+    }
+    if (r == -EAGAIN) {
+      pollfd p{fd, POLLOUT, 0};
+      if (io_block(&p, 1, 0) == WakeReason::kInterrupted) break;
+      continue;
+    }
+    if (done == 0) return libc_result(r);
+    break;
+  }
+  return done == 0 && len != 0 ? libc_result(-EINTR) : static_cast<long>(done);
+}
+
+// A write that may block, on a blocking fd: made non-blocking for the one
+// system call (the flag is the open file's, so it is restored at once, before
+// any other thread can run).
+inline long write_without_blocking(int fd, long flags, long number, long a1, long a2, long a3) {
+  arch::raw_syscall(SYS_fcntl, fd, F_SETFL, flags | O_NONBLOCK);
+  long r = arch::raw_syscall(number, fd, a1, a2, a3);
+  arch::raw_syscall(SYS_fcntl, fd, F_SETFL, flags);
+  return r;
 }
 
 }  // namespace ptshim
