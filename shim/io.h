@@ -18,6 +18,24 @@ inline bool fd_is_nonblocking(int fd) {
   return flags >= 0 && (flags & O_NONBLOCK) != 0;
 }
 
+// A zero-timeout readiness check. The kernel fails even a zero-timeout poll
+// with EINTR when a signal handler ran meanwhile — ptshim's own timer tick
+// included — so EINTR here means "look again", never "ready".
+template <typename Check>
+long check_now(Check check) {
+  long r;
+  do {
+    r = check();
+  } while (r == -EINTR);
+  return r;
+}
+
+inline long poll_now(pollfd* fds, size_t count) {
+  return check_now([&] {
+    return arch::raw_syscall(SYS_poll, reinterpret_cast<long>(fds), static_cast<long>(count), 0);
+  });
+}
+
 // A raw system call's result as libc returns it: -1 and errno on failure.
 inline long libc_result(long r) {
   if (r < 0 && r > -4096) {
@@ -35,8 +53,7 @@ long io_call(int fd, short events, Op op) {
   if (live_thread_count() == 1) return libc_result(op());  // nobody else to run: just block
   for (;;) {
     pollfd p{fd, events, 0};
-    if (arch::raw_syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 0) != 0 ||
-        fd_is_nonblocking(fd)) {
+    if (poll_now(&p, 1) != 0 || fd_is_nonblocking(fd)) {
       return libc_result(op());
     }
     if (io_block(&p, 1, 0) == WakeReason::kInterrupted) return libc_result(-EINTR);

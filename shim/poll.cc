@@ -18,7 +18,8 @@ constexpr uint64_t kNsPerMs = 1000000;
 // until it reports something, the deadline passes (0: never) or a
 // cancellation request arrives; parks on `fds` in between.
 template <typename Check>
-long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Check check) {
+long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Check raw_check) {
+  auto check = [&] { return check_now(raw_check); };
   // Alone, the thread may as well wait in the kernel: a ppoll on the same
   // fds until the deadline, then the real check.
   if (wait && live_thread_count() == 1) {

@@ -99,7 +99,7 @@ PTSHIM_EXPORT int connect(int fd, const sockaddr* addr, socklen_t len) {
   long r = arch::raw_syscall(SYS_connect, fd, reinterpret_cast<long>(addr), len);
   if (r == -EINPROGRESS) {
     pollfd p{fd, POLLOUT, 0};
-    while (arch::raw_syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 0) == 0) {
+    while (poll_now(&p, 1) == 0) {
       if (io_block(&p, 1, 0) == WakeReason::kInterrupted) break;
     }
     int error = 0;
