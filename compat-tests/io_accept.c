@@ -13,20 +13,9 @@
 #include <sys/socket.h>
 
 #include "check.h"
+#include "spinner.h"
 
 #define PAYLOAD_BYTES (100 * 1024)
-
-static atomic_int stop_spinning;
-static atomic_long spins;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
-    atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
 
 static uint8_t payload_byte(size_t i) { return (uint8_t)((i * 7) ^ (i >> 8) ^ (i >> 13)); }
 

@@ -15,29 +15,18 @@
 #include <sys/uio.h>
 
 #include "check.h"
+#include "spinner.h"
 #include "storm.h"
 
 #define TOTAL_BYTES (1 << 20)
 #define BIG_CHUNK 100000 /* more than a pipe's default 64 KiB */
 #define STALL_NS (30 * NS_PER_MS)
 
-static atomic_int stop_spinning;
-static atomic_long spins;
-
 static int stream_fds[2];
 
 static uint8_t pattern_byte(uint64_t offset) {
   uint64_t x = (offset + 1) * 0x9E3779B97F4A7C15ULL;
   return (uint8_t)((x >> 56) ^ (x >> 29));
-}
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
-    atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
 }
 
 /* ---- 1 MiB through a blocking pipe ----------------------------------------------- */

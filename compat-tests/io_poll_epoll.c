@@ -17,20 +17,9 @@
 #include <sys/select.h>
 
 #include "check.h"
+#include "spinner.h"
 
 #define EPOLL_TAG 0x5eed5eedULL
-
-static atomic_int stop_spinning;
-static atomic_long spins;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
-    atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
 
 static int efd;
 static int quiet[2]; /* a pipe nobody writes: never readable */

@@ -13,23 +13,13 @@
 #include <sys/uio.h>
 
 #include "check.h"
+#include "spinner.h"
 #include "storm.h"
 
 #define ROUNDS 10000
 #define MAX_PAYLOAD 300
 
 static int sv[2];
-static atomic_int stop_spinning;
-static atomic_long spins;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
-    atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
 
 static uint8_t payload_byte(uint32_t seq, uint32_t i) {
   return (uint8_t)(seq * 31u + i * 7u + (seq >> 8));

@@ -13,18 +13,7 @@
 #include <sys/wait.h>
 
 #include "check.h"
-
-static atomic_int stop_spinning;
-static atomic_long spins;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop_spinning, memory_order_relaxed))
-    atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
+#include "spinner.h"
 
 static void describe(int status, char* buf, size_t len) {
   if (WIFEXITED(status))
