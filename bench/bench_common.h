@@ -1,6 +1,7 @@
 /* Shared helpers for the ptshim benchmarks: ordinary pthread programs that
  * know nothing of ptshim. Each prints one line:
  *   bench=<name> ns_per_op=<float> ops=<count>
+ * (max_threads prints threads= and kib_per_thread= instead; see its comment).
  */
 #ifndef PTSHIM_BENCH_COMMON_H
 #define PTSHIM_BENCH_COMMON_H
