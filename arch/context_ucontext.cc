@@ -1,37 +1,48 @@
 // The portable context switch: glibc's ucontext functions. Each switch costs a
-// sigprocmask system call (swapcontext saves and restores the signal mask),
-// which is also what makes switching from inside a signal handler correct.
-#include "arch/context.h"
-
-#include "arch/thread_pointer_x86_64.h"
-
+// sigprocmask system call (swapcontext saves and restores the signal mask).
+// A created context keeps its ucontext_t at the top of its own stack; the
+// process's first thread, which was never made, saves into a static one.
 #include <cstdlib>
 #include <cstring>
 
+#include "arch/context_kinds.h"
+
 namespace ptshim::arch {
 
-void context_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*entry)()) {
-  if (getcontext(&ctx->uc) != 0) abort();
-  ctx->uc.uc_stack.ss_sp = stack_lo;
-  ctx->uc.uc_stack.ss_size = stack_size;
-  ctx->uc.uc_stack.ss_flags = 0;
-  ctx->uc.uc_link = nullptr;
-  makecontext(&ctx->uc, entry, 0);
+namespace {
+ucontext_t g_first_thread_context;
+
+ucontext_t* storage(Context* ctx) {
+  if (ctx->uc == nullptr) ctx->uc = &g_first_thread_context;
+  return ctx->uc;
+}
+}  // namespace
+
+void ucontext_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*entry)()) {
+  constexpr std::size_t kReserved = (sizeof(ucontext_t) + 63) & ~std::size_t{63};
+  auto top = (reinterpret_cast<uintptr_t>(stack_lo) + stack_size) & ~uintptr_t{63};
+  ctx->uc = reinterpret_cast<ucontext_t*>(top - kReserved);
+  if (getcontext(ctx->uc) != 0) abort();
+  ctx->uc->uc_stack.ss_sp = stack_lo;
+  ctx->uc->uc_stack.ss_size = top - kReserved - reinterpret_cast<uintptr_t>(stack_lo);
+  ctx->uc->uc_stack.ss_flags = 0;
+  ctx->uc->uc_link = nullptr;
+  makecontext(ctx->uc, entry, 0);
 }
 
-void context_switch(Context* from, Context* to) {
-  // swapcontext leaves the fs base alone; it is set first. A signal landing
-  // between the two runs on the old stack with the new thread's TLS, which
-  // is harmless for the shim's own handler (it saves and restores errno).
-  if (to->thread_pointer != from->thread_pointer && to->thread_pointer != nullptr) {
-    set_thread_pointer(to->thread_pointer);
-  }
-  if (swapcontext(&from->uc, &to->uc) != 0) abort();
+void ucontext_switch(Context* from, Context* to) {
+  if (swapcontext(storage(from), storage(to)) != 0) abort();
 }
 
-bool context_for_unwind(const Context* ctx, void* unw_context, std::size_t size) {
-  if (size < sizeof ctx->uc) return false;
-  memcpy(unw_context, &ctx->uc, sizeof ctx->uc);  // unw_context_t is a ucontext_t here
+bool ucontext_restored_signal_mask(const Context* ctx, uint64_t* mask) {
+  if (ctx->uc == nullptr) return false;
+  memcpy(mask, &ctx->uc->uc_sigmask, sizeof *mask);
+  return true;
+}
+
+bool ucontext_for_unwind(const Context* ctx, void* unw_context, std::size_t size) {
+  if (ctx->uc == nullptr || size < sizeof *ctx->uc) return false;
+  memcpy(unw_context, ctx->uc, sizeof *ctx->uc);  // unw_context_t is a ucontext_t here
   return true;
 }
 

@@ -19,6 +19,13 @@ inline uintptr_t interrupted_sp(const void* ucontext) {
       static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RSP]);
 }
 
+// The mask the kernel restores when the handler returns (signals 1 to 64).
+inline uint64_t interrupted_signal_mask(const void* ucontext) {
+  uint64_t mask;
+  __builtin_memcpy(&mask, &static_cast<const ucontext_t*>(ucontext)->uc_sigmask, sizeof mask);
+  return mask;
+}
+
 // True if the signal landed on a `syscall` instruction with a system call
 // number in rax: either about to make the call, or (SA_RESTART) interrupted
 // in it, the kernel having wound the pc back so that returning from the

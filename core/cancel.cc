@@ -186,8 +186,8 @@ void signal_request(Thread* t, int sig) {
 
 void deliver_pending_signals() {
   Thread* self = current();
-  while (self->pending_signals != 0) {
-    int sig = __builtin_ctzll(self->pending_signals) + 1;
+  while (uint64_t deliverable = signal_deliverable(self, self->pending_signals)) {
+    int sig = __builtin_ctzll(deliverable) + 1;
     self->pending_signals &= ~(uint64_t{1} << (sig - 1));
     arch::raw_syscall(SYS_tgkill, arch::raw_syscall(SYS_getpid), arch::raw_syscall(SYS_gettid),
                       sig);

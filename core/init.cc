@@ -28,6 +28,7 @@ void on_fork_in_child() {
 void initialize() {
   g_initialized = true;
   parse_options_or_exit();
+  arch::context_select(options().switch_kind);
   adopt_main_thread();
   tls_on_scheduler_thread = true;
   crash_handlers_install();

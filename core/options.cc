@@ -109,6 +109,16 @@ void parse_tls(const char* value) {
   }
 }
 
+void parse_switch(const char* value) {
+  if (strcmp(value, "fast") == 0) {
+    g_options.switch_kind = arch::SwitchKind::kFast;
+  } else if (strcmp(value, "ucontext") == 0) {
+    g_options.switch_kind = arch::SwitchKind::kUcontext;
+  } else {
+    reject("PTSHIM_SWITCH", value, "not a context switch (fast or ucontext)");
+  }
+}
+
 void parse_backtrace(const char* value) {
   if (strcmp(value, "0") == 0) {
     g_options.backtraces = false;
@@ -168,6 +178,8 @@ void parse_options_or_exit() {
   if (const char* v = getenv("PTSHIM_TIMESLICE")) parse_timeslice(v);
   if (const char* v = getenv("PTSHIM_STACK_SIZE")) parse_stack_size(v);
   if (const char* v = getenv("PTSHIM_TLS")) parse_tls(v);
+  g_options.switch_kind = arch::SwitchKind::kFast;
+  if (const char* v = getenv("PTSHIM_SWITCH")) parse_switch(v);
   g_options.backtraces = true;
   g_options.report_fd = -1;
   if (const char* v = getenv("PTSHIM_BACKTRACE")) parse_backtrace(v);

@@ -212,6 +212,10 @@ void disarm_wake_timer() {
 // A SIGALRM that is not one of our ticks (alarm(), setitimer, kill) gets
 // what the program asked for, or inherited: see core/crash.cc.
 void forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
+  if (signal_is_blocked(current(), SIGALRM)) {
+    signal_hold_program_alarm();  // for the next thread that unblocks it, or a sigwait
+    return;
+  }
   struct sigaction a;
   program_action_get(SIGALRM, &a);
   if ((a.sa_flags & SA_SIGINFO) != 0) {
@@ -278,7 +282,25 @@ bool park_blocked_syscall(const void* ucontext) {
   return true;
 }
 
+// While this handler runs, the kernel's mask is the interrupted one plus
+// SIGALRM; sigreturn restores the interrupted one. Noting both keeps a switch
+// made in here (or in the program's SIGALRM handler) from passing SIGALRM's
+// blocking on to the next thread.
+class HandlerMask {
+ public:
+  explicit HandlerMask(const void* ucontext) : interrupted_(arch::interrupted_signal_mask(ucontext)) {
+    signal_mask_note_kernel(interrupted_ | (uint64_t{1} << (SIGALRM - 1)));
+  }
+  ~HandlerMask() { signal_mask_note_kernel(interrupted_); }
+  HandlerMask(const HandlerMask&) = delete;
+  HandlerMask& operator=(const HandlerMask&) = delete;
+
+ private:
+  uint64_t interrupted_;
+};
+
 void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
+  HandlerMask handler_mask(ucontext);
   bool ours = info->si_code == SI_TIMER &&
               (info->si_value.sival_int == kSliceTag || info->si_value.sival_int == kWakeTag);
   if (!ours) {

@@ -287,8 +287,14 @@ bool in_object(uintptr_t pc, const char* prefix) {
 void write_backtrace(Writer& w, const uintptr_t* pcs, size_t n, bool first_exact) {
   if (!options().backtraces) return;
   // A created thread's outermost frames are ptshim's entry and libc's
-  // makecontext trampoline: the start routine is the real beginning.
-  if (n > 2 && in_object(pcs[n - 1], "libc.so") && in_object(pcs[n - 2], "libptshim")) n -= 2;
+  // context-start trampoline (ptshim's own, or libc's makecontext one): the
+  // start routine is the real beginning.
+  size_t outer = n;
+  if (outer > 1 && in_object(pcs[outer - 1], "libc.so") && in_object(pcs[outer - 2], "libptshim")) {
+    --outer;
+  }
+  while (outer > 1 && in_object(pcs[outer - 1], "libptshim")) --outer;
+  if (outer < n && outer > 0 && !in_object(pcs[outer - 1], "libptshim")) n = outer;
   if (n == 0) {
     w.str("  (no backtrace)\n");
     return;

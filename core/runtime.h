@@ -133,6 +133,7 @@ struct Thread {
   void* exit_value;
   alignas(16) unsigned char unwind_exception[32];  // a struct _Unwind_Exception
   uint64_t pending_signals;                        // pthread_kill, bit sig - 1
+  uint64_t signal_mask;                            // blocked signals, bit sig - 1
 
   // I/O wait (core/io.cc): the pollfds this thread waits for, on its stack.
   struct pollfd* io_fds;
@@ -252,6 +253,7 @@ struct Options {
   uint64_t timeslice_ns;      // 0: cooperative, no timer
   size_t default_stack_size;  // bytes
   bool shared_tls;            // PTSHIM_TLS=shared: one control block for all threads
+  arch::SwitchKind switch_kind;  // PTSHIM_SWITCH: fast (default) or ucontext
   bool backtraces;            // PTSHIM_BACKTRACE=0 turns them off in reports
   int report_fd;              // PTSHIM_REPORT=path: reports go there too; -1: stderr only
   int dump_signal;            // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
@@ -396,6 +398,23 @@ void old_cleanup_pop(void* frame, bool execute);
 // outside the core (take_pending_preemption).
 void signal_request(Thread* t, int sig);
 void deliver_pending_signals();
+
+// ---- signal masks (core/signal_mask.cc) ---------------------------------------
+void signal_mask_adopt_first_thread(Thread* t);
+// Makes the kernel's mask `t`'s (a system call only if it differs).
+void signal_mask_install(Thread* t);
+// Something other than signal_mask_install changed the kernel's mask.
+void signal_mask_note_kernel(uint64_t mask);
+uint64_t signal_mask_kernel();
+// pthread_sigmask's work for `t`: 0, or EINVAL for a bad `how`.
+int signal_mask_change(Thread* t, int how, const sigset_t* set, sigset_t* old);
+bool signal_is_blocked(const Thread* t, int sig);
+// Of `pending`, the signals that may be raised for `t` now: not those it
+// blocks that the kernel would deliver anyway (SIGALRM, the faults).
+uint64_t signal_deliverable(const Thread* t, uint64_t pending);
+// A program SIGALRM that arrived while the running thread blocked it.
+void signal_hold_program_alarm();
+bool signal_take_held_alarm();
 
 // ---- thread control blocks (core/tls.cc) -------------------------------------
 struct TlsBlock {

@@ -24,8 +24,15 @@ WaitQueue g_run_queue;
 Thread* g_reap;  // an exited detached thread whose stack is freed once we are off it
 
 void after_switch_in() {
+  uint64_t restored;
+  if (arch::context_restored_signal_mask(&g_current->context, &restored)) {
+    signal_mask_note_kernel(restored);
+  }
+  signal_mask_install(g_current);
   errno = g_current->saved_errno;
-  if (g_current->pending_signals != 0) preempt_pending = 1;  // raised at the next safe point
+  if (signal_deliverable(g_current, g_current->pending_signals) != 0) {
+    preempt_pending = 1;  // raised at the next safe point
+  }
   if (g_reap != nullptr && g_reap != g_current) {
     Thread* dead = g_reap;
     g_reap = nullptr;

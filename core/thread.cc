@@ -92,6 +92,7 @@ Thread* adopt_main_thread() {
   Thread* t = slot_alloc();
   t->is_main = true;
   tls_initialize(t);
+  signal_mask_adopt_first_thread(t);
   set_initial_current(t);
   g_live = 1;
   return t;
@@ -130,6 +131,7 @@ int thread_create(const ThreadAttributes& attrs, void* (*start)(void*), void* ar
   t->start_routine = start;
   t->start_arg = arg;
   t->detached = attrs.detached;
+  t->signal_mask = current()->signal_mask;  // inherited, as POSIX says
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
   if (g_live == 1) become_multithreaded();
   ++g_live;

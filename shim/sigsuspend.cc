@@ -56,6 +56,9 @@ PTSHIM_EXPORT int sigsuspend(const sigset_t* mask) {
 
 PTSHIM_EXPORT int pause() {
   sigset_t mask;
-  arch::raw_syscall(SYS_rt_sigprocmask, SIG_BLOCK, 0, reinterpret_cast<long>(&mask), kSigsetBytes);
+  {
+    ShimEntry entry(__func__);
+    signal_mask_change(current(), SIG_BLOCK, nullptr, &mask);
+  }
   return sigsuspend(&mask);
 }

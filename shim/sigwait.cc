@@ -2,9 +2,12 @@
 // the other threads run meanwhile, instead of blocking the one kernel
 // thread. The kernel has no "signal became pending" event for a user thread,
 // so the wait polls (sigtimedwait with a zero timeout) every millisecond.
-// These are cancellation points.
+// These are cancellation points. SIGALRM is never blocked in the kernel
+// (ptshim's ticks); a program SIGALRM that the running thread blocked is held
+// for them by core/signal_mask.cc.
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include "shim/shim.h"
@@ -19,6 +22,14 @@ int wait_for_signal(const sigset_t* set, siginfo_t* info, uint64_t deadline_ns) 
   siginfo_t scratch;
   timespec zero{0, 0};
   for (;;) {
+    if (sigismember(set, SIGALRM) == 1 && signal_take_held_alarm()) {
+      if (info != nullptr) {
+        memset(info, 0, sizeof *info);
+        info->si_signo = SIGALRM;
+        info->si_code = SI_KERNEL;
+      }
+      return SIGALRM;
+    }
     long sig = arch::raw_syscall(SYS_rt_sigtimedwait, reinterpret_cast<long>(set),
                                  reinterpret_cast<long>(info != nullptr ? info : &scratch),
                                  reinterpret_cast<long>(&zero), NSIG / 8);
