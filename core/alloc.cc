@@ -52,6 +52,11 @@ void* internal_alloc_zeroed(size_t size) {
   return p;
 }
 
+size_t internal_alloc_size(size_t size) {
+  size_t c = class_of(size);
+  return c > kMaxClass ? size : size_t{1} << c;
+}
+
 void internal_free(void* p, size_t size) {
   size_t c = class_of(size);
   if (c > kMaxClass) {

@@ -114,10 +114,14 @@ const char* fault_kind(int sig, int code) {
 // The running thread, if the fault came from the scheduler's kernel thread.
 Thread* faulting_thread() { return tls_on_scheduler_thread ? current() : nullptr; }
 
-bool is_stack_overflow(const Thread* t, uintptr_t addr) {
+// A fault just below the stack; or, for a stack without a guard (whose
+// overflow may run through other memory before it faults), any fault while
+// the stack pointer is below the stack or within its lowest page.
+bool is_stack_overflow(const Thread* t, uintptr_t addr, uintptr_t sp) {
   if (t == nullptr) return false;
   if (t->is_main) return addr >= g_main_stack_lo - kOverflowSlack && addr < g_main_stack_hi;
   auto lo = reinterpret_cast<uintptr_t>(t->stack_lo);
+  if (t->guard_size == 0 && stack_overflowed(t, sp - page_size())) return true;
   return addr < lo && addr + t->guard_size + kOverflowSlack >= lo;
 }
 
@@ -142,12 +146,15 @@ void write_stack_facts(Writer& w, const Thread* t, uintptr_t fault) {
   w.str("  stack ").hex(lo).chr('-').hex(hi).str(" (");
   write_size(w, hi - lo);
   w.str(")");
-  if (!t->is_main) {
+  if (!t->is_main && t->guard_size != 0) {
     w.str(", guard ").hex(guard_lo).chr('-').hex(lo).str(" (");
     write_size(w, lo - guard_lo);
     w.str(")");
+  } else if (!t->is_main) {
+    w.str(", no guard page");
   }
-  w.str(", fault address ").hex(fault).chr('\n');
+  if (fault != 0) w.str(", fault address ").hex(fault);
+  w.chr('\n');
   if (t->is_main) {
     w.str("  to raise the limit: ulimit -s (RLIMIT_STACK) before starting the program\n");
   } else {
@@ -225,6 +232,45 @@ void report_fault(int sig, siginfo_t* info, void* ucontext, bool overflow) {
   if (t != nullptr) write_creation(w, t);
 }
 
+}  // namespace
+
+void report_unguarded_overflow(Thread* t, const void* ucontext) {
+  g_dying = 1;
+  g_in_core = 1;  // never switch threads from here on
+  g_reporting = 1;
+  {
+    Writer w;
+    as_report(w);
+    w.str("ptshim: stack overflow in ");
+    write_thread_name(w, t);
+    w.str(", found at a ").str(ucontext != nullptr ? "timer tick" : "context switch").chr('\n');
+    write_stack_facts(w, t, 0);
+    w.str("  this stack has no guard page, so the overflow did not fault where it began: ");
+    if (t->map_base == nullptr) {
+      w.str("the program provided the stack (pthread_attr_setstack)");
+    } else {
+      w.str("more stacks were live than PTSHIM_GUARDED_STACKS=").dec(options().guarded_stacks);
+    }
+    w.str("; memory below the stack may be damaged\n");
+    if (options().backtraces) {
+      uintptr_t* first = g_pcs;
+      size_t n = ucontext != nullptr ? interrupted_frames(ucontext, &first)
+                                     : unwind_running(g_pcs, kMaxFrames);
+      if (ucontext == nullptr) {
+        size_t skip = skip_scheduler_frames(first, n);
+        first += skip;
+        n -= skip;
+      }
+      w.str("  backtrace, innermost first:\n");
+      write_backtrace(w, first, n, ucontext != nullptr);
+    }
+    write_creation(w, t);
+  }
+  die_by(SIGSEGV);
+  __builtin_trap();  // not reached: SIGSEGV is never blocked in the kernel
+}
+
+namespace {
 volatile int g_dump_pending;
 
 // From the dump signal's handler (with its ucontext) or, when it arrived
@@ -265,7 +311,8 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
     return;
   }
   bool overflow = (sig == SIGSEGV || sig == SIGBUS) &&
-                  is_stack_overflow(faulting_thread(), arch::fault_address(info));
+                  is_stack_overflow(faulting_thread(), arch::fault_address(info),
+                                    arch::interrupted_sp(ucontext));
   bool dump = sig == dump_signal();
   if (dump || (sig == SIGABRT && g_program[sig].sa_handler == SIG_IGN)) {
     if (program_has_handler(sig)) {

@@ -16,10 +16,16 @@ struct KeyEntry {
 };
 KeyEntry g_keys[kKeysMax];
 
+constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeysMax / kKeyBlock);
+
 bool key_in_use(unsigned key) { return key < kKeysMax && (g_keys[key].seq & 1) != 0; }
 
 KeySlot* slot_of(Thread* t, unsigned key, bool create) {
   if (key < kKeyBlock) return &t->keys_first[key];
+  if (t->keys_more == nullptr) {
+    if (!create) return nullptr;
+    t->keys_more = static_cast<KeySlot**>(internal_alloc_zeroed(kMoreBytes));
+  }
   KeySlot*& block = t->keys_more[key / kKeyBlock];
   if (block == nullptr) {
     if (!create) return nullptr;
@@ -93,10 +99,12 @@ void key_run_destructors(Thread* t) {
 }
 
 void key_release_storage(Thread* t) {
-  for (KeySlot*& block : t->keys_more) {
-    if (block != nullptr) internal_free(block, sizeof(KeySlot) * kKeyBlock);
-    block = nullptr;
+  if (t->keys_more == nullptr) return;
+  for (size_t i = 0; i < kKeysMax / kKeyBlock; ++i) {
+    if (t->keys_more[i] != nullptr) internal_free(t->keys_more[i], sizeof(KeySlot) * kKeyBlock);
   }
+  internal_free(t->keys_more, kMoreBytes);
+  t->keys_more = nullptr;
 }
 
 }  // namespace ptshim

@@ -99,6 +99,21 @@ void parse_stack_size(const char* value) {
   g_options.default_stack_size = bytes;
 }
 
+void parse_guarded_stacks(const char* value) {
+  if (strcmp(value, "auto") == 0) return;
+  if (strcmp(value, "all") == 0) {
+    g_options.guarded_stacks = SIZE_MAX;
+    return;
+  }
+  uint64_t count = 0;
+  const char* p = value;
+  for (; *p >= '0' && *p <= '9' && count < (uint64_t{1} << 40); ++p) count = count * 10 + (*p - '0');
+  if (p == value || *p != '\0') {
+    reject("PTSHIM_GUARDED_STACKS", value, "not a count of stacks (examples: auto, all, 0, 10000)");
+  }
+  g_options.guarded_stacks = count;
+}
+
 void parse_tls(const char* value) {
   if (strcmp(value, "per-thread") == 0) {
     g_options.shared_tls = false;
@@ -175,8 +190,10 @@ const Options& options() { return g_options; }
 void parse_options_or_exit() {
   g_options.timeslice_ns = kDefaultTimesliceNs;
   g_options.default_stack_size = default_stack_size();
+  g_options.guarded_stacks = stack_default_guard_budget();
   if (const char* v = getenv("PTSHIM_TIMESLICE")) parse_timeslice(v);
   if (const char* v = getenv("PTSHIM_STACK_SIZE")) parse_stack_size(v);
+  if (const char* v = getenv("PTSHIM_GUARDED_STACKS")) parse_guarded_stacks(v);
   if (const char* v = getenv("PTSHIM_TLS")) parse_tls(v);
   g_options.switch_kind = arch::SwitchKind::kFast;
   if (const char* v = getenv("PTSHIM_SWITCH")) parse_switch(v);

@@ -159,11 +159,15 @@ bool pc_is_safe(uintptr_t pc) {
   return r == nullptr || r->safe;  // no object at all: anonymous (JIT) code
 }
 
+}  // namespace
+
 bool on_signal_stack() {
   stack_t ss;
   if (arch::raw_syscall(SYS_sigaltstack, 0, reinterpret_cast<long>(&ss)) != 0) return false;
   return (ss.ss_flags & SS_ONSTACK) != 0;
 }
+
+namespace {
 
 // ---- timers ---------------------------------------------------------------------
 enum TimerTag { kSliceTag = 1, kWakeTag = 2 };
@@ -315,6 +319,9 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   }
   g_in_core = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
+    report_unguarded_overflow(current(), ucontext);
+  }
   expire_deadlines();
   if (run_queue_empty()) {
     if (!io_waiters_exist()) disarm_slice_timer();

@@ -325,14 +325,15 @@ bool is_scheduler_frame(uintptr_t pc) {
   return strncmp(object, "libptshim", 9) == 0 || strncmp(object, "libc.so", 7) == 0;
 }
 
-// Drops the frames of the shim and libc's swapcontext above a suspended
-// thread's own code.
+}  // namespace
+
+// Drops the frames of the shim (and libc's swapcontext or signal return)
+// above a thread's own code.
 size_t skip_scheduler_frames(const uintptr_t* pcs, size_t n) {
   size_t i = 0;
   while (i < n && is_scheduler_frame(pcs[i])) ++i;
   return i < n ? i : 0;
 }
-}  // namespace
 
 void write_saved_backtrace(Writer& w, const Thread* t) {
   size_t n = unwind_saved(&t->context, g_saved_pcs, kSavedFrames);

@@ -111,16 +111,16 @@ struct Thread {
   char name[16];         // pthread_setname_np; empty: the start routine's symbol
   int32_t sched_policy;  // recorded, not applied (one kernel thread)
   int32_t sched_priority;
-  bool has_affinity;
-  cpu_set_t affinity;
+  cpu_set_t* affinity;  // pthread_setaffinity_np's, recorded; null: never set
   uint64_t creator_number;  // the thread that called pthread_create
   uintptr_t created_at;     // its return address in pthread_create's caller
   void* result;
   Thread* joiner;
 
-  // pthread keys: the first block lives here, the others on demand.
+  // pthread keys: the first block lives here, the others on demand
+  // (keys_more: kKeysMax / kKeyBlock block pointers, itself on demand).
   KeySlot keys_first[kKeyBlock];
-  KeySlot* keys_more[kKeysMax / kKeyBlock];
+  KeySlot** keys_more;
 
   // Cancellation and unwinding (core/cancel.cc).
   bool cancel_disabled;
@@ -252,6 +252,7 @@ bool clock_is_supported(clockid_t clock);
 struct Options {
   uint64_t timeslice_ns;      // 0: cooperative, no timer
   size_t default_stack_size;  // bytes
+  size_t guarded_stacks;      // PTSHIM_GUARDED_STACKS: live stacks that get a guard page
   bool shared_tls;            // PTSHIM_TLS=shared: one control block for all threads
   arch::SwitchKind switch_kind;  // PTSHIM_SWITCH: fast (default) or ucontext
   bool backtraces;            // PTSHIM_BACKTRACE=0 turns them off in reports
@@ -435,9 +436,17 @@ void tls_after_fork_in_child(Thread* survivor);
 
 // ---- stacks (core/stack.cc) -------------------------------------------------
 size_t page_size();
-// Maps a stack with a PROT_NONE guard below it. 0 or an errno value.
+// Maps a stack with a PROT_NONE guard below it while the guard budget lasts
+// (without one past it). 0 or an errno value.
 int stack_allocate(Thread* t, size_t stack_size, size_t guard_size);
+void stack_adopt_user_stack(Thread* t, void* lo, size_t size);  // pthread_attr_setstack's
 void stack_release(Thread* t);
+size_t stack_default_guard_budget();  // from vm.max_map_count
+// For a stack without a guard: true if `sp` is just below it (an overflow in
+// progress). core/crash.cc reports it.
+bool stack_overflowed(const Thread* t, uintptr_t sp);
+[[noreturn]] void report_unguarded_overflow(Thread* t, const void* ucontext);
+bool on_signal_stack();  // the running code is on a sigaltstack (core/preempt.cc)
 
 // ---- keys (core/key.cc) -----------------------------------------------------
 int key_create(unsigned* key, void (*destructor)(void*));
@@ -449,6 +458,7 @@ void key_release_storage(Thread* t);
 
 // ---- internal memory (core/alloc.cc): never malloc ---------------------------
 void* internal_alloc_zeroed(size_t size);  // dies on exhaustion
+size_t internal_alloc_size(size_t size);    // the block internal_alloc_zeroed(size) gives
 void internal_free(void* p, size_t size);
 
 // ---- reports (core/report.cc): raw write(2), no stdio -------------------------
@@ -480,6 +490,7 @@ void write_thread_state(Writer& w, const Thread* t);
 // the rest are return addresses.
 void write_backtrace(Writer& w, const uintptr_t* pcs, size_t n, bool first_exact);
 void write_saved_backtrace(Writer& w, const Thread* t);  // a suspended thread
+size_t skip_scheduler_frames(const uintptr_t* pcs, size_t n);  // leading shim/libc frames
 // Writes every thread with its state and backtrace; the running thread's
 // frames start at `running_pcs` (may be null).
 void write_thread_dump(Writer& w, const uintptr_t* running_pcs, size_t running_n);

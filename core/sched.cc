@@ -44,6 +44,10 @@ void switch_to(Thread* next) {
   Thread* self = g_current;
   next->state = ThreadState::kRunning;
   if (next == self) return;
+  auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
+    report_unguarded_overflow(self, nullptr);
+  }
   self->saved_errno = errno;
   g_current = next;
   preempt_pending = 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/single_threaded.h>
 
 #include "core/runtime.h"
@@ -15,21 +16,35 @@
 namespace ptshim {
 
 namespace {
-constexpr size_t kMaxThreads = size_t{1} << 21;
 constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
 
-char* g_table;         // kMaxThreads slots
+char* g_table;         // g_max_threads slots
+size_t g_max_threads;
 size_t g_slots_used;   // high-water mark
 Thread* g_free_slots;  // linked through Thread::next
 Thread* g_all;         // every thread not yet freed, through all_next/all_prev
 size_t g_live;         // threads not exited
 uint64_t g_next_number = 1;
 
+// 2^21 slots (about 2 GiB of address space, committed only as used); under
+// an address-space limit (ulimit -v) at most a sixteenth of it, leaving the
+// rest to the stacks.
 void reserve_table() {
-  void* p = mmap(nullptr, kMaxThreads * kSlotSize, PROT_READ | PROT_WRITE,
-                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) fatal("ptshim: cannot reserve the thread table");
-  g_table = static_cast<char*>(p);
+  size_t slots = size_t{1} << 21;
+  rlimit limit;
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    while (slots > 1024 && slots * kSlotSize > limit.rlim_cur / 16) slots /= 2;
+  }
+  for (; slots >= 1024; slots /= 2) {
+    void* p = mmap(nullptr, slots * kSlotSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      g_table = static_cast<char*>(p);
+      g_max_threads = slots;
+      return;
+    }
+  }
+  fatal("ptshim: cannot reserve the thread table");
 }
 
 Thread* slot_alloc() {
@@ -37,7 +52,7 @@ Thread* slot_alloc() {
   if (t != nullptr) {
     g_free_slots = t->next;
   } else {
-    if (g_slots_used == kMaxThreads) return nullptr;
+    if (g_slots_used == g_max_threads) return nullptr;
     t = reinterpret_cast<Thread*>(g_table + kSlotSize * g_slots_used++);
   }
   memset(static_cast<void*>(t), 0, sizeof(Thread));
@@ -56,6 +71,7 @@ void slot_free(Thread* t) {
   }
   if (t->all_next != nullptr) t->all_next->all_prev = t->all_prev;
   key_release_storage(t);
+  if (t->affinity != nullptr) internal_free(t->affinity, sizeof(cpu_set_t));
   tls_release(t);
   stack_release(t);
   t->state = ThreadState::kFree;
@@ -117,8 +133,7 @@ int thread_create(const ThreadAttributes& attrs, void* (*start)(void*), void* ar
     return EAGAIN;
   }
   if (attrs.user_stack_lo != nullptr) {
-    t->stack_lo = attrs.user_stack_lo;
-    t->stack_size = attrs.user_stack_size;
+    stack_adopt_user_stack(t, attrs.user_stack_lo, attrs.user_stack_size);
   } else {
     size_t size = attrs.stack_size != 0 ? attrs.stack_size : options().default_stack_size;
     if (int err = stack_allocate(t, size, attrs.guard_size)) {

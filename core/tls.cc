@@ -88,9 +88,14 @@ struct ListNode {  // glibc's list_t
 
 // The memory of one control block: this header, then the static TLS blocks,
 // then the struct pthread at `tcb`.
+// The header sits at the very top of its block, just above the control
+// block, so what a thread touches (header, struct pthread, the static TLS
+// images just below it) shares as few pages as possible; the static TLS
+// surplus further down is never touched.
 struct TcbArea {
   TcbArea* next_cached;
   char* tcb;
+  void* block;  // what internal_free takes
   size_t size;
 };
 
@@ -193,12 +198,14 @@ void fill_control_block(char* tcb) {
 
 TcbArea* new_area() {
   size_t size = sizeof(TcbArea) + g_static_size + g_static_align;
-  auto* area = static_cast<TcbArea*>(internal_alloc_zeroed(size));
-  auto top = reinterpret_cast<uintptr_t>(area) + size - kTcbSize;
-  area->tcb = reinterpret_cast<char*>(top & ~(g_static_align - 1));
+  auto* block = static_cast<char*>(internal_alloc_zeroed(size));
+  auto* area = reinterpret_cast<TcbArea*>(block + internal_alloc_size(size) - sizeof(TcbArea));
+  auto tcb = reinterpret_cast<uintptr_t>(area) - kTcbSize;
+  area->tcb = reinterpret_cast<char*>(tcb & ~(g_static_align - 1));
+  area->block = block;
   area->size = size;
   if (_dl_allocate_tls(area->tcb) == nullptr) {
-    internal_free(area, size);
+    internal_free(block, size);
     return nullptr;
   }
   fill_control_block(area->tcb);
@@ -258,11 +265,11 @@ bool tls_prepare(TlsBlock* block) {
   leave_core();
   if (surplus != nullptr) {
     _dl_deallocate_tls(surplus->tcb, false);
-    internal_free(surplus, surplus->size);
+    internal_free(surplus->block, surplus->size);
   }
   bool reused = area != nullptr && renew_area(area);
   if (area != nullptr && !reused) {
-    internal_free(area, area->size);
+    internal_free(area->block, area->size);
     area = nullptr;
   }
   if (area == nullptr) area = new_area();

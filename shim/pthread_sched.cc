@@ -60,11 +60,13 @@ PTSHIM_EXPORT int pthread_setaffinity_np(pthread_t thread, size_t size, const cp
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
   if (size == 0 || CPU_COUNT_S(size, set) == 0) return EINVAL;
-  CPU_ZERO(&t->affinity);
-  for (size_t cpu = 0; cpu < CPU_SETSIZE && cpu < size * 8; ++cpu) {
-    if (CPU_ISSET_S(cpu, size, set)) CPU_SET(cpu, &t->affinity);
+  if (t->affinity == nullptr) {
+    t->affinity = static_cast<cpu_set_t*>(internal_alloc_zeroed(sizeof(cpu_set_t)));
   }
-  t->has_affinity = true;
+  CPU_ZERO(t->affinity);
+  for (size_t cpu = 0; cpu < CPU_SETSIZE && cpu < size * 8; ++cpu) {
+    if (CPU_ISSET_S(cpu, size, set)) CPU_SET(cpu, t->affinity);
+  }
   return 0;
 }
 
@@ -72,7 +74,7 @@ PTSHIM_EXPORT int pthread_getaffinity_np(pthread_t thread, size_t size, cpu_set_
   ShimEntry entry(__func__);
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
-  if (!t->has_affinity) {
+  if (t->affinity == nullptr) {
     // Never set: the kernel thread's own.
     long n = arch::raw_syscall(SYS_sched_getaffinity, 0, static_cast<long>(size),
                                reinterpret_cast<long>(set));
@@ -80,7 +82,7 @@ PTSHIM_EXPORT int pthread_getaffinity_np(pthread_t thread, size_t size, cpu_set_
   }
   CPU_ZERO_S(size, set);
   for (size_t cpu = 0; cpu < CPU_SETSIZE && cpu < size * 8; ++cpu) {
-    if (CPU_ISSET(cpu, &t->affinity)) CPU_SET_S(cpu, size, set);
+    if (CPU_ISSET(cpu, t->affinity)) CPU_SET_S(cpu, size, set);
   }
   return 0;
 }
