@@ -13,6 +13,7 @@
  *   +24  | r13                      |
  *   +16  | r14                      |
  *    +8  | r15                      |
+ *    +6  | zero (16 bits)           |
  *    +4  | x87 control word (16 b)  |
  *    +0  | mxcsr (32 bits)          |  <- saved stack pointer
  *        +--------------------------+
@@ -58,14 +59,21 @@ ptshim_context_swap:
         .cfi_rel_offset r15, 0
         subq    $8, %rsp
         .cfi_adjust_cfa_offset 8
+        movq    $0, (%rsp)
         stmxcsr (%rsp)
         fnstcw  4(%rsp)
+        movq    (%rsp), %rax
 
         movq    %rsp, (%rdi)
         movq    %rsi, %rsp
 
+        /* Loading the control words is slow (microcoded) and threads almost
+         * never change them: they are loaded only when they differ. */
+        cmpq    (%rsp), %rax
+        je      1f
         ldmxcsr (%rsp)
         fldcw   4(%rsp)
+1:
         addq    $8, %rsp
         popq    %r15
         popq    %r14

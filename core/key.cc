@@ -15,6 +15,7 @@ struct KeyEntry {
   void (*destructor)(void*);
 };
 KeyEntry g_keys[kKeysMax];
+unsigned g_key_limit;  // above every key ever created: exit scans only below
 
 constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeysMax / kKeyBlock);
 
@@ -47,6 +48,7 @@ int key_create(unsigned* key, void (*destructor)(void*)) {
     if ((g_keys[k].seq & 1) == 0) {
       ++g_keys[k].seq;
       g_keys[k].destructor = destructor;
+      if (k >= g_key_limit) g_key_limit = k + 1;
       *key = k;
       return 0;
     }
@@ -79,7 +81,7 @@ int key_set(unsigned key, const void* value) {
 void key_run_destructors(Thread* t) {
   for (int round = 0; round < kDestructorIterations; ++round) {
     bool called = false;
-    for (unsigned k = 0; k < kKeysMax; ++k) {
+    for (unsigned k = 0; k < g_key_limit; ++k) {
       KeySlot* slot = slot_of(t, k, false);
       if (k % kKeyBlock == 0 && slot == nullptr) {
         k += kKeyBlock - 1;  // a block never allocated

@@ -377,6 +377,12 @@ void preempt_sync_timers() {
   }
 }
 
+bool lone_thread_may_block() {
+  if (live_thread_count() != 1) return false;
+  preempt_before_idle();
+  return true;
+}
+
 void preempt_before_idle() {
   if (!g_enabled) return;
   disarm_slice_timer();

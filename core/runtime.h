@@ -334,6 +334,36 @@ inline void leave_core() {
   if (__builtin_expect(preempt_pending, 0)) take_pending_preemption();
 }
 
+// ---- fast paths: shim steps that skip the core section ---------------------------
+// A step may run without enter_core() when (1) all its code is in libptshim,
+// where the preemption handler never switches threads (rule 2 in
+// core/preempt.cc), and (2) it touches only fields the handler never writes:
+// the handler only wakes timed-out waiters, removing them from wait queues,
+// so reading a queue's head races with nothing worse than seeing a waiter
+// that is gone (the step then takes the slow path). A tick meanwhile sets
+// preempt_pending; the step ends at a safe point, which takes it.
+inline bool fast_path_allowed() { return __builtin_expect(tls_on_scheduler_thread, 1); }
+inline int fast_path_done(int result) {
+  if (__builtin_expect(preempt_pending, 0)) take_pending_preemption();
+  return result;
+}
+// The uncontended lock and unlock: only owner and depth change.
+inline bool mutex_lock_fast(Mutex* m) {
+  if (m->owner != nullptr) return false;
+  m->owner = current();
+  m->depth = 1;
+  return true;
+}
+// With waiters, only when one was woken already and will retry.
+inline bool mutex_unlock_fast(Mutex* m) {
+  if (m->owner != current() || m->depth != 1 || (m->waiters.head != nullptr && m->woken == 0)) {
+    return false;
+  }
+  m->owner = nullptr;
+  m->depth = 0;
+  return true;
+}
+
 // ---- preemption (core/preempt.cc) -------------------------------------------
 void preempt_init();
 void preempt_install_handler();  // at start-up: SIGALRM, chained to the program's action
@@ -342,6 +372,11 @@ void preempt_enable();           // the process became multi-threaded: create th
 // when nothing changed. Called whenever either changes.
 void preempt_sync_timers();
 void preempt_before_idle();  // nothing runnable: the kernel thread will sleep
+// True when the caller is the only thread left: it may then block in the
+// kernel itself. The timers are stopped first (they stay armed when threads
+// exit, so that create/join cycles cost no timer calls): a stray tick would
+// make the call fail with an EINTR the program never asked for.
+bool lone_thread_may_block();
 // The handler's work once it is allowed to touch core state (core/sched.cc).
 void preempt_switch_from_handler();
 void expire_deadlines();

@@ -8,8 +8,9 @@
 // - g_current is the only thread in state kRunning. Every other live thread
 //   is kRunnable (in g_run_queue), kBlocked (in one wait queue and/or the
 //   deadline heap) or kExited.
-// - errno is per thread: saved when a thread is switched out, restored when it
-//   is switched in (until every thread has a control block of its own).
+// - errno is per thread: in its own control block, or, when all threads share
+//   one (PTSHIM_TLS=shared), saved when a thread is switched out and restored
+//   when it is switched in.
 #include <errno.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -29,7 +30,7 @@ void after_switch_in() {
     signal_mask_note_kernel(restored);
   }
   signal_mask_install(g_current);
-  errno = g_current->saved_errno;
+  if (g_current->context.thread_pointer == nullptr) errno = g_current->saved_errno;
   if (signal_deliverable(g_current, g_current->pending_signals) != 0) {
     preempt_pending = 1;  // raised at the next safe point
   }
@@ -48,7 +49,7 @@ void switch_to(Thread* next) {
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
     report_unguarded_overflow(self, nullptr);
   }
-  self->saved_errno = errno;
+  if (self->context.thread_pointer == nullptr) self->saved_errno = errno;
   g_current = next;
   preempt_pending = 0;
   preempt_sync_timers();

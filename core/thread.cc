@@ -170,9 +170,6 @@ void thread_exit(void* result) {
     exit(0);
   }
   --g_live;
-  // One thread left: it makes blocking calls in the kernel itself (shim/io.h),
-  // where a stray tick would be an EINTR the program never asked for.
-  if (g_live == 1) preempt_before_idle();
   self->state = ThreadState::kExited;
   if (self->joiner != nullptr) wake(self->joiner, WakeReason::kWoken);
   exit_current_and_schedule();

@@ -12,6 +12,7 @@
 // The struct pthread fields ptshim fills in (glibc 2.36, x86-64; checked at
 // start-up against the main thread's block, see layout_is_known()):
 //   header.tcb @0, header.self @16   the block itself (%fs:0, THREAD_SELF)
+//   header.dtv @8                    cleared on reuse (renew_area)
 //   header.multiple_threads @24, sysinfo @32, stack_guard @40,
 //   pointer_guard @48, feature_1 @72  the main thread's values: stack-protector
 //                                    canaries and setjmp/atexit pointer
@@ -45,6 +46,7 @@
 #include <link.h>
 #include <locale.h>
 #include <netdb.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 
@@ -54,6 +56,9 @@
 // absent ones read as null and ptshim falls back to one shared block.
 extern "C" {
 void* _dl_allocate_tls(void* mem) __attribute__((weak));
+// 2.36 takes only the block; later versions add a flag that must be false
+// for any thread but the first, which this passes (and 2.36 ignores).
+void* _dl_allocate_tls_init(void* tcb, bool main_thread) __attribute__((weak));
 void _dl_deallocate_tls(void* tcb, bool dealloc_tcb) __attribute__((weak));
 void _dl_get_tls_static_info(size_t* size, size_t* align) __attribute__((weak));
 void __call_tls_dtors() __attribute__((weak));
@@ -61,6 +66,7 @@ void __ctype_init() __attribute__((weak));
 extern char _rtld_global[] __attribute__((weak));
 }
 __asm__(".symver _dl_allocate_tls,_dl_allocate_tls@GLIBC_PRIVATE");
+__asm__(".symver _dl_allocate_tls_init,_dl_allocate_tls_init@GLIBC_PRIVATE");
 __asm__(".symver _dl_deallocate_tls,_dl_deallocate_tls@GLIBC_PRIVATE");
 __asm__(".symver _dl_get_tls_static_info,_dl_get_tls_static_info@GLIBC_PRIVATE");
 __asm__(".symver __call_tls_dtors,__call_tls_dtors@GLIBC_PRIVATE");
@@ -73,13 +79,21 @@ namespace {
 // glibc 2.36, x86-64.
 constexpr const char* kKnownGlibc = "2.36";
 constexpr size_t kTcbSize = 2368;  // sizeof(struct pthread)
-constexpr size_t kOffTcb = 0, kOffSelf = 16, kOffMultipleThreads = 24, kOffSysinfo = 32,
+constexpr size_t kOffTcb = 0, kOffDtv = 8, kOffSelf = 16, kOffMultipleThreads = 24, kOffSysinfo = 32,
                  kOffStackGuard = 40, kOffPointerGuard = 48, kOffFeature1 = 72;
 constexpr size_t kOffList = 704, kOffTid = 720, kOffRobustList = 736, kOffFutexOffset = 744;
 constexpr size_t kOffSpecificFirstBlock = 784, kOffSpecific = 1296, kOffUserStack = 1554;
 constexpr size_t kOffStackBlock = 1680, kOffStackBlockSize = 1688, kOffRseqCpuId = 2340;
 constexpr size_t kOffRtldStackUser = 4280;  // _rtld_global._dl_stack_user
 constexpr int32_t kRseqCpuIdRegistrationFailed = -2;
+
+union DtvEntry {  // glibc's dtv_t; entry -1 holds the length
+  size_t counter;
+  struct {
+    void* val;
+    void* to_free;  // a dynamically allocated block (dlopen'ed module), or null
+  } pointer;
+};
 
 struct ListNode {  // glibc's list_t
   ListNode* next;
@@ -145,6 +159,7 @@ int find_libc_block(dl_phdr_info* info, size_t, void*) {
 const char* layout_problem() {
   if (strcmp(gnu_get_libc_version(), kKnownGlibc) != 0) return "glibc is not 2.36";
   if (_dl_allocate_tls == nullptr || _dl_deallocate_tls == nullptr ||
+      _dl_allocate_tls_init == nullptr ||
       _dl_get_tls_static_info == nullptr || __call_tls_dtors == nullptr ||
       __ctype_init == nullptr || _rtld_global == nullptr) {
     return "a glibc-private TLS function is missing";
@@ -212,15 +227,20 @@ TcbArea* new_area() {
   return area;
 }
 
-// A cached block made fresh for a new thread: new dtv and TLS images for
-// every module but libc, whose block is carried over.
+// A cached block made fresh for a new thread: fresh TLS images for every
+// module but libc, whose block is carried over. As glibc's own stack cache
+// does (nptl/allocatestack.c, get_cached_stack): free the blocks of
+// dlopen'ed modules, clear the dtv, and let the loader fill it again.
 bool renew_area(TcbArea* area) {
   char* tcb = area->tcb;
   char libc_block[256];
   size_t libc_size = g_libc_block_size <= sizeof libc_block ? g_libc_block_size : 0;
   memcpy(libc_block, tcb - g_libc_block_offset, libc_size);
-  _dl_deallocate_tls(tcb, false);
-  if (_dl_allocate_tls(tcb) == nullptr) return false;
+  DtvEntry* dtv = field<DtvEntry*>(tcb, kOffDtv);
+  size_t length = dtv[-1].counter;
+  for (size_t i = 0; i < length; ++i) free(dtv[1 + i].pointer.to_free);
+  memset(dtv, 0, (length + 1) * sizeof(DtvEntry));
+  if (_dl_allocate_tls_init(tcb, false) == nullptr) return false;
   memcpy(tcb - g_libc_block_offset, libc_block, libc_size);
   return true;
 }

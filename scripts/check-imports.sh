@@ -4,7 +4,9 @@
 # interposes (pthread_*, sleeps, sched_yield, sigaction): each may call back
 # into the shim. Adding an import means adding it here, on purpose.
 # (libunwind, used only for reports, does call pthread_mutex_lock: see
-# core/unwind.cc for why that re-entry is harmless.)
+# core/unwind.cc for why that re-entry is harmless. free and the loader's TLS
+# functions, which call malloc, are called only outside the core, from
+# core/tls.cc, as glibc's own thread creation does.)
 set -euo pipefail
 lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='
@@ -12,7 +14,7 @@ __cxa_finalize __errno_location __libc_single_threaded __register_atfork __sigac
 __sysconf _exit _r_debug abort clock_gettime dl_iterate_phdr exit getauxval getcontext
 getenv getrlimit makecontext madvise memset memcpy mmap mprotect munmap sigemptyset strcasecmp strncasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
-_dl_allocate_tls _dl_deallocate_tls _dl_get_tls_static_info __call_tls_dtors __ctype_init
+_dl_allocate_tls _dl_allocate_tls_init _dl_deallocate_tls _dl_get_tls_static_info free __call_tls_dtors __ctype_init
 _rtld_global readlink sigaddset sigismember __sched_cpucount
 _ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
 _ULx86_64_step unw_backtrace

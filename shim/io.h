@@ -50,7 +50,7 @@ inline long libc_result(long r) {
 // A regular file always polls ready.
 template <typename Op>
 long io_call(int fd, short events, Op op) {
-  if (live_thread_count() == 1) return libc_result(op());  // nobody else to run: just block
+  if (lone_thread_may_block()) return libc_result(op());  // nobody else to run: just block
   for (;;) {
     pollfd p{fd, events, 0};
     if (poll_now(&p, 1) != 0 || fd_is_nonblocking(fd)) {

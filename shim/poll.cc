@@ -22,7 +22,7 @@ long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Chec
   auto check = [&] { return check_now(raw_check); };
   // Alone, the thread may as well wait in the kernel: a ppoll on the same
   // fds until the deadline, then the real check.
-  if (wait && live_thread_count() == 1) {
+  if (wait && lone_thread_may_block()) {
     for (;;) {
       uint64_t now = monotonic_now_ns();
       timespec left{0, 0};

@@ -38,12 +38,14 @@ PTSHIM_EXPORT int pthread_cond_timedwait(pthread_cond_t* cond, pthread_mutex_t* 
 }
 
 PTSHIM_EXPORT int pthread_cond_signal(pthread_cond_t* cond) {
+  if (fast_path_allowed() && to_cond(cond)->waiters.head == nullptr) return fast_path_done(0);
   ShimEntry entry(__func__);
   cond_signal(to_cond(cond));
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_cond_broadcast(pthread_cond_t* cond) {
+  if (fast_path_allowed() && to_cond(cond)->waiters.head == nullptr) return fast_path_done(0);
   ShimEntry entry(__func__);
   cond_broadcast(to_cond(cond));
   return 0;

@@ -18,14 +18,27 @@ PTSHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t* mutex) {
   return mutex_destroy(to_mutex(mutex));
 }
 
+namespace {
+// Out of line, so the fast paths need no stack frame.
+[[gnu::noinline]] int lock_slow(pthread_mutex_t* mutex, bool try_only, const char* function) {
+  ShimEntry entry(function);
+  return mutex_lock(to_mutex(mutex), 0, try_only);
+}
+
+[[gnu::noinline]] int unlock_slow(pthread_mutex_t* mutex) {
+  ShimEntry entry("pthread_mutex_unlock");
+  return mutex_unlock(to_mutex(mutex));
+}
+}  // namespace
+
 PTSHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t* mutex) {
-  ShimEntry entry(__func__);
-  return mutex_lock(to_mutex(mutex), 0, false);
+  if (fast_path_allowed() && mutex_lock_fast(to_mutex(mutex))) return fast_path_done(0);
+  return lock_slow(mutex, false, __func__);
 }
 
 PTSHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t* mutex) {
-  ShimEntry entry(__func__);
-  return mutex_lock(to_mutex(mutex), 0, true);
+  if (fast_path_allowed() && mutex_lock_fast(to_mutex(mutex))) return fast_path_done(0);
+  return lock_slow(mutex, true, __func__);
 }
 
 PTSHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
@@ -41,8 +54,8 @@ PTSHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* mutex, const timespec
 }
 
 PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
-  ShimEntry entry(__func__);
-  return mutex_unlock(to_mutex(mutex));
+  if (fast_path_allowed() && mutex_unlock_fast(to_mutex(mutex))) return fast_path_done(0);
+  return unlock_slow(mutex);
 }
 
 // No mutex is ever marked inconsistent (robustness is recorded, not enforced).

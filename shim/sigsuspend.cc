@@ -34,7 +34,7 @@ PTSHIM_EXPORT int sigsuspend(const sigset_t* mask) {
   {
     ShimEntry entry(__func__);
     CancellationPoint cancellation_point;
-    if (live_thread_count() == 1) {
+    if (lone_thread_may_block()) {
       long r = arch::raw_syscall(SYS_rt_sigsuspend, reinterpret_cast<long>(mask), kSigsetBytes);
       errno = static_cast<int>(-r);
       return -1;

@@ -15,7 +15,7 @@ constexpr uint64_t kPollNs = 1000000;
 PTSHIM_EXPORT pid_t wait4(pid_t pid, int* status, int options, rusage* usage) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  if (live_thread_count() == 1) {  // nobody else to run: just block
+  if (lone_thread_may_block()) {  // nobody else to run: just block
     return static_cast<pid_t>(libc_result(arch::raw_syscall(
         SYS_wait4, pid, reinterpret_cast<long>(status), options, reinterpret_cast<long>(usage))));
   }
