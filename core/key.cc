@@ -98,6 +98,11 @@ void key_run_destructors(Thread* t) {
     }
     if (!called) return;
   }
+  // Values set again by the last round's destructors are dropped (glibc
+  // leaks them too): a reused slot must start with none.
+  for (unsigned k = 0; k < g_key_limit; ++k) {
+    if (KeySlot* slot = slot_of(t, k, false)) slot->value = nullptr;
+  }
 }
 
 void key_release_storage(Thread* t) {

@@ -117,9 +117,8 @@ struct Thread {
   void* result;
   Thread* joiner;
 
-  // pthread keys: the first block lives here, the others on demand
-  // (keys_more: kKeysMax / kKeyBlock block pointers, itself on demand).
-  KeySlot keys_first[kKeyBlock];
+  // pthread keys beyond the first block (keys_first, below): kKeysMax /
+  // kKeyBlock block pointers, allocated on demand, as are the blocks.
   KeySlot** keys_more;
 
   // Cancellation and unwinding (core/cancel.cc).
@@ -148,6 +147,11 @@ struct Thread {
   // All live threads, for reports and fork.
   Thread* all_next;
   Thread* all_prev;
+
+  // The first block of pthread key values. Last, because a slot is reused
+  // without clearing it: a thread leaves every value null when it exits
+  // (key_run_destructors), so only the fields above are zeroed.
+  KeySlot keys_first[kKeyBlock];
 };
 
 void take_pending_preemption();

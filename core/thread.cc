@@ -55,7 +55,7 @@ Thread* slot_alloc() {
     if (g_slots_used == g_max_threads) return nullptr;
     t = reinterpret_cast<Thread*>(g_table + kSlotSize * g_slots_used++);
   }
-  memset(static_cast<void*>(t), 0, sizeof(Thread));
+  memset(static_cast<void*>(t), 0, offsetof(Thread, keys_first));
   t->number = g_next_number++;
   t->all_next = g_all;
   if (g_all != nullptr) g_all->all_prev = t;
