@@ -49,6 +49,9 @@ void context_switch(Context* from, Context* to);
 // saved with); false if it left the mask alone.
 bool context_restored_signal_mask(const Context* ctx, uint64_t* mask);
 
+// Calls fn(arg) on the stack that ends at `stack_top`, then returns here.
+void call_on_stack(void (*fn)(void*), void* arg, void* stack_top);
+
 // Copies a saved context into a libunwind unw_context_t (`size` bytes) so a
 // suspended thread can be unwound. False if this context kind cannot.
 bool context_for_unwind(const Context* ctx, void* unw_context, std::size_t size);

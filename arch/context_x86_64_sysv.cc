@@ -11,6 +11,7 @@
 extern "C" {
 void ptshim_context_swap(void** save_sp, void* load_sp);
 void ptshim_context_start();
+void ptshim_call_on_stack(void (*fn)(void*), void* arg, void* stack_top);
 }
 
 namespace ptshim::arch {
@@ -42,6 +43,10 @@ void fast_context_init(Context* ctx, void* stack_lo, std::size_t stack_size, voi
 
 void fast_context_switch(Context* from, Context* to) {
   ptshim_context_swap(&from->stack_pointer, to->stack_pointer);
+}
+
+void call_on_stack(void (*fn)(void*), void* arg, void* stack_top) {
+  ptshim_call_on_stack(fn, arg, stack_top);
 }
 
 bool fast_context_for_unwind(const Context* ctx, void* unw_context, std::size_t size) {

@@ -102,4 +102,32 @@ ptshim_context_start:
         .cfi_endproc
         .size   ptshim_context_start, .-ptshim_context_start
 
+/* void ptshim_call_on_stack(void (*fn)(void*), void* arg, void* stack_top)
+ * Calls fn(arg) on another stack (for a report about a stack that has
+ * overflowed) and returns to the caller's stack afterwards. The frame
+ * pointer keeps the way back, and the CFI says so, so the unwinder walks
+ * from fn back into the caller's frames. */
+        .globl  ptshim_call_on_stack
+        .hidden ptshim_call_on_stack
+        .type   ptshim_call_on_stack, @function
+        .p2align 4
+ptshim_call_on_stack:
+        .cfi_startproc
+        pushq   %rbp
+        .cfi_adjust_cfa_offset 8
+        .cfi_rel_offset rbp, 0
+        movq    %rsp, %rbp
+        .cfi_def_cfa_register rbp
+        andq    $-16, %rdx
+        movq    %rdx, %rsp
+        movq    %rdi, %rax
+        movq    %rsi, %rdi
+        call    *%rax
+        movq    %rbp, %rsp
+        popq    %rbp
+        .cfi_def_cfa rsp, 8
+        ret
+        .cfi_endproc
+        .size   ptshim_call_on_stack, .-ptshim_call_on_stack
+
         .section .note.GNU-stack,"",@progbits

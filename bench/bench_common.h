@@ -7,6 +7,7 @@
 #define PTSHIM_BENCH_COMMON_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,19 @@ static inline void bench_check(int rc, const char* what) {
     fprintf(stderr, "bench: %s: %s\n", what, strerror(rc));
     exit(1);
   }
+}
+
+/* Runs `count` threads of fn, thread i getting (void*)i, and joins them all;
+ * returns the elapsed ns. */
+static inline double bench_run_threads(int count, void* (*fn)(void*)) {
+  pthread_t threads[64];
+  if (count > 64) count = 64;
+  double t0 = bench_now_ns();
+  for (long i = 0; i < count; i++) {
+    bench_check(pthread_create(&threads[i], NULL, fn, (void*)i), "pthread_create");
+  }
+  for (int i = 0; i < count; i++) bench_check(pthread_join(threads[i], NULL), "pthread_join");
+  return bench_now_ns() - t0;
 }
 
 static inline void bench_report(const char* name, double elapsed_ns, long ops) {

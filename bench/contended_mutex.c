@@ -23,17 +23,12 @@ static void* worker(void* arg) {
 
 int main(int argc, char** argv) {
   iterations = bench_iterations(argc, argv, 10000000);
-  pthread_t t[THREADS];
-  double t0 = bench_now_ns();
-  for (int i = 0; i < THREADS; i++)
-    bench_check(pthread_create(&t[i], NULL, worker, NULL), "pthread_create");
-  for (int i = 0; i < THREADS; i++) bench_check(pthread_join(t[i], NULL), "pthread_join");
-  double t1 = bench_now_ns();
+  double elapsed = bench_run_threads(THREADS, worker);
   if (counter != THREADS * iterations) {
     fprintf(stderr, "bench: contended_mutex: counter %ld, expected %ld\n", counter,
             THREADS * iterations);
     return 1;
   }
-  bench_report("contended_mutex", t1 - t0, THREADS * iterations);
+  bench_report("contended_mutex", elapsed, THREADS * iterations);
   return 0;
 }

@@ -66,12 +66,7 @@ static uint64_t jump(uint64_t x, unsigned long n) {
 
 int main(int argc, char** argv) {
   iterations = bench_iterations(argc, argv, 10000000);
-  pthread_t t[THREADS];
-  double t0 = bench_now_ns();
-  for (long i = 0; i < THREADS; i++)
-    bench_check(pthread_create(&t[i], NULL, worker, (void*)i), "pthread_create");
-  for (int i = 0; i < THREADS; i++) bench_check(pthread_join(t[i], NULL), "pthread_join");
-  double t1 = bench_now_ns();
+  double elapsed = bench_run_threads(THREADS, worker);
   for (int i = 0; i < THREADS; i++) {
     uint64_t expected = jump(seed(i), iterations * STEPS_PER_UNIT);
     if (sink[i] != expected) {
@@ -80,6 +75,6 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  bench_report("cpu_bound", t1 - t0, THREADS * iterations);
+  bench_report("cpu_bound", elapsed, THREADS * iterations);
   return 0;
 }

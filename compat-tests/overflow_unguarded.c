@@ -3,7 +3,8 @@
  * into mapped memory and so cannot fault: the thread maps memory right below
  * its own stack (as another thread's stack could be), each frame spins a
  * while, and a runnable spinner keeps the preemption ticks coming, so a tick
- * finds the stack pointer below the stack. */
+ * finds the stack pointer below the stack. (When what lies below is not
+ * writable after all, the overflow faults; that is reported as one too.) */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>

@@ -44,6 +44,7 @@ struct sigaction g_program[NSIG];  // what the program asked for (or inherited)
 uintptr_t* g_pcs;
 volatile int g_dying;
 uintptr_t g_main_stack_lo;  // lowest address the main stack may grow to
+void* g_alt_stack_top;      // the signal stack's; also where overflow reports run
 uintptr_t g_main_stack_hi;
 
 int dump_signal() { return options().dump_signal; }
@@ -234,10 +235,16 @@ void report_fault(int sig, siginfo_t* info, void* ucontext, bool overflow) {
 
 }  // namespace
 
-void report_unguarded_overflow(Thread* t, const void* ucontext) {
-  g_dying = 1;
-  g_in_core = 1;  // never switch threads from here on
-  g_reporting = 1;
+namespace {
+struct OverflowReport {
+  Thread* thread;
+  const void* ucontext;
+};
+
+void write_unguarded_overflow(void* arg) {
+  auto* report = static_cast<OverflowReport*>(arg);
+  Thread* t = report->thread;
+  const void* ucontext = report->ucontext;
   {
     Writer w;
     as_report(w);
@@ -266,6 +273,17 @@ void report_unguarded_overflow(Thread* t, const void* ucontext) {
     }
     write_creation(w, t);
   }
+}
+}  // namespace
+
+void report_unguarded_overflow(Thread* t, const void* ucontext) {
+  g_dying = 1;
+  g_in_core = 1;  // never switch threads from here on
+  g_reporting = 1;
+  // Not on the overflowed stack: the unwinder and the writer need room, and
+  // below the stack pointer lies another thread's memory or nothing.
+  OverflowReport report{t, ucontext};
+  arch::call_on_stack(write_unguarded_overflow, &report, g_alt_stack_top);
   die_by(SIGSEGV);
   __builtin_trap();  // not reached: SIGSEGV is never blocked in the kernel
 }
@@ -413,6 +431,7 @@ void crash_handlers_install() {
   stack_t ss;
   ss.ss_sp = static_cast<char*>(alt) + page_size();
   ss.ss_size = kAltStackSize;
+  g_alt_stack_top = static_cast<char*>(ss.ss_sp) + ss.ss_size;
   ss.ss_flags = 0;
   arch::raw_syscall(SYS_sigaltstack, reinterpret_cast<long>(&ss), 0);
   find_main_stack();
