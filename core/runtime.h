@@ -455,6 +455,12 @@ uint64_t signal_deliverable(const Thread* t, uint64_t pending);
 // A program SIGALRM that arrived while the running thread blocked it.
 void signal_hold_program_alarm();
 bool signal_take_held_alarm();
+bool signal_alarm_held_for(uint64_t mask);  // one is held and `mask` lets it through
+uint64_t signal_mask_from_set(const sigset_t* set);  // bits 1-64, minus the unblockable
+uint64_t signal_mask_kernel_form(uint64_t thread_mask);  // what the kernel gets for it
+// Sets `t`'s mask without touching the kernel's (sigsuspend's atomic wait);
+// returns the previous one.
+uint64_t signal_mask_swap(Thread* t, uint64_t mask);
 
 // ---- thread control blocks (core/tls.cc) -------------------------------------
 struct TlsBlock {

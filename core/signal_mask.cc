@@ -73,14 +73,26 @@ void signal_mask_install(Thread* t) {
 void signal_mask_note_kernel(uint64_t mask) { g_kernel_mask = mask; }
 uint64_t signal_mask_kernel() { return g_kernel_mask; }
 
+uint64_t signal_mask_from_set(const sigset_t* set) {
+  uint64_t mask = 0;
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sigismember(set, sig) == 1) mask |= bit(sig);
+  }
+  return mask & ~kNeverBlocked;
+}
+
+uint64_t signal_mask_kernel_form(uint64_t thread_mask) { return kernel_mask_for(thread_mask); }
+
+uint64_t signal_mask_swap(Thread* t, uint64_t mask) {
+  uint64_t previous = t->signal_mask;
+  t->signal_mask = mask;
+  return previous;
+}
+
 int signal_mask_change(Thread* t, int how, const sigset_t* set, sigset_t* old) {
   uint64_t previous = t->signal_mask;
   if (set != nullptr) {
-    uint64_t change = 0;
-    for (int sig = 1; sig <= 64; ++sig) {
-      if (sigismember(set, sig) == 1) change |= bit(sig);
-    }
-    change &= ~kNeverBlocked;
+    uint64_t change = signal_mask_from_set(set);
     switch (how) {
       case SIG_BLOCK:
         t->signal_mask |= change;
@@ -114,6 +126,10 @@ uint64_t signal_deliverable(const Thread* t, uint64_t pending) {
 }
 
 void signal_hold_program_alarm() { g_program_alarm_held = true; }
+
+bool signal_alarm_held_for(uint64_t mask) {
+  return g_program_alarm_held && (mask & bit(SIGALRM)) == 0;
+}
 
 bool signal_take_held_alarm() {
   bool held = g_program_alarm_held;

@@ -34,22 +34,31 @@ PTSHIM_EXPORT int sigsuspend(const sigset_t* mask) {
   {
     ShimEntry entry(__func__);
     CancellationPoint cancellation_point;
-    if (lone_thread_may_block()) {
-      long r = arch::raw_syscall(SYS_rt_sigsuspend, reinterpret_cast<long>(mask), kSigsetBytes);
-      errno = static_cast<int>(-r);
-      return -1;
-    }
-    while (!deliverable_pending(mask)) {
-      sleep_until(monotonic_now_ns() + kPollNs);
-      Thread* self = current();
-      if (self->cancel_pending && !self->cancel_disabled) break;
+    Thread* self = current();
+    uint64_t wanted = signal_mask_from_set(mask);
+    if (!signal_alarm_held_for(wanted)) {
+      if (lone_thread_may_block()) {
+        // ptshim's handler judges a program SIGALRM by the thread's mask,
+        // which is the suspend mask while the kernel waits.
+        uint64_t saved = signal_mask_swap(self, wanted);
+        uint64_t kernel = signal_mask_kernel_form(wanted);
+        long r = arch::raw_syscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&kernel), sizeof kernel);
+        signal_mask_swap(self, saved);
+        errno = static_cast<int>(-r);
+        return -1;
+      }
+      while (!deliverable_pending(mask) && !signal_alarm_held_for(wanted)) {
+        sleep_until(monotonic_now_ns() + kPollNs);
+        if (self->cancel_pending && !self->cancel_disabled) break;
+      }
     }
   }
-  // Outside the core: the handler is the program's.
+  // The suspend mask for a moment, then the thread's own again: what it lets
+  // through (pending in the kernel, or a held SIGALRM) is raised as the first
+  // call ends, and the program's handler runs.
   sigset_t old;
-  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(mask),
-                    reinterpret_cast<long>(&old), kSigsetBytes);
-  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&old), 0, kSigsetBytes);
+  pthread_sigmask(SIG_SETMASK, mask, &old);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   errno = EINTR;
   return -1;
 }
