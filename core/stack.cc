@@ -10,8 +10,10 @@
 // adjacent ones into one mapping, so a million threads fit. An overflow of
 // such a stack does not fault: it runs into whatever lies below. It is
 // caught instead by a check of the stack pointer (stack_overflowed) at every
-// switch away from the thread and at every tick that interrupts it; the
-// report then says the memory below may be damaged. The check costs no
+// switch away from the thread and at every tick that interrupts it (with the
+// stack's lowest page written, so a thread running on a coroutine stack
+// mapped just below is not taken for one); the report then says the memory
+// below may be damaged. The check costs no
 // memory (a canary word would commit the stack's lowest page, 4 KiB per
 // thread) but sees only an overflow still in progress at a switch or tick,
 // not one that returned before either. Stacks the program provides
@@ -150,11 +152,24 @@ void stack_adopt_user_stack(Thread* t, void* lo, size_t size) {
   t->guard_size = 0;
 }
 
+// A stack pointer just below the stack is an overflow only if the thread
+// really went down there: its lowest page holds something. Otherwise it is
+// running on another stack of its own (a coroutine library's, which may be
+// mapped right below), and the page was never touched (reading it maps the
+// zero page). Cached stacks lose what a deep thread left in it (madvise).
+bool stack_bottom_written(const Thread* t) {
+  const auto* word = static_cast<const uint64_t*>(t->stack_lo);
+  for (size_t i = 0; i < page_size() / sizeof *word; ++i) {
+    if (word[i] != 0) return true;
+  }
+  return false;
+}
+
 bool stack_overflowed(const Thread* t, uintptr_t sp) {
   if (t->is_main || t->guard_size != 0) return false;  // those fault in their guard
   constexpr uintptr_t kBelow = 1 << 20;  // a stack pointer further down is elsewhere
   auto lo = reinterpret_cast<uintptr_t>(t->stack_lo);
-  return sp < lo && sp + kBelow >= lo;
+  return sp < lo && sp + kBelow >= lo && stack_bottom_written(t);
 }
 
 void stack_release(Thread* t) {
