@@ -324,11 +324,12 @@ void tls_discard(const TlsBlock& block) {
 
 void tls_on_thread_start(Thread* t) {
   if (!g_per_thread) return;
-  __ctype_init();
   if (t->tls_reused) {
     errno = 0;
     h_errno = 0;
-    uselocale(LC_GLOBAL_LOCALE);
+    uselocale(LC_GLOBAL_LOCALE);  // also sets the ctype table pointers
+  } else {
+    __ctype_init();
   }
 }
 
