@@ -231,9 +231,10 @@ TcbArea* new_area() {
 // module but libc, whose block is carried over. As glibc's own stack cache
 // does (nptl/allocatestack.c, get_cached_stack): free the blocks of
 // dlopen'ed modules, clear the dtv, and let the loader fill it again.
-bool renew_area(TcbArea* area) {
+// (Loops, not memcpy: GCC would inline memcpy of an unknown size as rep movs,
+// slow to start for 144 bytes.)
+__attribute__((optimize("no-tree-loop-distribute-patterns"))) bool renew_area(TcbArea* area) {
   char* tcb = area->tcb;
-  // Word by word: a block this small copies faster than with rep movs.
   uint64_t libc_block[32];
   size_t libc_words = g_libc_block_size <= sizeof libc_block ? (g_libc_block_size + 7) / 8 : 0;
   auto* libc_tls = reinterpret_cast<uint64_t*>(tcb - g_libc_block_offset);
