@@ -98,14 +98,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   const char* error = first_error ? strerrorname_np(first_error) : "none";
-  printf("bench=max_threads threads=%ld kib_per_thread=%.2f requested=%ld first_error=%s "
-         "rss_kib=%ld hwm_kib=%ld baseline_rss_kib=%ld\n",
-         created, created ? (double)(rss - baseline) / (double)created : 0.0, requested,
-         error ? error : "unknown", rss, hwm, baseline);
+  printf(
+      "bench=max_threads threads=%ld kib_per_thread=%.2f requested=%ld first_error=%s "
+      "rss_kib=%ld hwm_kib=%ld baseline_rss_kib=%ld\n",
+      created, created ? (double)(rss - baseline) / (double)created : 0.0, requested,
+      error ? error : "unknown", rss, hwm, baseline);
   long needed = requested < 1000 ? requested : 1000;
   if (created < needed) {
-    fprintf(stderr, "bench: max_threads: created %ld threads, needed at least %ld (%s)\n",
-            created, needed, first_error ? strerror(first_error) : "no error");
+    fprintf(stderr, "bench: max_threads: created %ld threads, needed at least %ld (%s)\n", created,
+            needed, first_error ? strerror(first_error) : "no error");
     return 1;
   }
   return 0;

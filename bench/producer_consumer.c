@@ -16,7 +16,7 @@ static long ring[SLOTS];
 static unsigned head, count; /* next slot to take; items in the ring */
 static long received;        /* items the consumer took */
 static unsigned long long sum;
-static long out_of_order;    /* items that were not the one expected */
+static long out_of_order; /* items that were not the one expected */
 
 static void* producer(void* arg) {
   (void)arg;

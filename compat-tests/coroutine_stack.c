@@ -23,7 +23,7 @@ static volatile long coroutine_rounds;
 
 static void coroutine(void) {
   for (int i = 0; i < 50; i++) {
-    usleep(200);                                    /* blocks: a switch from here */
+    usleep(200);                                        /* blocks: a switch from here */
     for (volatile int spin = 0; spin < 20000; spin++) { /* ticks land here */
     }
     coroutine_rounds++;

@@ -5,10 +5,10 @@
  * while, and a runnable spinner keeps the preemption ticks coming, so a tick
  * finds the stack pointer below the stack. (When what lies below is not
  * writable after all, the overflow faults; that is reported as one too.) */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
-#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>

@@ -107,7 +107,8 @@ void parse_guarded_stacks(const char* value) {
   }
   uint64_t count = 0;
   const char* p = value;
-  for (; *p >= '0' && *p <= '9' && count < (uint64_t{1} << 40); ++p) count = count * 10 + (*p - '0');
+  for (; *p >= '0' && *p <= '9' && count < (uint64_t{1} << 40); ++p)
+    count = count * 10 + (*p - '0');
   if (p == value || *p != '\0') {
     reject("PTSHIM_GUARDED_STACKS", value, "not a count of stacks (examples: auto, all, 0, 10000)");
   }

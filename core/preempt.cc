@@ -292,7 +292,8 @@ bool park_blocked_syscall(const void* ucontext) {
 // blocking on to the next thread.
 class HandlerMask {
  public:
-  explicit HandlerMask(const void* ucontext) : interrupted_(arch::interrupted_signal_mask(ucontext)) {
+  explicit HandlerMask(const void* ucontext)
+      : interrupted_(arch::interrupted_signal_mask(ucontext)) {
     signal_mask_note_kernel(interrupted_ | (uint64_t{1} << (SIGALRM - 1)));
   }
   ~HandlerMask() { signal_mask_note_kernel(interrupted_); }

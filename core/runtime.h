@@ -111,7 +111,7 @@ struct Thread {
   char name[16];         // pthread_setname_np; empty: the start routine's symbol
   int32_t sched_policy;  // recorded, not applied (one kernel thread)
   int32_t sched_priority;
-  cpu_set_t* affinity;  // pthread_setaffinity_np's, recorded; null: never set
+  cpu_set_t* affinity;      // pthread_setaffinity_np's, recorded; null: never set
   uint64_t creator_number;  // the thread that called pthread_create
   uintptr_t created_at;     // its return address in pthread_create's caller
   void* result;
@@ -254,14 +254,14 @@ bool clock_is_supported(clockid_t clock);
 
 // ---- options (core/options.cc) ----------------------------------------------
 struct Options {
-  uint64_t timeslice_ns;      // 0: cooperative, no timer
-  size_t default_stack_size;  // bytes
-  size_t guarded_stacks;      // PTSHIM_GUARDED_STACKS: live stacks that get a guard page
-  bool shared_tls;            // PTSHIM_TLS=shared: one control block for all threads
+  uint64_t timeslice_ns;         // 0: cooperative, no timer
+  size_t default_stack_size;     // bytes
+  size_t guarded_stacks;         // PTSHIM_GUARDED_STACKS: live stacks that get a guard page
+  bool shared_tls;               // PTSHIM_TLS=shared: one control block for all threads
   arch::SwitchKind switch_kind;  // PTSHIM_SWITCH: fast (default) or ucontext
-  bool backtraces;            // PTSHIM_BACKTRACE=0 turns them off in reports
-  int report_fd;              // PTSHIM_REPORT=path: reports go there too; -1: stderr only
-  int dump_signal;            // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
+  bool backtraces;               // PTSHIM_BACKTRACE=0 turns them off in reports
+  int report_fd;                 // PTSHIM_REPORT=path: reports go there too; -1: stderr only
+  int dump_signal;               // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
   const char* dump_signal_name;
 };
 const Options& options();
@@ -455,8 +455,8 @@ uint64_t signal_deliverable(const Thread* t, uint64_t pending);
 // A program SIGALRM that arrived while the running thread blocked it.
 void signal_hold_program_alarm();
 bool signal_take_held_alarm();
-bool signal_alarm_held_for(uint64_t mask);  // one is held and `mask` lets it through
-uint64_t signal_mask_from_set(const sigset_t* set);  // bits 1-64, minus the unblockable
+bool signal_alarm_held_for(uint64_t mask);               // one is held and `mask` lets it through
+uint64_t signal_mask_from_set(const sigset_t* set);      // bits 1-64, minus the unblockable
 uint64_t signal_mask_kernel_form(uint64_t thread_mask);  // what the kernel gets for it
 // Sets `t`'s mask without touching the kernel's (sigsuspend's atomic wait);
 // returns the previous one.
@@ -503,7 +503,7 @@ void key_release_storage(Thread* t);
 
 // ---- internal memory (core/alloc.cc): never malloc ---------------------------
 void* internal_alloc_zeroed(size_t size);  // dies on exhaustion
-size_t internal_alloc_size(size_t size);    // the block internal_alloc_zeroed(size) gives
+size_t internal_alloc_size(size_t size);   // the block internal_alloc_zeroed(size) gives
 void internal_free(void* p, size_t size);
 
 // ---- reports (core/report.cc): raw write(2), no stdio -------------------------
@@ -534,7 +534,7 @@ void write_thread_state(Writer& w, const Thread* t);
 // outermost frames are always shown. pcs[0] is exact when `first_exact`,
 // the rest are return addresses.
 void write_backtrace(Writer& w, const uintptr_t* pcs, size_t n, bool first_exact);
-void write_saved_backtrace(Writer& w, const Thread* t);  // a suspended thread
+void write_saved_backtrace(Writer& w, const Thread* t);        // a suspended thread
 size_t skip_scheduler_frames(const uintptr_t* pcs, size_t n);  // leading shim/libc frames
 // Writes every thread with its state and backtrace; the running thread's
 // frames start at `running_pcs` (may be null).

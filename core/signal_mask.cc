@@ -44,8 +44,7 @@ bool g_program_alarm_held;
 uint64_t kernel_mask_for(uint64_t thread_mask) { return thread_mask & ~kAlwaysDelivered; }
 
 void set_kernel_mask(uint64_t mask) {
-  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&mask), 0,
-                    sizeof mask);
+  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&mask), 0, sizeof mask);
   g_kernel_mask = mask;
 }
 

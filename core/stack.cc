@@ -38,7 +38,7 @@ namespace ptshim {
 
 namespace {
 constexpr size_t kMaxCached = 64;
-constexpr size_t kWarmTop = 64 * 1024;  // stays committed in a cached stack
+constexpr size_t kWarmTop = 64 * 1024;                 // stays committed in a cached stack
 constexpr uint64_t kCanarySeed = 0x5054534849'4d4b31;  // "PTSHIMK1"
 
 // A cached stack: the node sits at the top of its own usable area.
@@ -108,7 +108,8 @@ size_t stack_default_guard_budget() {
     arch::raw_syscall(SYS_close, fd);
     if (n > 0) {
       long value = 0;
-      for (long i = 0; i < n && text[i] >= '0' && text[i] <= '9'; ++i) value = value * 10 + (text[i] - '0');
+      for (long i = 0; i < n && text[i] >= '0' && text[i] <= '9'; ++i)
+        value = value * 10 + (text[i] - '0');
       if (value > 0) max_maps = value;
     }
   }
@@ -167,7 +168,7 @@ bool stack_bottom_written(const Thread* t) {
 
 bool stack_overflowed(const Thread* t, uintptr_t sp) {
   if (t->is_main || t->guard_size != 0) return false;  // those fault in their guard
-  constexpr uintptr_t kBelow = 1 << 20;  // a stack pointer further down is elsewhere
+  constexpr uintptr_t kBelow = 1 << 20;                // a stack pointer further down is elsewhere
   auto lo = reinterpret_cast<uintptr_t>(t->stack_lo);
   return sp < lo && sp + kBelow >= lo && stack_bottom_written(t);
 }

@@ -18,7 +18,7 @@ namespace ptshim {
 namespace {
 constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
 
-char* g_table;         // g_max_threads slots
+char* g_table;  // g_max_threads slots
 size_t g_max_threads;
 size_t g_slots_used;   // high-water mark
 Thread* g_free_slots;  // linked through Thread::next

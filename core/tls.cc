@@ -79,8 +79,8 @@ namespace {
 // glibc 2.36, x86-64.
 constexpr const char* kKnownGlibc = "2.36";
 constexpr size_t kTcbSize = 2368;  // sizeof(struct pthread)
-constexpr size_t kOffTcb = 0, kOffDtv = 8, kOffSelf = 16, kOffMultipleThreads = 24, kOffSysinfo = 32,
-                 kOffStackGuard = 40, kOffPointerGuard = 48, kOffFeature1 = 72;
+constexpr size_t kOffTcb = 0, kOffDtv = 8, kOffSelf = 16, kOffMultipleThreads = 24,
+                 kOffSysinfo = 32, kOffStackGuard = 40, kOffPointerGuard = 48, kOffFeature1 = 72;
 constexpr size_t kOffList = 704, kOffTid = 720, kOffRobustList = 736, kOffFutexOffset = 744;
 constexpr size_t kOffSpecificFirstBlock = 784, kOffSpecific = 1296, kOffUserStack = 1554;
 constexpr size_t kOffStackBlock = 1680, kOffStackBlockSize = 1688, kOffRseqCpuId = 2340;
@@ -159,9 +159,8 @@ int find_libc_block(dl_phdr_info* info, size_t, void*) {
 const char* layout_problem() {
   if (strcmp(gnu_get_libc_version(), kKnownGlibc) != 0) return "glibc is not 2.36";
   if (_dl_allocate_tls == nullptr || _dl_deallocate_tls == nullptr ||
-      _dl_allocate_tls_init == nullptr ||
-      _dl_get_tls_static_info == nullptr || __call_tls_dtors == nullptr ||
-      __ctype_init == nullptr || _rtld_global == nullptr) {
+      _dl_allocate_tls_init == nullptr || _dl_get_tls_static_info == nullptr ||
+      __call_tls_dtors == nullptr || __ctype_init == nullptr || _rtld_global == nullptr) {
     return "a glibc-private TLS function is missing";
   }
   char* tcb = g_main_tcb;

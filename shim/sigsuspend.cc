@@ -42,7 +42,8 @@ PTSHIM_EXPORT int sigsuspend(const sigset_t* mask) {
         // which is the suspend mask while the kernel waits.
         uint64_t saved = signal_mask_swap(self, wanted);
         uint64_t kernel = signal_mask_kernel_form(wanted);
-        long r = arch::raw_syscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&kernel), sizeof kernel);
+        long r =
+            arch::raw_syscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&kernel), sizeof kernel);
         signal_mask_swap(self, saved);
         errno = static_cast<int>(-r);
         return -1;
