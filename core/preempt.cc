@@ -290,17 +290,22 @@ bool park_blocked_syscall(const void* ucontext) {
 // SIGALRM; sigreturn restores the interrupted one. Noting both keeps a switch
 // made in here (or in the program's SIGALRM handler) from passing SIGALRM's
 // blocking on to the next thread.
+// (A program SIGALRM can land on a kernel thread ptshim does not run, whose
+// mask is not the one tracked.)
 class HandlerMask {
  public:
   explicit HandlerMask(const void* ucontext)
-      : interrupted_(arch::interrupted_signal_mask(ucontext)) {
-    signal_mask_note_kernel(interrupted_ | (uint64_t{1} << (SIGALRM - 1)));
+      : ours_(tls_on_scheduler_thread), interrupted_(arch::interrupted_signal_mask(ucontext)) {
+    if (ours_) signal_mask_note_kernel(interrupted_ | (uint64_t{1} << (SIGALRM - 1)));
   }
-  ~HandlerMask() { signal_mask_note_kernel(interrupted_); }
+  ~HandlerMask() {
+    if (ours_) signal_mask_note_kernel(interrupted_);
+  }
   HandlerMask(const HandlerMask&) = delete;
   HandlerMask& operator=(const HandlerMask&) = delete;
 
  private:
+  bool ours_;
   uint64_t interrupted_;
 };
 
