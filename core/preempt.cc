@@ -5,7 +5,9 @@
 //   1. g_in_core == 0: no shim function is running and no switch is under way,
 //      so every core structure is consistent. (If it is 1, the handler sets
 //      preempt_pending and returns; leave_core() takes the preemption as the
-//      shim call ends.)
+//      shim call ends.) The fast paths (core/runtime.h) run with it at 0:
+//      rule 2 covers them, since their code is in libptshim, and they touch
+//      nothing the handler writes.
 //   2. The interrupted program counter is in code that may be suspended
 //      midway: the program and its own libraries, the vDSO, anonymous code.
 //      It is NOT safe in libc.so.6, ld-linux, libptshim, libstdc++,
