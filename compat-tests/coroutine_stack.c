@@ -6,7 +6,6 @@
  * to its bottom. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -14,11 +13,11 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/spinner.h"
 
 #define COROUTINE_STACK (64 * 1024)
 
 static ucontext_t thread_context, coroutine_context;
-static atomic_int stop;
 static volatile long coroutine_rounds;
 
 static void coroutine(void) {
@@ -52,20 +51,13 @@ static void* worker(void* arg) {
   return NULL;
 }
 
-static void* spinner(void* arg) {
-  (void)arg;
-  while (!atomic_load(&stop)) {
-  }
-  return NULL;
-}
-
 int main(void) {
   pthread_t w, s;
   /* The worker's stack is mapped last, so nothing lies right below it yet. */
   CHECK_RC(pthread_create(&s, NULL, spinner, NULL), 0);
   CHECK_RC(pthread_create(&w, NULL, worker, NULL), 0);
   CHECK_RC(pthread_join(w, NULL), 0);
-  atomic_store(&stop, 1);
+  atomic_store(&stop_spinning, 1);
   CHECK_RC(pthread_join(s, NULL), 0);
   CHECK_MSG(coroutine_rounds == 50, "coroutine ran %ld of 50 rounds", coroutine_rounds);
   printf("coroutine_stack: 50 rounds on a stack below the thread's, no false overflow\n");

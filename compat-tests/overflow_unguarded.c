@@ -7,17 +7,16 @@
  * writable after all, the overflow faults; that is reported as one too.) */
 #include <errno.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 
 #include "common/check.h"
+#include "common/spinner.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
-static atomic_int stop;
 
 static void spin_us(long us) {
   struct timespec t0, t;
@@ -57,13 +56,6 @@ static void* sleeper(void* arg) {
   (void)arg;
   pthread_mutex_lock(&lock);
   for (;;) pthread_cond_wait(&never, &lock);
-  return NULL;
-}
-
-static void* spinner(void* arg) {
-  (void)arg;
-  while (!atomic_load(&stop)) {
-  }
   return NULL;
 }
 

@@ -13,18 +13,11 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/spinner.h"
 
-static atomic_int stop;
-static atomic_long spins;
 static atomic_int progress;
 static pthread_t usr2_thread;
 static atomic_int usr2_in_right_thread, usr2_in_wrong_thread;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  while (!atomic_load(&stop)) atomic_fetch_add(&spins, 1); /* no library calls */
-  return NULL;
-}
 
 /* Runs only if the spinner is preempted. */
 static void* stepper(void* arg) {
@@ -96,7 +89,7 @@ int main(void) {
   CHECK_RC(pthread_join(taker, NULL), 0);
   CHECK(kill(getpid(), SIGUSR2) == 0);
   CHECK_RC(pthread_join(usr2, NULL), 0);
-  atomic_store(&stop, 1);
+  atomic_store(&stop_spinning, 1);
   CHECK_RC(pthread_join(spin, NULL), 0);
 
   CHECK_MSG(atomic_load(&progress) == 20, "stepper made %d of 20 steps", atomic_load(&progress));
