@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/check.h"
+#include "common/own_stack.h"
 #include "common/spinner.h"
 
 #define COROUTINE_STACK (64 * 1024)
@@ -32,12 +33,7 @@ static void coroutine(void) {
 static void* worker(void* arg) {
   (void)arg;
   CHECK_ON_MAIN_KERNEL_THREAD();
-  pthread_attr_t self;
-  void* lo;
-  size_t size;
-  CHECK_RC(pthread_getattr_np(pthread_self(), &self), 0);
-  CHECK_RC(pthread_attr_getstack(&self, &lo, &size), 0);
-  void* want = (char*)lo - COROUTINE_STACK;
+  void* want = (char*)own_stack_lo() - COROUTINE_STACK;
   void* stack = mmap(want, COROUTINE_STACK, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   CHECK_MSG(stack == want, "cannot map the coroutine stack right below the thread's: %s",

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "common/check.h"
+#include "common/own_stack.h"
 #include "common/spinner.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -36,14 +37,10 @@ static int __attribute__((noinline)) slow_recurse(int depth) {
 static void* slow_diver(void* arg) {
   (void)arg;
   CHECK_ON_MAIN_KERNEL_THREAD();
-  pthread_attr_t self;
-  void* lo;
-  size_t size;
-  CHECK_RC(pthread_getattr_np(pthread_self(), &self), 0);
-  CHECK_RC(pthread_attr_getstack(&self, &lo, &size), 0);
+  char* lo = own_stack_lo();
   /* As much as the gap below allows (what is further down may be mapped). */
   for (size_t below = 1 << 20; below >= 16 * 1024; below /= 2) {
-    void* want = (char*)lo - below;
+    void* want = lo - below;
     void* got = mmap(want, below, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (got == want) break;
