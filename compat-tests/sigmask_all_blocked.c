@@ -4,7 +4,8 @@
  * mask; a thread that never calls the library is still preempted (the
  * other threads make progress meanwhile); an interval-timer SIGALRM and a
  * process SIGUSR1 reach the sigwait thread; a handler installed for SIGUSR2
- * runs only in the thread that unblocks it. */
+ * runs only in the thread that unblocks it. A bad `how` is EINVAL. */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -74,6 +75,9 @@ static void* usr2_taker(void* arg) {
 int main(void) {
   sigset_t all;
   sigfillset(&all);
+  CHECK_RC(pthread_sigmask(12345, &all, NULL), EINVAL); /* a bad `how` */
+  errno = 0;
+  CHECK(sigprocmask(12345, &all, NULL) == -1 && errno == EINVAL);
   CHECK_RC(pthread_sigmask(SIG_BLOCK, &all, NULL), 0);
   struct sigaction sa = {0};
   sa.sa_handler = on_usr2;

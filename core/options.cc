@@ -105,12 +105,15 @@ void parse_guarded_stacks(const char* value) {
     g_options.guarded_stacks = SIZE_MAX;
     return;
   }
+  constexpr uint64_t kMaxCount = uint64_t{1} << 40;  // far past any mapping limit
   uint64_t count = 0;
   const char* p = value;
-  for (; *p >= '0' && *p <= '9' && count < (uint64_t{1} << 40); ++p)
-    count = count * 10 + (*p - '0');
-  if (p == value || *p != '\0') {
+  for (; *p >= '0' && *p <= '9' && count <= kMaxCount; ++p) count = count * 10 + (*p - '0');
+  if (p == value || (*p != '\0' && (*p < '0' || *p > '9'))) {
     reject("PTSHIM_GUARDED_STACKS", value, "not a count of stacks (examples: auto, all, 0, 10000)");
+  }
+  if (*p != '\0' || count > kMaxCount) {
+    reject("PTSHIM_GUARDED_STACKS", value, "out of range (0 to 2^40, or all)");
   }
   g_options.guarded_stacks = count;
 }
