@@ -1,5 +1,6 @@
 // Start-up: options, the original thread as user thread 1, fork handling,
 // and the check that every shim call comes from the scheduler's kernel thread.
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 
@@ -10,8 +11,6 @@ extern "C" int __register_atfork(void (*prepare)(), void (*parent)(), void (*chi
 extern "C" void* __dso_handle;
 
 namespace ptshim {
-
-__thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
 
 namespace {
 bool g_initialized;
@@ -27,10 +26,12 @@ void on_fork_in_child() {
 
 void initialize() {
   g_initialized = true;
-  parse_options_or_exit();
+  parse_options_or_exit(stack_default_guard_budget());
   arch::context_select(options().switch_kind);
+  sched_select_policy(&kFifoPolicy);
   adopt_main_thread();
   tls_on_scheduler_thread = true;
+  main_stack_locate();
   crash_handlers_install();
   preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
@@ -43,10 +44,10 @@ void initialize() {
       .str("() called on kernel thread ")
       .sdec(arch::raw_syscall(SYS_gettid))
       .str(
-          ", which ptshim did not create. glibc made it internally (C11 thrd_create, "
-          "timer_create with SIGEV_THREAD, aio, ...), bypassing pthread_create; ptshim runs "
-          "every thread on one kernel thread and cannot serve this one. Aborting.\n");
-  abort();
+          ", which ptshim did not create. glibc made it internally (timer_create with "
+          "SIGEV_THREAD, aio, ...), bypassing pthread_create; ptshim runs every thread on one "
+          "kernel thread and cannot serve this one. Aborting.\n");
+  die_by_signal(SIGABRT);
 }
 
 __attribute__((constructor)) void initialize_before_main() {

@@ -31,5 +31,8 @@ static_assert(sizeof(cnd_t) == sizeof(Cond));
 static_assert(sizeof(once_flag) == sizeof(int));
 inline Mutex* to_mutex(mtx_t* m) { return reinterpret_cast<Mutex*>(m); }
 inline Cond* to_cond(cnd_t* c) { return reinterpret_cast<Cond*>(c); }
+// thrd_t and pthread_t are both unsigned long in glibc: to_thread serves both.
+static_assert(sizeof(thrd_t) == sizeof(pthread_t));
+inline thrd_t to_thrd(Thread* t) { return reinterpret_cast<thrd_t>(t); }
 
 }  // namespace ptshim

@@ -6,33 +6,34 @@ using namespace ptshim;
 
 PTSHIM_EXPORT int thrd_create(thrd_t* thread, thrd_start_t start, void* arg) {
   ShimEntry entry(__func__);
-  ThreadAttributes attrs{};
-  attrs.guard_size = page_size();
+  ThreadAttr attr;
+  attr_set_defaults(&attr);
   Thread* t;
-  if (int err = thread_create(attrs, nullptr, arg, &t)) return c11_result(err);
+  if (int err = thread_create(attr, nullptr, arg,
+                              reinterpret_cast<uintptr_t>(__builtin_return_address(0)), &t)) {
+    return c11_result(err);
+  }
   t->c11_start_routine = start;  // before it first runs: creation does not switch
-  t->creator_number = current()->number;
-  t->created_at = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
-  *thread = reinterpret_cast<thrd_t>(t);
+  *thread = to_thrd(t);
   return thrd_success;
 }
 
 PTSHIM_EXPORT thrd_t thrd_current() {
   ShimEntry entry(__func__);
-  return reinterpret_cast<thrd_t>(current());
+  return to_thrd(current());
 }
 
 PTSHIM_EXPORT int thrd_equal(thrd_t a, thrd_t b) { return a == b; }
 
 PTSHIM_EXPORT int thrd_detach(thrd_t thread) {
   ShimEntry entry(__func__);
-  return c11_result(thread_detach(reinterpret_cast<Thread*>(thread)));
+  return c11_result(thread_detach(to_thread(thread)));
 }
 
 PTSHIM_EXPORT int thrd_join(thrd_t thread, int* result) {
   ShimEntry entry(__func__);
   void* value;
-  if (int err = thread_join(reinterpret_cast<Thread*>(thread), &value)) return c11_result(err);
+  if (int err = thread_join(to_thread(thread), &value)) return c11_result(err);
   if (result != nullptr) *result = static_cast<int>(reinterpret_cast<intptr_t>(value));
   return thrd_success;
 }

@@ -1,6 +1,5 @@
-// Thread attributes: detach state, stack size, user stack, guard size, and
-// the scheduling fields, which are recorded (one kernel thread has no
-// policy of its own to apply them to).
+// Thread attributes: detach state, stack size, user stack, guard size and
+// the scheduling fields, which pthread_create applies (core/thread).
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -10,15 +9,6 @@
 #include "shim/shim.h"
 
 using namespace ptshim;
-
-void ptshim::attr_set_defaults(Attr* a) {
-  memset(a, 0, sizeof *a);
-  a->detach_state = PTHREAD_CREATE_JOINABLE;
-  a->guard_size = page_size();
-  a->sched_policy = SCHED_OTHER;
-  a->inherit_sched = PTHREAD_INHERIT_SCHED;
-  a->scope = PTHREAD_SCOPE_SYSTEM;
-}
 
 PTSHIM_EXPORT int pthread_attr_init(pthread_attr_t* attr) {
   memset(attr, 0, sizeof *attr);
@@ -46,14 +36,14 @@ PTSHIM_EXPORT int pthread_attr_setstacksize(pthread_attr_t* attr, size_t size) {
 }
 
 PTSHIM_EXPORT int pthread_attr_getstacksize(const pthread_attr_t* attr, size_t* size) {
-  const Attr* a = to_attr(attr);
+  const ThreadAttr* a = to_attr(attr);
   *size = a->stack_size != 0 ? a->stack_size : options().default_stack_size;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_setstack(pthread_attr_t* attr, void* stack_lo, size_t size) {
   if (size < static_cast<size_t>(PTHREAD_STACK_MIN)) return EINVAL;
-  Attr* a = to_attr(attr);
+  ThreadAttr* a = to_attr(attr);
   a->stack_lo = stack_lo;
   a->stack_size = size;
   a->has_user_stack = 1;
@@ -61,7 +51,7 @@ PTSHIM_EXPORT int pthread_attr_setstack(pthread_attr_t* attr, void* stack_lo, si
 }
 
 PTSHIM_EXPORT int pthread_attr_getstack(const pthread_attr_t* attr, void** stack_lo, size_t* size) {
-  const Attr* a = to_attr(attr);
+  const ThreadAttr* a = to_attr(attr);
   *stack_lo = a->stack_lo;
   *size = a->stack_size;
   return 0;
@@ -78,10 +68,7 @@ PTSHIM_EXPORT int pthread_attr_getguardsize(const pthread_attr_t* attr, size_t* 
 }
 
 PTSHIM_EXPORT int pthread_attr_setschedpolicy(pthread_attr_t* attr, int policy) {
-  if (policy != SCHED_OTHER && policy != SCHED_FIFO && policy != SCHED_RR &&
-      policy != SCHED_BATCH && policy != SCHED_IDLE) {
-    return EINVAL;
-  }
+  if (!sched_policy_is_valid(policy)) return EINVAL;
   to_attr(attr)->sched_policy = policy;
   return 0;
 }
@@ -126,7 +113,7 @@ PTSHIM_EXPORT int pthread_attr_getscope(const pthread_attr_t* attr, int* scope) 
 
 // The old interface names the stack by its highest address (stacks grow down).
 PTSHIM_EXPORT int pthread_attr_setstackaddr(pthread_attr_t* attr, void* top) {
-  Attr* a = to_attr(attr);
+  ThreadAttr* a = to_attr(attr);
   size_t size = a->stack_size != 0 ? a->stack_size : options().default_stack_size;
   a->stack_lo = static_cast<char*>(top) - size;
   a->stack_size = size;
@@ -135,7 +122,7 @@ PTSHIM_EXPORT int pthread_attr_setstackaddr(pthread_attr_t* attr, void* top) {
 }
 
 PTSHIM_EXPORT int pthread_attr_getstackaddr(const pthread_attr_t* attr, void** top) {
-  const Attr* a = to_attr(attr);
+  const ThreadAttr* a = to_attr(attr);
   *top = static_cast<char*>(a->stack_lo) + a->stack_size;
   return 0;
 }

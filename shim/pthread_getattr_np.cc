@@ -11,7 +11,7 @@ PTSHIM_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr) {
   ShimEntry entry(__func__);
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
-  Attr* a = to_attr(attr);
+  ThreadAttr* a = to_attr(attr);
   attr_set_defaults(a);
   a->detach_state = t->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE;
   a->has_user_stack = 1;

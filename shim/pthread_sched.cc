@@ -1,6 +1,6 @@
-// Scheduling policy, priority, affinity and concurrency. One kernel thread
-// runs every user thread round robin, so these are validated and recorded
-// (the getters return what was set) but change nothing; see README.
+// Scheduling policy, priority, affinity and concurrency, kept per user thread
+// (core/thread/sched_params.cc): the getters return what was set; the
+// scheduling policy does not use them yet (see README).
 // pthread_getcpuclockid gives the kernel thread's CPU clock, which counts the
 // time of all user threads together.
 #include <errno.h>
@@ -13,25 +13,13 @@ using namespace ptshim;
 
 namespace {
 int g_concurrency;
-
-bool policy_is_valid(int policy) {
-  return policy == SCHED_OTHER || policy == SCHED_FIFO || policy == SCHED_RR ||
-         policy == SCHED_BATCH || policy == SCHED_IDLE;
-}
-
-bool priority_is_valid(int policy, int priority) {
-  if (policy == SCHED_FIFO || policy == SCHED_RR) return priority >= 1 && priority <= 99;
-  return priority == 0;
-}
 }  // namespace
 
 PTSHIM_EXPORT int pthread_setschedparam(pthread_t thread, int policy, const sched_param* param) {
   ShimEntry entry(__func__);
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
-  if (!policy_is_valid(policy) || !priority_is_valid(policy, param->sched_priority)) {
-    return EINVAL;
-  }
+  if (int err = sched_params_check(policy, param->sched_priority)) return err;
   t->sched_policy = policy;
   t->sched_priority = param->sched_priority;
   return 0;
@@ -50,7 +38,7 @@ PTSHIM_EXPORT int pthread_setschedprio(pthread_t thread, int priority) {
   ShimEntry entry(__func__);
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
-  if (!priority_is_valid(t->sched_policy, priority)) return EINVAL;
+  if (int err = sched_params_check(t->sched_policy, priority)) return err;
   t->sched_priority = priority;
   return 0;
 }

@@ -63,11 +63,6 @@ class CancellationPoint {
   }
 };
 
-// The clocks a timed wait accepts (as glibc's futex-based waits).
-inline bool clock_is_waitable(clockid_t clock) {
-  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;
-}
-
 // A timed acquisition: `acquire(deadline_ns, try_only)` returns 0 or an error
 // number. The deadline is looked at only if the object is busy, as glibc
 // does, so a free mutex is taken even with a malformed timeout.
@@ -88,22 +83,11 @@ inline Cond* to_cond(pthread_cond_t* c) { return reinterpret_cast<Cond*>(c); }
 static_assert(sizeof(pthread_mutex_t) == sizeof(Mutex));
 static_assert(sizeof(pthread_cond_t) == sizeof(Cond));
 
-// pthread_attr_t as the shim stores it (glibc's size, the shim's fields).
-struct Attr {
-  int32_t detach_state;
-  int32_t has_user_stack;
-  size_t stack_size;  // 0: the default
-  size_t guard_size;
-  void* stack_lo;
-  int32_t sched_policy;
-  int32_t sched_priority;
-  int32_t inherit_sched;
-  int32_t scope;
-};
-static_assert(sizeof(Attr) <= sizeof(pthread_attr_t));
-inline Attr* to_attr(pthread_attr_t* a) { return reinterpret_cast<Attr*>(a); }
-inline const Attr* to_attr(const pthread_attr_t* a) { return reinterpret_cast<const Attr*>(a); }
-void attr_set_defaults(Attr* a);
+static_assert(sizeof(ThreadAttr) <= sizeof(pthread_attr_t));
+inline ThreadAttr* to_attr(pthread_attr_t* a) { return reinterpret_cast<ThreadAttr*>(a); }
+inline const ThreadAttr* to_attr(const pthread_attr_t* a) {
+  return reinterpret_cast<const ThreadAttr*>(a);
+}
 
 // pthread_mutexattr_t: the type in the low bits, then flags, then the
 // protocol and priority ceiling (recorded only: see README).

@@ -24,7 +24,7 @@ PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* re
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
   if (clock == CLOCK_THREAD_CPUTIME_ID) return EINVAL;
-  if (!clock_is_supported(clock)) {
+  if (!clock_is_sleepable(clock)) {
     // CPU-time clocks of processes: the kernel's own sleep, which blocks
     // every user thread until it ends.
     long r = arch::raw_syscall(SYS_clock_nanosleep, clock, flags, reinterpret_cast<long>(request),

@@ -1,0 +1,112 @@
+// core/base: what every other subsystem may use and which uses none of them —
+// options, the internal allocator, time and deadlines, the raw report writer
+// and the one way ptshim dies by a signal.
+//
+// Invariants: nothing here touches a thread, a queue or the core section, so
+// every function may be called from anywhere, including signal handlers
+// (except parse_options_or_exit, which runs once at start-up, and the
+// allocator, which is called only inside the core section).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+
+#include "arch/arch.h"
+
+struct sigaction;
+// glibc's own entry point: sigaction may one day be interposed, and ptshim's
+// internal use must never reach its own definition.
+extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
+
+namespace ptshim {
+
+// ---- options (options.cc) -------------------------------------------------------
+struct Options {
+  uint64_t timeslice_ns;         // PTSHIM_TIMESLICE; 0: cooperative, no timer
+  size_t default_stack_size;     // PTSHIM_STACK_SIZE, bytes
+  size_t guarded_stacks;         // PTSHIM_GUARDED_STACKS: live stacks that get a guard page
+  bool shared_tls;               // PTSHIM_TLS=shared: one control block for all threads
+  arch::SwitchKind switch_kind;  // PTSHIM_SWITCH: fast (default) or ucontext
+  bool backtraces;               // PTSHIM_BACKTRACE=0 turns them off in reports
+  int report_fd;                 // PTSHIM_REPORT=path: reports go there too; -1: stderr only
+  int dump_signal;               // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
+  const char* dump_signal_name;
+};
+// The defaults. The guard budget comes from vm.max_map_count (core/thread).
+Options default_options(size_t guarded_stacks);
+// Parses one PTSHIM_* variable into `o`. Null when the value is good;
+// otherwise why it is not (the text after "NAME=value: "). An unknown name
+// is not an error here: only the known ones are looked up.
+const char* parse_option(const char* name, const char* value, Options* o);
+// The variables parse_option knows, in the order they are read.
+size_t option_count();
+const char* option_name(size_t i);
+const Options& options();
+// Reads the environment once; a bad value prints one line naming it and
+// exits with status 2.
+void parse_options_or_exit(size_t guarded_stacks);
+
+// ---- internal memory (alloc.cc): never malloc ---------------------------------------
+void* internal_alloc_zeroed(size_t size);  // dies on exhaustion
+size_t internal_alloc_size(size_t size);   // the block internal_alloc_zeroed(size) gives
+void internal_free(void* p, size_t size);
+size_t page_size();
+
+// ---- time (time.cc) -----------------------------------------------------------------
+// Every deadline in ptshim is nanoseconds on CLOCK_MONOTONIC; 0 means "none".
+inline constexpr uint64_t kNsPerSec = 1000000000u;
+uint64_t monotonic_now_ns();  // vDSO: no system call
+inline timespec timespec_from_ns(uint64_t ns) {
+  return timespec{static_cast<time_t>(ns / kNsPerSec), static_cast<long>(ns % kNsPerSec)};
+}
+inline uint64_t ns_from_timespec(const timespec& ts) {
+  return static_cast<uint64_t>(ts.tv_sec) * kNsPerSec + static_cast<uint64_t>(ts.tv_nsec);
+}
+inline bool timespec_is_valid(const timespec* ts) {
+  return ts->tv_nsec >= 0 && ts->tv_nsec < static_cast<long>(kNsPerSec);
+}
+// The clocks of the timed waits (mutex, condvar, rwlock, semaphore: glibc's
+// futex-based waits accept these two).
+bool clock_is_waitable(clockid_t clock);
+// The clocks clock_nanosleep sleeps on in the scheduler: the waitable ones
+// plus CLOCK_BOOTTIME and CLOCK_TAI.
+bool clock_is_sleepable(clockid_t clock);
+// An absolute time on a sleepable `clock` to a deadline (at least 1, so a
+// time long past is still a deadline). 0 or EINVAL (bad timespec or clock).
+// A CLOCK_REALTIME time is converted once: a later clock change does not
+// move the deadline.
+int deadline_from_abstime(clockid_t clock, const timespec* abstime, uint64_t* deadline_ns);
+int deadline_from_relative(const timespec* interval, uint64_t* deadline_ns);  // 0 or EINVAL
+
+// ---- writing reports and dying (write.cc, die.cc): raw write(2), no stdio -------------
+struct Writer {
+  char buf[512];
+  size_t len = 0;
+  int fd = 2;
+  int copy_fd = -1;  // reports also go to PTSHIM_REPORT
+  Writer& str(const char* s);
+  Writer& dec(uint64_t v);
+  Writer& sdec(int64_t v);
+  Writer& hex(uint64_t v);
+  Writer& chr(char c);
+  void flush();
+  ~Writer() { flush(); }
+};
+// A Writer for reports: stderr, and the PTSHIM_REPORT file if one was named.
+inline Writer& as_report(Writer& w) {
+  w.copy_fd = options().report_fd;
+  return w;
+}
+// The one way ptshim ends the process by a signal, so that the exit status
+// and any core dump are the signal's: the default action is restored and
+// the signal sent to this kernel thread. Inside a handler of `sig` (which
+// the kernel blocks there) death comes when the handler returns, and the
+// caller returns at once; elsewhere before this function returns.
+void raise_with_default_action(int sig);
+// The same, unblocking `sig` first, so it never returns.
+[[noreturn]] void die_by_signal(int sig);
+// ptshim's own failure: the message, then death by SIGABRT without a report.
+[[noreturn]] void fatal(const char* message);
+
+}  // namespace ptshim

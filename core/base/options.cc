@@ -1,0 +1,236 @@
+// Options from the environment, read once before the program runs. Each
+// PTSHIM_* variable has one parser; a bad value stops the program with one
+// line naming the variable and the value, and exit status 2.
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/base/base.h"
+
+namespace ptshim {
+
+namespace {
+Options g_options;
+
+constexpr uint64_t kDefaultTimesliceNs = 10'000'000;
+constexpr uint64_t kMinTimesliceNs = 20'000;
+constexpr uint64_t kMaxTimesliceNs = 10'000'000'000;
+constexpr size_t kMinStack = 16384;  // PTHREAD_STACK_MIN
+constexpr size_t kMaxStack = size_t{1} << 40;
+constexpr size_t kFallbackStack = size_t{8} << 20;
+
+// Digits, optionally a fraction, then a unit from `units` (scale in ns or
+// bytes). Returns false on any other text or overflow.
+struct Unit {
+  const char* suffix;
+  uint64_t scale;
+};
+
+bool parse_scaled(const char* text, const Unit* units, size_t unit_count, bool unit_required,
+                  uint64_t* out) {
+  const char* p = text;
+  uint64_t whole = 0;
+  int digits = 0;
+  for (; *p >= '0' && *p <= '9'; ++p, ++digits) {
+    if (whole > (UINT64_MAX - 9) / 10) return false;
+    whole = whole * 10 + static_cast<uint64_t>(*p - '0');
+  }
+  uint64_t frac = 0, frac_div = 1;
+  if (*p == '.') {
+    for (++p; *p >= '0' && *p <= '9'; ++p, ++digits) {
+      if (frac_div < kNsPerSec) {
+        frac = frac * 10 + static_cast<uint64_t>(*p - '0');
+        frac_div *= 10;
+      }
+    }
+  }
+  if (digits == 0) return false;
+  uint64_t scale = 0;
+  if (*p == '\0') {
+    if (unit_required && !(whole == 0 && frac == 0)) return false;
+    scale = 1;
+  } else {
+    for (size_t i = 0; i < unit_count; ++i) {
+      if (strcasecmp(p, units[i].suffix) == 0) scale = units[i].scale;
+    }
+    if (scale == 0) return false;
+  }
+  if (whole != 0 && scale > UINT64_MAX / whole) return false;
+  *out = whole * scale + frac * scale / frac_div;
+  return true;
+}
+
+const char* parse_timeslice(const char* value, Options* o) {
+  static const Unit kUnits[] = {{"ns", 1}, {"us", 1000}, {"ms", 1000000}, {"s", kNsPerSec}};
+  uint64_t ns;
+  if (!parse_scaled(value, kUnits, 4, true, &ns)) {
+    return "not a duration (examples: 10ms, 500us, 0 = cooperative)";
+  }
+  if (ns != 0 && (ns < kMinTimesliceNs || ns > kMaxTimesliceNs)) {
+    return "out of range (20us to 10s, or 0 = cooperative)";
+  }
+  o->timeslice_ns = ns;
+  return nullptr;
+}
+
+const char* parse_stack_size(const char* value, Options* o) {
+  static const Unit kUnits[] = {{"k", size_t{1} << 10},  {"m", size_t{1} << 20},
+                                {"g", size_t{1} << 30},  {"kb", size_t{1} << 10},
+                                {"mb", size_t{1} << 20}, {"gb", size_t{1} << 30}};
+  uint64_t bytes;
+  if (!parse_scaled(value, kUnits, 6, false, &bytes)) {
+    return "not a size (examples: 256k, 8m, 65536)";
+  }
+  if (bytes < kMinStack || bytes > kMaxStack) return "out of range (16k to 1024g)";
+  o->default_stack_size = bytes;
+  return nullptr;
+}
+
+const char* parse_guarded_stacks(const char* value, Options* o) {
+  if (strcmp(value, "auto") == 0) return nullptr;
+  if (strcmp(value, "all") == 0) {
+    o->guarded_stacks = SIZE_MAX;
+    return nullptr;
+  }
+  constexpr uint64_t kMaxCount = uint64_t{1} << 40;  // far past any mapping limit
+  uint64_t count = 0;
+  const char* p = value;
+  for (; *p >= '0' && *p <= '9' && count <= kMaxCount; ++p) count = count * 10 + (*p - '0');
+  if (p == value || (*p != '\0' && (*p < '0' || *p > '9'))) {
+    return "not a count of stacks (examples: auto, all, 0, 10000)";
+  }
+  if (*p != '\0' || count > kMaxCount) return "out of range (0 to 2^40, or all)";
+  o->guarded_stacks = count;
+  return nullptr;
+}
+
+const char* parse_tls(const char* value, Options* o) {
+  if (strcmp(value, "per-thread") == 0) {
+    o->shared_tls = false;
+  } else if (strcmp(value, "shared") == 0) {
+    o->shared_tls = true;
+  } else {
+    return "not a TLS mode (per-thread or shared)";
+  }
+  return nullptr;
+}
+
+const char* parse_switch(const char* value, Options* o) {
+  if (strcmp(value, "fast") == 0) {
+    o->switch_kind = arch::SwitchKind::kFast;
+  } else if (strcmp(value, "ucontext") == 0) {
+    o->switch_kind = arch::SwitchKind::kUcontext;
+  } else {
+    return "not a context switch (fast or ucontext)";
+  }
+  return nullptr;
+}
+
+const char* parse_backtrace(const char* value, Options* o) {
+  if (strcmp(value, "0") == 0) {
+    o->backtraces = false;
+  } else if (strcmp(value, "1") == 0) {
+    o->backtraces = true;
+  } else {
+    return "not 0 or 1";
+  }
+  return nullptr;
+}
+
+const char* parse_report(const char* path, Options* o) {
+  if (path[0] == '\0') return "empty path";
+  long fd = arch::raw_syscall(SYS_open, reinterpret_cast<long>(path),
+                              O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return "cannot be opened for appending";
+  o->report_fd = static_cast<int>(fd);
+  return nullptr;
+}
+
+// A signal by name (QUIT, SIGUSR1, ...) among those a dump may sensibly use:
+// not the faults, SIGALRM, or the ones that cannot be caught.
+const char* parse_dump_signal(const char* value, Options* o) {
+  struct Named {
+    const char* name;
+    int sig;
+  };
+  static const Named kSignals[] = {
+      {"SIGQUIT", SIGQUIT}, {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGHUP", SIGHUP},
+      {"SIGINT", SIGINT},   {"SIGTERM", SIGTERM}, {"SIGPWR", SIGPWR},   {"SIGWINCH", SIGWINCH}};
+  bool prefixed = strncasecmp(value, "SIG", 3) == 0;
+  for (const Named& n : kSignals) {
+    if (strcasecmp(value, prefixed ? n.name : n.name + 3) == 0) {
+      o->dump_signal = n.sig;
+      o->dump_signal_name = n.name;
+      return nullptr;
+    }
+  }
+  return "not a signal for thread dumps (QUIT, USR1, USR2, HUP, INT, TERM, PWR, WINCH)";
+}
+
+struct Parser {
+  const char* name;
+  const char* (*parse)(const char* value, Options* o);
+};
+constexpr Parser kParsers[] = {
+    {"PTSHIM_TIMESLICE", parse_timeslice},   {"PTSHIM_STACK_SIZE", parse_stack_size},
+    {"PTSHIM_GUARDED_STACKS", parse_guarded_stacks},
+    {"PTSHIM_TLS", parse_tls},               {"PTSHIM_SWITCH", parse_switch},
+    {"PTSHIM_BACKTRACE", parse_backtrace},   {"PTSHIM_REPORT", parse_report},
+    {"PTSHIM_DUMP_SIGNAL", parse_dump_signal},
+};
+
+size_t default_stack_size() {
+  // As glibc: the soft RLIMIT_STACK, or 8 MiB when it is unlimited.
+  rlimit limit;
+  if (getrlimit(RLIMIT_STACK, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY ||
+      limit.rlim_cur < kMinStack) {
+    return kFallbackStack;
+  }
+  return limit.rlim_cur;
+}
+}  // namespace
+
+size_t option_count() { return sizeof kParsers / sizeof kParsers[0]; }
+const char* option_name(size_t i) { return kParsers[i].name; }
+
+Options default_options(size_t guarded_stacks) {
+  Options o{};
+  o.timeslice_ns = kDefaultTimesliceNs;
+  o.default_stack_size = default_stack_size();
+  o.guarded_stacks = guarded_stacks;
+  o.shared_tls = false;
+  o.switch_kind = arch::SwitchKind::kFast;
+  o.backtraces = true;
+  o.report_fd = -1;
+  o.dump_signal = SIGQUIT;
+  o.dump_signal_name = "SIGQUIT";
+  return o;
+}
+
+const char* parse_option(const char* name, const char* value, Options* o) {
+  for (const Parser& p : kParsers) {
+    if (strcmp(p.name, name) == 0) return p.parse(value, o);
+  }
+  return nullptr;
+}
+
+const Options& options() { return g_options; }
+
+void parse_options_or_exit(size_t guarded_stacks) {
+  g_options = default_options(guarded_stacks);
+  for (const Parser& p : kParsers) {
+    const char* value = getenv(p.name);
+    if (value == nullptr) continue;
+    if (const char* why = p.parse(value, &g_options)) {
+      Writer().str("ptshim: ").str(p.name).chr('=').str(value).str(": ").str(why).chr('\n');
+      _exit(2);
+    }
+  }
+}
+
+}  // namespace ptshim

@@ -1,0 +1,76 @@
+// core/diag: every report ptshim writes — faults, stack overflows, deadlocks,
+// thread dumps — and what they are made of: thread names and states,
+// backtraces of the running or of a parked thread, symbols.
+//
+// Invariants (docs/design.md, "Reports"):
+// - A report allocates nothing and uses no stdio: text goes out through a
+//   Writer (core/base), PCs into buffers reserved at start-up. It may be
+//   written with the heap, stdio or the loader in any state.
+// - While a report is written, g_reporting is set and nothing switches
+//   threads: a lock a suspended thread holds is passed over (core/sync).
+// - Every report that ends the process ends it with die_by_signal or
+//   raise_with_default_action (core/base), so the exit status is the signal's.
+// - A new kind of report is one function here: it opens a Writer with
+//   as_report, names threads with write_thread_name/write_thread_state and
+//   writes frames with write_backtrace(backtrace_running/backtrace_saved).
+#pragma once
+
+#include "core/sched/sched.h"
+
+namespace ptshim {
+
+// ---- start-up (crash.cc) ----------------------------------------------------------------
+// The signal stack, the PC buffer, libunwind's warm-up, and ptshim's handler
+// for the faults, SIGABRT and the dump signal.
+void crash_handlers_install();
+void backtrace_reserve();  // the running thread's PC buffer (backtrace.cc)
+// A report the process will not survive begins: nothing switches threads
+// from here on, and a fault while it is written dies at once.
+void fatal_report_begin();
+void* report_stack_top();  // the signal stack's top: reports of overflowed stacks run there
+
+// ---- threads in reports (thread_text.cc) ---------------------------------------------------
+const char* wait_kind_name(WaitKind k);
+void write_thread_name(Writer& w, const Thread* t);   // thread 3 "name"
+void write_thread_state(Writer& w, const Thread* t);  // running, waiting on mutex 0x... held by ...
+void write_creation(Writer& w, const Thread* t);      // "  created by thread 1 at ...\n"
+// Every thread with its state and backtrace; the running thread's frames
+// are `running` (may be empty).
+struct Backtrace;
+void write_thread_dump(Writer& w, const Backtrace& running);
+
+// ---- backtraces (backtrace.cc, unwind.cc) --------------------------------------------------
+// Frames innermost first. pcs[0] is exact when first_exact (the interrupted
+// instruction); the rest are return addresses.
+struct Backtrace {
+  const uintptr_t* pcs;
+  size_t n;
+  bool first_exact;
+};
+// The running thread's frames. With a signal's ucontext: from the
+// interrupted instruction. Without: from the program's call into ptshim
+// (the leading frames of ptshim and libc are dropped, the one rule for
+// every backtrace). Empty when backtraces are off.
+Backtrace backtrace_running(const void* ucontext);
+Backtrace backtrace_saved(const Thread* t);  // a suspended thread, from its saved context
+// Runs of a repeating pattern are collapsed, and the outermost frames are
+// always shown.
+void write_backtrace(Writer& w, const Backtrace& b);
+void unwind_prepare();
+size_t unwind_running(uintptr_t* pcs, size_t max);
+size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
+const char* object_of(uintptr_t pc);  // base name of the loaded object
+bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
+
+// ---- reports (one file each) -----------------------------------------------------------------
+[[noreturn]] void report_deadlock_and_abort();  // deadlock.cc: nothing can ever run again
+// overflow.cc: an overflow of a stack without a guard page, found at a
+// switch (ucontext null) or a tick; dies by SIGSEGV.
+[[noreturn]] void report_unguarded_overflow(Thread* t, const void* ucontext);
+void write_stack_facts(Writer& w, const Thread* t, uintptr_t fault);  // the stack's bounds, advice
+// dump.cc: all threads, from the dump signal's handler (ucontext) or from
+// the safe point after it arrived while the core was busy.
+void dump_threads(const void* ucontext);
+void take_deferred_dump();
+
+}  // namespace ptshim

@@ -1,0 +1,132 @@
+// How reports name threads and say what they are doing.
+#include "core/diag/diag.h"
+#include "core/sync/sync.h"
+#include "core/thread/thread.h"
+
+namespace ptshim {
+
+const char* wait_kind_name(WaitKind k) {
+  switch (k) {
+    case WaitKind::kNone:
+      return "nothing";
+    case WaitKind::kMutex:
+      return "mutex";
+    case WaitKind::kCond:
+      return "condvar";
+    case WaitKind::kJoin:
+      return "join";
+    case WaitKind::kOnce:
+      return "pthread_once";
+    case WaitKind::kSleep:
+      return "sleep";
+    case WaitKind::kBarrier:
+      return "barrier";
+    case WaitKind::kRwRead:
+      return "rwlock (to read)";
+    case WaitKind::kRwWrite:
+      return "rwlock (to write)";
+    case WaitKind::kSemaphore:
+      return "semaphore";
+    case WaitKind::kSpin:
+      return "spinlock";
+    case WaitKind::kIo:
+      return "file descriptors";
+    case WaitKind::kFutex:
+      return "futex";
+  }
+  return "?";
+}
+
+void write_thread_name(Writer& w, const Thread* t) {
+  w.str("thread ").dec(t->number).str(" \"");
+  if (t->name[0] != '\0') {
+    w.str(t->name);
+  } else if (t->is_main) {
+    w.str("main");
+  } else {
+    char symbol[128];
+    uintptr_t offset;
+    auto start = t->c11_start_routine != nullptr ? reinterpret_cast<uintptr_t>(t->c11_start_routine)
+                                                 : reinterpret_cast<uintptr_t>(t->start_routine);
+    w.str(symbol_of(start, symbol, sizeof symbol, &offset) && offset == 0 ? symbol : "?");
+  }
+  w.chr('"');
+}
+
+
+void write_thread_state(Writer& w, const Thread* t) {
+  switch (t->state) {
+    case ThreadState::kExited:
+      w.str("exited, not joined");
+      return;
+    case ThreadState::kRunning:
+      w.str("running");
+      return;
+    case ThreadState::kRunnable:
+      w.str("runnable");
+      return;
+    case ThreadState::kFree:
+      w.str("gone");
+      return;
+    case ThreadState::kBlocked:
+      break;
+  }
+  switch (t->wait_kind) {
+    case WaitKind::kMutex: {
+      const auto* m = static_cast<const Mutex*>(t->wait_object);
+      w.str("waiting on mutex ").hex(reinterpret_cast<uintptr_t>(m));
+      if (m->owner == nullptr) {
+        w.str(" (unlocked)");
+      } else if (thread_is_valid(m->owner)) {
+        w.str(" held by thread ").dec(m->owner->number);
+        if (m->owner == t) w.str(" (itself)");
+        if (m->owner->state == ThreadState::kExited) w.str(" (exited)");
+      } else {
+        w.str(" held by a thread that no longer exists");
+      }
+      break;
+    }
+    case WaitKind::kJoin:
+      w.str("joining thread ").dec(static_cast<const Thread*>(t->wait_object)->number);
+      break;
+    case WaitKind::kSleep:
+      w.str("sleeping");
+      break;
+    default:
+      w.str("waiting on ").str(wait_kind_name(t->wait_kind)).chr(' ');
+      w.hex(reinterpret_cast<uintptr_t>(t->wait_object));
+      break;
+  }
+  if (t->heap_slot != 0) {
+    uint64_t now = monotonic_now_ns();
+    uint64_t left = t->deadline_ns > now ? t->deadline_ns - now : 0;
+    w.str(", timeout in ").dec(left / 1000000).str(" ms");
+  }
+}
+
+void write_creation(Writer& w, const Thread* t) {
+  if (t->is_main || t->created_at == 0) return;
+  w.str("  created by thread ").dec(t->creator_number).str(" at ");
+  char symbol[160];
+  uintptr_t offset;
+  w.hex(t->created_at).chr(' ');
+  if (symbol_of(t->created_at - 1, symbol, sizeof symbol, &offset)) {
+    w.str(symbol).str("+").hex(offset + 1);
+  } else {
+    w.str("??");
+  }
+  w.str(" (").str(object_of(t->created_at)).str(")\n");
+}
+
+void write_thread_dump(Writer& w, const Backtrace& running) {
+  for (const Thread* t = all_threads_head(); t != nullptr; t = t->all_next) {
+    write_thread_name(w.str("  "), t);
+    w.str(": ");
+    write_thread_state(w, t);
+    w.chr('\n');
+    if (t->state == ThreadState::kExited) continue;
+    write_backtrace(w, t == current() ? running : backtrace_saved(t));
+  }
+}
+
+}  // namespace ptshim

@@ -1,0 +1,245 @@
+// Preemption: the timers, the SIGALRM handler and the safe-point rule.
+//
+// THE RULE. A timer signal may arrive anywhere. The handler switches threads
+// only when all of these hold:
+//   1. g_in_core == 0: no shim function is running and no switch is under way,
+//      so every core structure is consistent. (If it is 1, the handler sets
+//      g_deferred.switch_wanted and returns; leave_core() takes the preemption as the
+//      shim call ends.) The fast paths (sched.h) run with it at 0:
+//      rule 2 covers them, since their code is in libptshim, and they touch
+//      nothing the handler writes (core/sched/sched.h).
+//   2. The interrupted program counter is in code that may be suspended
+//      midway: the program and its own libraries, the vDSO, anonymous code.
+//      It is NOT safe in libc.so.6, ld-linux, libptshim, libstdc++,
+//      libgcc_s, libunwind, the libpthread/libdl/librt stubs, NSS and gconv
+//      modules, or glibc's malloc replacements (libc_malloc_debug, with its
+//      own arena locks; libmemusage). Those hold locks of their own (malloc
+//      arenas, stdio, the loader's locks, the unwinder's caches) or run glibc
+//      state that assumes no other thread enters it midway; suspending them
+//      and running a thread that enters the same code corrupts it or blocks
+//      the kernel thread on a futex no one will release. Because of this rule
+//      glibc's internal code never interleaves between user threads, which is
+//      what lets one kernel thread run it without glibc's own thread machinery.
+//   3. The thread is not running on a signal stack (sigaltstack): another
+//      thread could take a signal on that same stack.
+//   4. The thread holds no flockfile lock: glibc's stdio does not lock
+//      internally (core/file_lock.cc), so only this keeps a locked region of
+//      stdio calls whole for the threads that do not use flockfile.
+// When 1 holds but 2, 3 or 4 does not, the handler still does the bookkeeping
+// that needs no switch (waking expired sleepers, stopping an idle timer),
+// defers the switch (g_deferred.switch_wanted), and returns. The pending preemption is taken at the next
+// safe point: the end of any shim call, or the next tick that lands in safe
+// code (the slice timer is periodic while others are runnable). It is never
+// lost, and nothing spins waiting for it.
+//
+// WHAT GLIBC BELIEVES. Rule 2 means libc's code never interleaves between
+// user threads, so glibc's single-threaded shortcuts would be safe inside
+// libc. But the one byte glibc 2.36 reads for them, __libc_single_threaded,
+// is also what libstdc++ reads in code inlined into the program (shared_ptr
+// counts), and that code *can* be preempted. So ptshim tells the truth, as
+// glibc's own pthread_create does: the byte is 0 from the first thread on.
+// libstdc++ then uses atomic read-modify-write instructions, which a signal
+// cannot split; malloc takes its arena lock, which is never contended since
+// no thread is ever suspended inside malloc. stdio's internal locks stay off
+// (only glibc's pthread_create turns them on); flockfile is ptshim's own.
+//
+// The one exception to rule 2 is a thread blocked in the kernel in a read or
+// write of an fd made inside libc (park_blocked_syscall below).
+//
+// The known hole in rule 2: program code called back from inside libc
+// (qsort comparators, fopencookie functions, atfork and atexit handlers,
+// dl_iterate_phdr callbacks) can be preempted while libc holds state for it.
+//
+// TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
+// kernel thread only (SIGEV_THREAD_ID). POSIX timers, unlike setitimer, are
+// not inherited across fork and are deleted by execve.
+//   - the slice timer: periodic at the timeslice, armed when a second thread
+//     becomes runnable, disarmed lazily by the first tick that finds nothing
+//     else to run (so a hand-off between two threads costs no timer calls);
+//   - the wake timer: one-shot at the earliest deadline while a thread runs,
+//     so sleepers wake on time even when the running thread never yields.
+// Both are stopped before the kernel thread sleeps in the idle path.
+// SA_RESTART restarts the program's interrupted restartable system calls; a
+// tick can only interrupt one while another thread is runnable or sleeping.
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "core/diag/diag.h"
+#include "core/io/io.h"
+#include "core/signal/signal.h"
+#include "core/thread/thread.h"
+
+namespace ptshim {
+
+bool on_signal_stack() {
+  stack_t ss;
+  if (arch::raw_syscall(SYS_sigaltstack, 0, reinterpret_cast<long>(&ss)) != 0) return false;
+  return (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
+namespace {
+
+// ---- timers ---------------------------------------------------------------------
+enum TimerTag { kSliceTag = 1, kWakeTag = 2 };
+bool g_enabled;
+int g_slice_timer = -1;
+int g_wake_timer = -1;
+bool g_slice_armed;
+uint64_t g_wake_armed_ns;  // 0: not armed
+
+int create_timer(int tag) {
+  sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD_ID;
+  sev.sigev_signo = SIGALRM;
+  sev.sigev_value.sival_int = tag;
+  sev._sigev_un._tid = static_cast<pid_t>(arch::raw_syscall(SYS_gettid));
+  int id = -1;
+  if (arch::raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, reinterpret_cast<long>(&sev),
+                        reinterpret_cast<long>(&id)) != 0) {
+    fatal("ptshim: cannot create the preemption timer (timer_create failed)");
+  }
+  return id;
+}
+
+void set_timer(int id, int flags, uint64_t value_ns, uint64_t interval_ns) {
+  itimerspec spec{timespec_from_ns(interval_ns), timespec_from_ns(value_ns)};
+  arch::raw_syscall(SYS_timer_settime, id, flags, reinterpret_cast<long>(&spec), 0);
+}
+
+void disarm_slice_timer() {
+  if (!g_slice_armed) return;
+  set_timer(g_slice_timer, 0, 0, 0);
+  g_slice_armed = false;
+}
+
+void disarm_wake_timer() {
+  if (g_wake_armed_ns == 0) return;
+  set_timer(g_wake_timer, 0, 0, 0);
+  g_wake_armed_ns = 0;
+}
+
+// While this handler runs, the kernel's mask is the interrupted one plus
+// SIGALRM; sigreturn restores the interrupted one. Noting both keeps a switch
+// made in here (or in the program's SIGALRM handler) from passing SIGALRM's
+// blocking on to the next thread.
+// (A program SIGALRM can land on a kernel thread ptshim does not run, whose
+// mask is not the one tracked.)
+class HandlerMask {
+ public:
+  explicit HandlerMask(const void* ucontext)
+      : ours_(tls_on_scheduler_thread), interrupted_(arch::interrupted_signal_mask(ucontext)) {
+    if (ours_) signal_mask_note_kernel(interrupted_ | (uint64_t{1} << (SIGALRM - 1)));
+  }
+  ~HandlerMask() {
+    if (ours_) signal_mask_note_kernel(interrupted_);
+  }
+  HandlerMask(const HandlerMask&) = delete;
+  HandlerMask& operator=(const HandlerMask&) = delete;
+
+ private:
+  bool ours_;
+  uint64_t interrupted_;
+};
+
+void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
+  HandlerMask handler_mask(ucontext);
+  bool ours = info->si_code == SI_TIMER &&
+              (info->si_value.sival_int == kSliceTag || info->si_value.sival_int == kWakeTag);
+  if (!ours) {
+    signal_forward_program_alarm(sig, info, ucontext);
+    return;
+  }
+  int saved_errno = errno;
+  if (g_in_core) {
+    g_deferred.switch_wanted = 1;
+    errno = saved_errno;
+    return;
+  }
+  g_in_core = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
+    report_unguarded_overflow(current(), ucontext);
+  }
+  expire_deadlines();
+  if (!g_policy->any_runnable()) {
+    if (!io_waiters_exist()) disarm_slice_timer();
+    preempt_sync_timers();
+  } else if (!g_policy->switch_at(SchedPoint::kTick)) {
+    // The policy lets the thread run on.
+  } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
+             !on_signal_stack()) {
+    yield();
+  } else if (!io_park_interrupted_call(ucontext)) {
+    g_deferred.switch_wanted = 1;
+  }
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_in_core = 0;
+  errno = saved_errno;
+}
+
+}  // namespace
+
+void preempt_install_handler() {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_timer_signal;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;  // runs on the thread's own stack: it switches
+  sigemptyset(&sa.sa_mask);
+  if (__sigaction(SIGALRM, &sa, nullptr) != 0) fatal("ptshim: cannot install the SIGALRM handler");
+}
+
+void preempt_enable() {
+  if (g_enabled || options().timeslice_ns == 0) return;
+  rebuild_code_ranges();
+  g_slice_timer = create_timer(kSliceTag);
+  g_wake_timer = create_timer(kWakeTag);
+  g_slice_armed = false;
+  g_wake_armed_ns = 0;
+  g_enabled = true;
+}
+
+void preempt_sync_timers() {
+  if (!g_enabled) return;
+  // Ticks also keep coming while threads wait for I/O: they poll for it.
+  if (!g_slice_armed && (g_policy->any_runnable() || io_waiters_exist())) {
+    uint64_t slice = options().timeslice_ns;
+    set_timer(g_slice_timer, 0, slice, slice);
+    g_slice_armed = true;
+  }
+  if (deadline_any()) {
+    uint64_t earliest = deadline_earliest_ns();
+    // A wake timer set for a moment already past has fired or is firing.
+    bool armed = g_wake_armed_ns != 0 && g_wake_armed_ns > monotonic_now_ns();
+    if (!armed || earliest < g_wake_armed_ns) {
+      set_timer(g_wake_timer, TIMER_ABSTIME, earliest, 0);
+      g_wake_armed_ns = earliest;
+    }
+  }
+}
+
+bool lone_thread_may_block() {
+  if (live_thread_count() != 1) return false;
+  preempt_before_idle();
+  return true;
+}
+
+void preempt_before_idle() {
+  if (!g_enabled) return;
+  disarm_slice_timer();
+  disarm_wake_timer();
+}
+
+void preempt_after_fork_in_child() {
+  // The parent's timers do not exist here; the child starts cooperative and
+  // single-threaded, and preempt_enable() runs again if it creates threads.
+  g_enabled = false;
+  g_slice_timer = g_wake_timer = -1;
+  g_slice_armed = false;
+  g_wake_armed_ns = 0;
+}
+
+}  // namespace ptshim

@@ -1,0 +1,222 @@
+// The scheduler's mechanism: switching, blocking and waking, the idle path
+// that sleeps the kernel thread until the earliest deadline or reports a
+// deadlock, and the safe point where deferred work is taken. Which thread
+// runs is the policy's choice (g_policy).
+//
+// Invariants (besides those in sched.h):
+// - Runs with g_in_core == 1, on behalf of the current thread or inside the
+//   preemption handler.
+// - errno is per thread: in its own control block, or, when all threads share
+//   one (PTSHIM_TLS=shared), saved when a thread is switched out and restored
+//   when it is switched in.
+#include <errno.h>
+#include <sys/syscall.h>
+#include <time.h>
+
+#include "core/diag/diag.h"
+#include "core/io/io.h"
+#include "core/signal/signal.h"
+#include "core/thread/thread.h"
+
+namespace ptshim {
+
+__thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
+volatile int g_in_core;
+volatile int g_reporting;
+DeferredWork g_deferred;
+
+namespace {
+Thread* g_current;
+Thread* g_reap;  // an exited detached thread whose stack is freed once we are off it
+
+void after_switch_in() {
+  uint64_t restored;
+  if (arch::context_restored_signal_mask(&g_current->context, &restored)) {
+    signal_mask_note_kernel(restored);
+  }
+  signal_mask_install(g_current);
+  if (g_current->context.thread_pointer == nullptr) errno = g_current->saved_errno;
+  g_deferred.signals = signal_deliverable(g_current, g_current->pending_signals) != 0;
+  if (g_reap != nullptr && g_reap != g_current) {
+    Thread* dead = g_reap;
+    g_reap = nullptr;
+    reap_detached(dead);
+  }
+}
+
+void switch_to(Thread* next) {
+  Thread* self = g_current;
+  next->state = ThreadState::kRunning;
+  if (next == self) return;
+  auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
+    report_unguarded_overflow(self, nullptr);
+  }
+  if (self->context.thread_pointer == nullptr) self->saved_errno = errno;
+  g_current = next;
+  g_deferred.switch_wanted = 0;
+  preempt_sync_timers();
+  arch::context_switch(&self->context, &next->context);
+  after_switch_in();
+}
+
+// Nothing can run: the kernel thread sleeps until the earliest deadline or,
+// with threads waiting for I/O, until one of their fds is ready. EINTR (a
+// signal of the program's) just brings us back to the loop.
+void idle_until_next_event() {
+  bool io = io_waiters_exist();
+  if (!deadline_any() && !io) report_deadlock_and_abort();
+  preempt_before_idle();
+  if (io) {
+    int64_t timeout = -1;
+    if (deadline_any()) {
+      uint64_t now = monotonic_now_ns(), earliest = deadline_earliest_ns();
+      timeout = earliest > now ? static_cast<int64_t>(earliest - now) : 0;
+    }
+    io_poll(timeout);
+    return;
+  }
+  timespec until = timespec_from_ns(deadline_earliest_ns());
+  arch::raw_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME,
+                    reinterpret_cast<long>(&until), 0);
+}
+
+// The scheduler loop.
+Thread* pick_next() {
+  for (;;) {
+    expire_deadlines();
+    if (Thread* t = g_policy->take_next()) return t;
+    idle_until_next_event();
+  }
+}
+
+void enqueue_runnable(Thread* t) {
+  t->state = ThreadState::kRunnable;
+  g_policy->make_runnable(t);
+}
+
+WaitQueue g_keyed_waiters;
+}  // namespace
+
+void set_initial_current(Thread* t) {
+  g_current = t;
+  t->state = ThreadState::kRunning;
+}
+
+Thread* current() { return g_current; }
+
+void expire_deadlines() {
+  bool io = io_waiters_exist();
+  if (!deadline_any() && !io) return;
+  uint64_t now = monotonic_now_ns();
+  while (Thread* t = deadline_pop_expired(now)) wake(t, WakeReason::kTimedOut);
+  if (io) io_poll_if_due(now);
+}
+
+void yield() {
+  expire_deadlines();
+  if (!g_policy->any_runnable()) return;
+  enqueue_runnable(g_current);
+  switch_to(g_policy->take_next());
+}
+
+void take_deferred_work() {
+  if (g_deferred.dump) take_deferred_dump();
+  if (g_deferred.signals) deliver_pending_signals();
+  if (!g_deferred.switch_wanted) return;
+  if (g_current->file_locks_held != 0) return;  // stays deferred until funlockfile
+  enter_core();
+  g_deferred.switch_wanted = 0;
+  yield();
+  leave_core();
+}
+
+WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t deadline_ns,
+                 bool front) {
+  Thread* self = g_current;
+  self->state = ThreadState::kBlocked;
+  self->wait_kind = kind;
+  self->wait_object = object;
+  self->wake_reason = WakeReason::kWoken;
+  self->queue = queue;
+  if (queue != nullptr) {
+    if (front) {
+      wait_queue_push_front(queue, self);
+    } else {
+      wait_queue_push(queue, self);
+    }
+  }
+  if (deadline_ns != 0) deadline_insert(self, deadline_ns);
+  switch_to(pick_next());
+  self->wait_kind = WaitKind::kNone;
+  self->wait_object = nullptr;
+  return self->wake_reason;
+}
+
+void wake(Thread* t, WakeReason reason) {
+  if (t->queue != nullptr) {
+    wait_queue_remove(t->queue, t);
+    t->queue = nullptr;
+  }
+  if (t->heap_slot != 0) deadline_remove(t);
+  t->wake_reason = reason;
+  enqueue_runnable(t);
+  preempt_sync_timers();
+}
+
+Thread* wake_one(WaitQueue* queue) {
+  if (queue->head == nullptr) return nullptr;
+  Thread* t = g_policy->choose_waiter(queue);
+  wake(t, WakeReason::kWoken);
+  return t;
+}
+
+void wake_all(WaitQueue* queue) {
+  while (queue->head != nullptr) wake(queue->head, WakeReason::kWoken);
+}
+
+WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns) {
+  return block(&g_keyed_waiters, kind, key, deadline_ns);
+}
+
+void wake_keyed(const void* key) {
+  Thread* t = g_keyed_waiters.head;
+  while (t != nullptr) {
+    Thread* next = t->next;
+    if (t->wait_object == key) wake(t, WakeReason::kWoken);
+    t = next;
+  }
+}
+
+void make_runnable(Thread* t) {
+  enqueue_runnable(t);
+  preempt_sync_timers();
+}
+
+void sleep_until(uint64_t deadline_ns) {
+  if (deadline_ns <= monotonic_now_ns()) {
+    yield();  // a zero sleep still lets others run, as the kernel's does
+    return;
+  }
+  // Only the deadline or a cancellation request ends it.
+  while (block(nullptr, WaitKind::kSleep, nullptr, deadline_ns) == WakeReason::kWoken) {
+  }
+}
+
+void exit_current_and_schedule() {
+  Thread* self = g_current;
+  if (self->detached && !self->is_main) g_reap = self;
+  switch_to(pick_next());
+  __builtin_unreachable();
+}
+
+void scheduler_after_fork_in_child() {
+  g_policy->after_fork_in_child();
+  g_reap = nullptr;
+  g_deferred.switch_wanted = 0;
+  deadline_reset();
+}
+
+void after_first_switch_in() { after_switch_in(); }
+
+}  // namespace ptshim

@@ -1,0 +1,312 @@
+// core/sched: user threads as the scheduler sees them, wait queues, the core
+// section, blocking and waking, deadlines, preemption and the scheduling
+// policy. Every other core subsystem is built on this header.
+//
+// INVARIANTS (docs/design.md, "Scheduler"):
+// - One kernel thread runs every user thread. Core state is touched only with
+//   g_in_core == 1 — by a shim call on behalf of the running thread, or by the
+//   SIGALRM handler when it interrupted code outside the core — so it needs
+//   no locks.
+// - current() is the only thread in state kRunning. Every other live thread
+//   is kRunnable (held by the policy's run queue), kBlocked (in at most one
+//   wait queue and/or the deadline heap) or kExited.
+// - Every choice of which thread runs next, and which waiter a wake takes, is
+//   the policy's (SchedPolicy); the rest of the core never reads the run
+//   queue.
+#pragma once
+
+#include <sched.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "arch/arch.h"
+#include "core/base/base.h"
+
+struct pollfd;
+
+namespace ptshim {
+
+struct Thread;
+
+// An intrusive FIFO of threads, embedded in sync objects. All-zero is an
+// empty queue, so objects made by static initialisers need no set-up.
+struct WaitQueue {
+  Thread* head;
+  Thread* tail;
+};
+static_assert(sizeof(WaitQueue) == 16);
+
+enum class ThreadState : uint8_t {
+  kFree,      // slot unused
+  kRunning,   // the current thread
+  kRunnable,  // in the run queue
+  kBlocked,   // in a wait queue and/or the deadline heap
+  kExited,    // finished; waiting to be joined (or reaped if detached)
+};
+
+// What a blocked thread waits for; reports print it.
+enum class WaitKind : uint8_t {
+  kNone,
+  kMutex,
+  kCond,
+  kJoin,
+  kOnce,
+  kSleep,
+  kBarrier,
+  kRwRead,
+  kRwWrite,
+  kSemaphore,
+  kSpin,
+  kIo,
+  kFutex,
+};
+
+// kInterrupted: a cancellation request woke a thread blocked at a
+// cancellation point (it gave up its wait: no unit, no lock was handed to it).
+enum class WakeReason : uint8_t { kWoken, kTimedOut, kInterrupted };
+
+inline constexpr int kKeysMax = 1024;            // PTHREAD_KEYS_MAX
+inline constexpr int kKeyBlock = 32;             // values per key block
+inline constexpr int kDestructorIterations = 4;  // PTHREAD_DESTRUCTOR_ITERATIONS
+
+struct KeySlot {
+  void* value;
+  uint64_t seq;  // the key's sequence number when the value was stored
+};
+
+// One user thread. Each group of fields belongs to the subsystem named
+// beside it; only that subsystem writes them.
+struct Thread {
+  arch::Context context;
+  uint64_t number;  // 1 for the process's original thread, then 2, 3, ...
+  ThreadState state;
+  WaitKind wait_kind;
+  WakeReason wake_reason;
+  bool detached;
+  bool is_main;  // runs on the process stack
+
+  // Scheduler: run queue or wait queue membership (one at a time).
+  Thread* next;
+  Thread* prev;
+  WaitQueue* queue;         // the wait queue this thread is on, if any
+  const void* wait_object;  // what it waits for (mutex, condvar, thread, ...)
+
+  // Scheduler: deadline heap membership: index + 1, 0 when not in the heap.
+  uint64_t deadline_ns;  // CLOCK_MONOTONIC
+  uint32_t heap_slot;
+
+  int saved_errno;
+  uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
+
+  // core/thread: the stack, [stack_lo, stack_lo + stack_size), guard below it.
+  void* map_base;  // what to munmap, or null for a user-provided stack
+  size_t map_size;
+  void* stack_lo;
+  size_t stack_size;
+  size_t guard_size;
+
+  // core/thread: creation, result, scheduling attributes.
+  void* (*start_routine)(void*);
+  int (*c11_start_routine)(void*);  // thrd_create: the result is an int
+  void* start_arg;
+  char name[16];         // pthread_setname_np; empty: the start routine's symbol
+  int32_t sched_policy;  // recorded: the policy does not use them yet
+  int32_t sched_priority;
+  cpu_set_t* affinity;      // pthread_setaffinity_np's, recorded; null: never set
+  uint64_t creator_number;  // the thread that called pthread_create
+  uintptr_t created_at;     // its return address in pthread_create's caller
+  void* result;
+  Thread* joiner;
+
+  // core/thread: pthread keys beyond the first block (keys_first, below):
+  // kKeysMax / kKeyBlock block pointers, allocated on demand, as are the blocks.
+  KeySlot** keys_more;
+
+  // core/thread: cancellation and unwinding.
+  bool cancel_disabled;
+  bool cancel_async;
+  bool cancel_pending;
+  bool at_cancel_point;    // blocked where a cancellation request wakes it
+  bool unwinding;          // pthread_exit or cancellation under way
+  void* cleanup_jmp_bufs;  // innermost pthread_cleanup_push buffer (C)
+  void* cleanup_old;       // innermost _pthread_cleanup_push buffer (old ABI)
+  void* exit_value;
+  alignas(16) unsigned char unwind_exception[32];  // a struct _Unwind_Exception
+
+  // core/signal: bit sig - 1.
+  uint64_t pending_signals;  // pthread_kill'ed to this thread, not yet raised
+  uint64_t signal_mask;      // blocked signals
+
+  // core/io: the pollfds this thread waits for (on its stack), or the futex
+  // word it is parked on.
+  struct pollfd* io_fds;
+  size_t io_count;
+  const uint32_t* futex_word;
+  uint32_t futex_value;
+
+  // core/thread: the thread control block; null while all threads share one.
+  void* tls_area;
+  bool tls_reused;
+
+  // core/thread: all live threads, for reports and fork.
+  Thread* all_next;
+  Thread* all_prev;
+
+  // core/thread: the first block of pthread key values. Last, because a slot
+  // is reused without clearing it: a thread leaves every value null when it
+  // exits (key_run_destructors), so only the fields above are zeroed.
+  KeySlot keys_first[kKeyBlock];
+};
+
+// ---- the core section (sched.cc) ------------------------------------------------------
+// True on the kernel thread that runs the scheduler. Initial-exec TLS: one
+// %fs-relative load on every shim entry. Any other kernel thread (made by a
+// glibc-internal path ptshim does not interpose) sees false.
+extern __thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
+
+// g_in_core is 1 while core state may be inconsistent or a switch is under
+// way: from a shim function's entry to its exit, and while the preemption
+// handler works. Every context switch happens with it at 1, so switching
+// needs no save/restore of it; paths that call back into program code (start
+// routines, once routines, key destructors) drop it around the call.
+extern volatile int g_in_core;
+// Set while a report (crash, overflow, thread dump, deadlock) is written:
+// nothing may switch threads then, so a lock held by a suspended thread is
+// passed over rather than waited for (core/diag).
+extern volatile int g_reporting;
+
+// Work that arrived while it could not be done, taken at the next safe point
+// (leave_core, or a fast path's end). Each is set and cleared by plain
+// stores, so the SIGALRM handler never races a read-modify-write.
+struct DeferredWork {
+  volatile int switch_wanted;  // a tick found the running thread where it may not be suspended
+  volatile int signals;        // the running thread has signals it may now take
+  volatile int dump;           // the dump signal arrived while the core was busy
+};
+extern DeferredWork g_deferred;
+inline bool work_deferred() {
+  return (g_deferred.switch_wanted | g_deferred.signals | g_deferred.dump) != 0;
+}
+// Does the deferred work; enters and leaves the core itself.
+void take_deferred_work();
+
+inline void enter_core() {
+  g_in_core = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+// Leaving the core is a safe point: deferred work is taken here.
+inline void leave_core() {
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_in_core = 0;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (__builtin_expect(work_deferred(), 0)) take_deferred_work();
+}
+
+// ---- the scheduling policy (policy.cc, policy_*.cc) ---------------------------------------
+// Where the running thread could go on but a policy may prefer a switch.
+enum class SchedPoint : uint8_t {
+  kTick,               // the slice timer fired at a safe point
+  kYield,              // sched_yield, pthread_yield, thrd_yield, a zero sleep
+  kUncontendedLock,    // a lock taken without waiting (mutex, rwlock, spin, semaphore)
+  kUncontendedUnlock,  // a lock released with no waiter to hand it to
+};
+// Every decision of which thread runs; the mechanism (switching, queues,
+// deadlines, timers) is the scheduler's. The run queue is the policy's own:
+// it links runnable threads through Thread::next/prev.
+struct SchedPolicy {
+  const char* name;
+  void (*make_runnable)(Thread* t);  // t became runnable (new, woken, yielded, preempted)
+  Thread* (*take_next)();            // removes and returns the next to run; null: none
+  bool (*any_runnable)();
+  Thread* (*choose_waiter)(const WaitQueue* q);  // which waiter a wake-one takes (q not empty)
+  bool (*switch_at)(SchedPoint point);           // switch away from the running thread?
+  void (*after_fork_in_child)();                 // only the forking thread is left
+  // Asked at kUncontendedLock/kUncontendedUnlock too: the lock fast paths
+  // then stay off, since they never enter the core.
+  bool sees_every_point;
+};
+extern const SchedPolicy* g_policy;   // chosen once, by sched_select_policy
+extern bool g_policy_sees_every_point;  // g_policy->sees_every_point, one load away
+extern const SchedPolicy kFifoPolicy;   // round robin: the default
+void sched_select_policy(const SchedPolicy* policy);
+// A scheduling point outside the scheduler (in the core section): the
+// policy may switch threads here.
+void scheduling_point_slow(SchedPoint point);
+inline void scheduling_point(SchedPoint point) {
+  if (__builtin_expect(g_policy_sees_every_point, 0)) scheduling_point_slow(point);
+}
+
+// ---- scheduling (sched.cc, wait_queue.cc) ----------------------------------------------------
+Thread* current();
+void set_initial_current(Thread* t);  // the first thread is current before anything runs
+void after_first_switch_in();         // a new thread's first step (core/thread)
+// Moves the caller behind the other runnable threads and runs the next.
+void yield();
+// Blocks the current thread on `queue` (may be null: a pure sleep) until
+// woken or until `deadline_ns` (0: none) passes; `front` queues it first.
+WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t deadline_ns,
+                 bool front = false);
+// Makes a blocked thread runnable (removes it from its queue and the heap).
+void wake(Thread* t, WakeReason reason);
+Thread* wake_one(WaitQueue* queue);  // the policy's choice of waiter; null if none
+void wake_all(WaitQueue* queue);
+// Waits keyed by an address, for objects too small to hold a queue (once
+// controls, spinlocks): one shared queue, woken by key.
+WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
+void wake_keyed(const void* key);
+void make_runnable(Thread* t);  // a new thread
+void sleep_until(uint64_t deadline_ns);
+// Switches away from an exited thread for good.
+[[noreturn]] void exit_current_and_schedule();
+void scheduler_after_fork_in_child();
+
+void wait_queue_push(WaitQueue* q, Thread* t);
+void wait_queue_push_front(WaitQueue* q, Thread* t);
+void wait_queue_remove(WaitQueue* q, Thread* t);
+
+// ---- deadlines (deadline.cc) -------------------------------------------------------------
+void deadline_insert(Thread* t, uint64_t deadline_ns);
+void deadline_remove(Thread* t);
+bool deadline_any();
+void deadline_reset();
+uint64_t deadline_earliest_ns();
+Thread* deadline_pop_expired(uint64_t now_ns);  // null when none
+void expire_deadlines();  // wakes every thread whose deadline passed (sched.cc)
+
+// ---- preemption (preempt.cc, timers.cc, safe_code.cc) ------------------------------------------
+void preempt_install_handler();  // at start-up: SIGALRM, chained to the program's action
+void preempt_enable();           // the process became multi-threaded: create the timers
+// Brings the timers in line with the run queue and the deadline heap; cheap
+// when nothing changed. Called whenever either changes.
+void preempt_sync_timers();
+void preempt_before_idle();  // nothing runnable: the kernel thread will sleep
+// True when the caller is the only thread left: it may then block in the
+// kernel itself. The timers are stopped first (they stay armed when threads
+// exit, so that create/join cycles cost no timer calls): a stray tick would
+// make the call fail with an EINTR the program never asked for.
+bool lone_thread_may_block();
+void preempt_after_fork_in_child();
+bool on_signal_stack();  // the running code is on a sigaltstack
+// Rule 2 of preempt.cc: code at `pc` may be suspended midway (safe_code.cc).
+bool pc_is_safe(uintptr_t pc);
+void rebuild_code_ranges();  // the loaded objects changed (dlopen)
+
+// ---- fast paths: shim steps that skip the core section ---------------------------------
+// A step may run without enter_core() when (1) all its code is in libptshim,
+// where the preemption handler never switches threads (rule 2 in
+// preempt.cc), (2) it touches only fields the handler never writes: the
+// handler only wakes timed-out waiters, removing them from wait queues, so
+// reading a queue's head races with nothing worse than seeing a waiter that
+// is gone (the step then takes the slow path), and (3) the policy does not
+// want to see the step (SchedPolicy::sees_every_point). A tick meanwhile
+// defers its switch; the step ends at a safe point, which takes it.
+inline bool fast_path_allowed() {
+  return __builtin_expect(tls_on_scheduler_thread && !g_policy_sees_every_point, 1);
+}
+inline int fast_path_done(int result) {
+  if (__builtin_expect(work_deferred(), 0)) take_deferred_work();
+  return result;
+}
+
+}  // namespace ptshim

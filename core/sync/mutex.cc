@@ -1,0 +1,73 @@
+// Mutexes. Unlock releases the mutex and wakes one waiter, which retries
+// when it runs (the unlocking thread may take the mutex again first, as with
+// glibc: handing it over directly would cost a switch per lock under
+// contention). A woken waiter that loses goes back to the front of the queue.
+#include <errno.h>
+
+#include "core/sync/sync.h"
+
+namespace ptshim {
+
+int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
+  Thread* self = current();
+  if (m->owner == nullptr) {
+    m->owner = self;
+    m->depth = 1;
+    scheduling_point(SchedPoint::kUncontendedLock);
+    return 0;
+  }
+  if (m->owner == self) {
+    switch (m->type()) {
+      case kMutexRecursive:
+        if (m->depth == UINT32_MAX) return EAGAIN;
+        ++m->depth;
+        return 0;
+      case kMutexErrorCheck:
+        return try_only ? EBUSY : EDEADLK;
+      default:
+        break;  // a normal mutex relocked by its owner deadlocks, as POSIX says
+    }
+  }
+  if (try_only) return EBUSY;
+  if (g_reporting) return 0;  // its owner is suspended; a report must not wait
+  bool retry = false;         // a woken waiter that lost goes back to the front
+  for (;;) {
+    WakeReason reason = block(&m->waiters, WaitKind::kMutex, m, deadline_ns, retry);
+    if (reason == WakeReason::kWoken) m->woken = 0;
+    if (m->owner == nullptr) {
+      m->owner = self;
+      m->depth = 1;
+      return 0;
+    }
+    if (reason == WakeReason::kTimedOut) return ETIMEDOUT;
+    retry = true;
+  }
+}
+
+int mutex_unlock(Mutex* m) {
+  Thread* self = current();
+  if (m->owner != self) {
+    if (g_reporting) return 0;  // passed over by mutex_lock
+    // glibc does not check ownership of normal mutexes; keep its behaviour.
+    if (m->type() == kMutexRecursive || m->type() == kMutexErrorCheck) return EPERM;
+    if (m->owner == nullptr) return 0;
+  } else if (m->type() == kMutexRecursive && --m->depth > 0) {
+    return 0;
+  }
+  m->owner = nullptr;
+  m->depth = 0;
+  if (m->waiters.head != nullptr && m->woken == 0) {
+    m->woken = 1;
+    wake_one(&m->waiters);
+  } else {
+    scheduling_point(SchedPoint::kUncontendedUnlock);
+  }
+  return 0;
+}
+
+int mutex_destroy(Mutex* m) {
+  if (m->owner != nullptr || m->waiters.head != nullptr) return EBUSY;
+  return 0;
+}
+
+}  // namespace ptshim

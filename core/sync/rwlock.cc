@@ -1,0 +1,90 @@
+// Read-write locks. Waiting readers and writers queue separately; whoever
+// releases the lock grants it to the next waiters directly (a writer, or all
+// waiting readers), so a woken waiter never has to retry. glibc's kinds:
+// prefer-reader (the default: new readers join active ones even while a
+// writer waits) and prefer-writer-nonrecursive (new readers queue behind a
+// waiting writer, so writers do not starve). glibc's plain prefer-writer kind
+// behaves as prefer-reader, as in glibc.
+#include <errno.h>
+
+#include "core/sync/sync.h"
+
+namespace ptshim {
+
+namespace {
+bool prefers_writers(const RwLock* l) { return l->kind == kRwPreferWriterNonrecursive; }
+
+void grant_to_writer(RwLock* l) {
+  Thread* w = l->writers.head;
+  l->writer = w;
+  wake(w, WakeReason::kWoken);
+}
+
+void grant_to_readers(RwLock* l) {
+  while (Thread* r = l->readers.head) {
+    ++l->active_readers;
+    wake(r, WakeReason::kWoken);
+  }
+}
+
+// Hands a lock that may have become available to the waiters it is due to.
+void grant(RwLock* l) {
+  if (l->writer != nullptr) return;
+  bool writer_waits = l->writers.head != nullptr;
+  if (prefers_writers(l)) {
+    if (writer_waits) {
+      if (l->active_readers == 0) grant_to_writer(l);
+      return;
+    }
+    grant_to_readers(l);
+    return;
+  }
+  if (l->readers.head != nullptr) {
+    grant_to_readers(l);
+  } else if (writer_waits && l->active_readers == 0) {
+    grant_to_writer(l);
+  }
+}
+}  // namespace
+
+int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
+  if (l->writer == current()) return try_only ? EBUSY : EDEADLK;
+  bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr);
+  if (!must_queue) {
+    if (l->active_readers == UINT32_MAX) return EAGAIN;
+    ++l->active_readers;
+    return 0;
+  }
+  if (try_only) return EBUSY;
+  if (g_reporting) return 0;
+  if (block(&l->readers, WaitKind::kRwRead, l, deadline_ns) == WakeReason::kWoken) return 0;
+  return ETIMEDOUT;
+}
+
+int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
+  Thread* self = current();
+  if (l->writer == self) return try_only ? EBUSY : EDEADLK;
+  if (l->writer == nullptr && l->active_readers == 0) {
+    l->writer = self;
+    return 0;
+  }
+  if (try_only) return EBUSY;
+  if (g_reporting) return 0;
+  if (block(&l->writers, WaitKind::kRwWrite, l, deadline_ns) == WakeReason::kWoken) return 0;
+  grant(l);  // readers queued behind this writer may go now
+  return ETIMEDOUT;
+}
+
+int rwlock_unlock(RwLock* l) {
+  if (l->writer == current()) {
+    l->writer = nullptr;
+  } else if (l->active_readers > 0) {
+    --l->active_readers;
+  } else {
+    return g_reporting ? 0 : EPERM;
+  }
+  grant(l);
+  return 0;
+}
+
+}  // namespace ptshim

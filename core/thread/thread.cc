@@ -1,0 +1,264 @@
+// User threads: the thread table, creation, exit, join, detach, and what
+// remains after fork.
+//
+// Thread structures live in one reserved region (committed lazily by the
+// kernel), so a pthread_t — a Thread pointer — can be validated with a range
+// check instead of being trusted, and a slot is reused after join or reap.
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/single_threaded.h>
+
+#include "core/signal/signal.h"
+#include "core/sync/sync.h"
+#include "core/thread/thread.h"
+
+namespace ptshim {
+
+namespace {
+constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
+
+char* g_table;  // g_max_threads slots
+size_t g_max_threads;
+size_t g_slots_used;   // high-water mark
+Thread* g_free_slots;  // linked through Thread::next
+Thread* g_all;         // every thread not yet freed, through all_next/all_prev
+size_t g_live;         // threads not exited
+uint64_t g_next_number = 1;
+
+// 2^21 slots (about 2 GiB of address space, committed only as used); under
+// an address-space limit (ulimit -v) at most a sixteenth of it, leaving the
+// rest to the stacks.
+void reserve_table() {
+  size_t slots = size_t{1} << 21;
+  rlimit limit;
+  if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    while (slots > 1024 && slots * kSlotSize > limit.rlim_cur / 16) slots /= 2;
+  }
+  for (; slots >= 1024; slots /= 2) {
+    void* p = mmap(nullptr, slots * kSlotSize, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      g_table = static_cast<char*>(p);
+      g_max_threads = slots;
+      return;
+    }
+  }
+  fatal("ptshim: cannot reserve the thread table");
+}
+
+Thread* slot_alloc() {
+  Thread* t = g_free_slots;
+  if (t != nullptr) {
+    g_free_slots = t->next;
+  } else {
+    if (g_slots_used == g_max_threads) return nullptr;
+    t = reinterpret_cast<Thread*>(g_table + kSlotSize * g_slots_used++);
+  }
+  memset(static_cast<void*>(t), 0, offsetof(Thread, keys_first));
+  t->number = g_next_number++;
+  t->all_next = g_all;
+  if (g_all != nullptr) g_all->all_prev = t;
+  g_all = t;
+  return t;
+}
+
+void slot_free(Thread* t) {
+  if (t->all_prev != nullptr) {
+    t->all_prev->all_next = t->all_next;
+  } else {
+    g_all = t->all_next;
+  }
+  if (t->all_next != nullptr) t->all_next->all_prev = t->all_prev;
+  key_release_storage(t);
+  if (t->affinity != nullptr) internal_free(t->affinity, sizeof(cpu_set_t));
+  tls_release(t);
+  stack_release(t);
+  t->state = ThreadState::kFree;
+  t->next = g_free_slots;
+  g_free_slots = t;
+}
+
+void thread_entry() {
+  tls_on_scheduler_thread = true;  // in this thread's own TLS block
+  after_first_switch_in();
+  Thread* self = current();
+  leave_core();
+  tls_on_thread_start(self);
+  if (self->c11_start_routine != nullptr) {
+    thread_exit(
+        reinterpret_cast<void*>(static_cast<intptr_t>(self->c11_start_routine(self->start_arg))));
+  }
+  thread_exit(self->start_routine(self->start_arg));
+}
+
+void become_multithreaded() {
+  // What glibc's own pthread_create would tell the rest of the process:
+  // libstdc++ then uses atomic reference counts (single instructions, which a
+  // preemption cannot split) and malloc takes its arena lock (never contended:
+  // no thread is ever suspended inside libc).
+  __libc_single_threaded = 0;
+  tls_report_fallback_once();
+  preempt_enable();
+}
+}  // namespace
+
+Thread* adopt_main_thread() {
+  reserve_table();
+  Thread* t = slot_alloc();
+  t->is_main = true;
+  tls_initialize(t);
+  signal_mask_adopt_first_thread(t);
+  set_initial_current(t);
+  g_live = 1;
+  return t;
+}
+
+bool thread_is_valid(const Thread* t) {
+  auto p = reinterpret_cast<const char*>(t);
+  if (p < g_table || p >= g_table + kSlotSize * g_slots_used) return false;
+  if (static_cast<size_t>(p - g_table) % kSlotSize != 0) return false;
+  return t->state != ThreadState::kFree;
+}
+
+Thread* all_threads_head() { return g_all; }
+size_t live_thread_count() { return g_live; }
+
+void attr_set_defaults(ThreadAttr* a) {
+  *a = ThreadAttr{};
+  a->detach_state = PTHREAD_CREATE_JOINABLE;
+  a->guard_size = page_size();
+  a->sched_policy = SCHED_OTHER;
+  a->inherit_sched = PTHREAD_INHERIT_SCHED;
+  a->scope = PTHREAD_SCOPE_SYSTEM;
+}
+
+int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
+                  Thread** out) {
+  Thread* self = current();
+  int policy = self->sched_policy, priority = self->sched_priority;
+  if (attr.inherit_sched == PTHREAD_EXPLICIT_SCHED) {
+    policy = attr.sched_policy;
+    priority = attr.sched_priority;
+    if (int err = sched_params_check(policy, priority)) return err;
+  }
+  TlsBlock tls;
+  if (!tls_prepare(&tls)) return EAGAIN;
+  Thread* t = slot_alloc();
+  if (t == nullptr) {
+    tls_discard(tls);
+    return EAGAIN;
+  }
+  if (attr.has_user_stack) {
+    stack_adopt_user_stack(t, attr.stack_lo, attr.stack_size);
+  } else {
+    size_t size = attr.stack_size != 0 ? attr.stack_size : options().default_stack_size;
+    if (int err = stack_allocate(t, size, attr.guard_size)) {
+      tls_discard(tls);
+      slot_free(t);
+      return err;
+    }
+  }
+  tls_bind(t, tls);
+  t->start_routine = start;
+  t->start_arg = arg;
+  t->detached = attr.detach_state == PTHREAD_CREATE_DETACHED;
+  t->sched_policy = policy;
+  t->sched_priority = priority;
+  t->signal_mask = self->signal_mask;  // inherited, as POSIX says
+  t->creator_number = self->number;
+  t->created_at = created_at;
+  arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
+  if (g_live == 1) become_multithreaded();
+  ++g_live;
+  make_runnable(t);
+  *out = t;
+  return 0;
+}
+
+void thread_exit(void* result) {
+  enter_core();
+  Thread* self = current();
+  // glibc's order: C++ thread_local destructors, then key destructors.
+  leave_core();
+  tls_run_destructors();
+  enter_core();
+  key_run_destructors(self);
+  self->result = result;
+  if (g_live == 1) {
+    // The last thread: the process ends as with glibc's threads, by exit(0).
+    leave_core();
+    exit(0);
+  }
+  --g_live;
+  self->state = ThreadState::kExited;
+  if (self->joiner != nullptr) wake(self->joiner, WakeReason::kWoken);
+  exit_current_and_schedule();
+}
+
+int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
+  Thread* self = current();
+  if (!thread_is_valid(t)) return ESRCH;
+  if (t->detached) return EINVAL;
+  if (t == self || self->joiner == t) return EDEADLK;
+  if (t->joiner != nullptr && t->joiner != self) return EINVAL;
+  if (t->state != ThreadState::kExited) {
+    if (try_only) return EBUSY;
+    t->joiner = self;
+    while (t->state != ThreadState::kExited) {
+      WakeReason reason = block(nullptr, WaitKind::kJoin, t, deadline_ns);
+      if (reason != WakeReason::kWoken && t->state != ThreadState::kExited) {
+        t->joiner = nullptr;
+        return reason == WakeReason::kTimedOut ? ETIMEDOUT : ECANCELED;
+      }
+    }
+  }
+  if (result != nullptr) *result = t->result;
+  slot_free(t);
+  return 0;
+}
+
+int thread_detach(Thread* t) {
+  if (!thread_is_valid(t)) return ESRCH;
+  if (t->detached) return EINVAL;
+  if (t->state == ThreadState::kExited) {
+    slot_free(t);
+    return 0;
+  }
+  t->detached = true;
+  return 0;
+}
+
+void reap_detached(Thread* t) { slot_free(t); }
+
+void threads_after_fork_in_child() {
+  // Only the forking thread exists in the child. The others' structures stay
+  // allocated (kExited, never reaped), so a mutex still naming one as owner
+  // does not name a new thread; their stacks and key storage are released.
+  Thread* self = current();
+  tls_after_fork_in_child(self);
+  for (Thread* t = g_all; t != nullptr; t = t->all_next) {
+    if (t == self) continue;
+    if (t->queue != nullptr) wait_queue_remove(t->queue, t);
+    // Woken by an unlock but gone before it could retry: let the next
+    // unlock wake someone else.
+    if (t->state == ThreadState::kRunnable && t->wait_kind == WaitKind::kMutex) {
+      static_cast<Mutex*>(const_cast<void*>(t->wait_object))->woken = 0;
+    }
+    t->queue = nullptr;
+    t->heap_slot = 0;
+    if (t->state != ThreadState::kExited) {
+      t->state = ThreadState::kExited;
+      t->detached = false;
+      t->joiner = nullptr;
+    }
+    key_release_storage(t);
+    stack_release(t);
+  }
+  g_live = 1;
+}
+
+}  // namespace ptshim

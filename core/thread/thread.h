@@ -1,0 +1,110 @@
+// core/thread: the life of a user thread — the thread table, creation with
+// its attributes, exit, join and detach; its stack, its thread control block
+// (TLS), its pthread keys, and pthread_exit/cancellation by forced unwind.
+//
+// Invariants (docs/design.md, "Threads"):
+// - A pthread_t is a Thread pointer into one reserved table, so it is
+//   validated (thread_is_valid) by a range check, never trusted.
+// - A slot is freed (its stack, control block and key storage released) only
+//   when the thread is joined, or reaped when detached — never while it runs
+//   on that stack.
+// - Each thread has its own control block at the thread pointer (errno,
+//   __thread, the stack-protector canary), unless PTSHIM_TLS=shared.
+#pragma once
+
+#include "core/sched/sched.h"
+
+namespace ptshim {
+
+// pthread_attr_t as ptshim stores it: glibc's size, ptshim's fields. Also
+// what thread_create takes. All-zero is not valid: attr_set_defaults.
+struct ThreadAttr {
+  int32_t detach_state;  // PTHREAD_CREATE_JOINABLE or _DETACHED
+  int32_t has_user_stack;
+  size_t stack_size;  // 0: the default
+  size_t guard_size;
+  void* stack_lo;  // with has_user_stack: a stack the program owns
+  int32_t sched_policy;
+  int32_t sched_priority;
+  int32_t inherit_sched;  // PTHREAD_INHERIT_SCHED or PTHREAD_EXPLICIT_SCHED
+  int32_t scope;
+};
+void attr_set_defaults(ThreadAttr* a);
+
+// ---- scheduling parameters (sched_params.cc) --------------------------------------------
+bool sched_policy_is_valid(int policy);
+bool sched_priority_is_valid(int policy, int priority);
+// 0, EINVAL (bad policy or priority) or EPERM (a real-time policy the
+// process may not use, as the kernel would refuse it).
+int sched_params_check(int policy, int priority);
+
+// ---- the thread table, create, join, exit (thread.cc) -----------------------------------
+Thread* adopt_main_thread();
+// 0 or EAGAIN / ENOMEM / EINVAL / EPERM. `created_at` is the caller's
+// return address, for reports.
+int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
+                  Thread** out);
+// 0, ESRCH, EINVAL, EDEADLK, EBUSY (try), ETIMEDOUT. deadline_ns 0: none.
+int thread_join(Thread* t, void** result, uint64_t deadline_ns = 0, bool try_only = false);
+int thread_detach(Thread* t);
+[[noreturn]] void thread_exit(void* result);
+bool thread_is_valid(const Thread* t);  // a live or unjoined thread
+Thread* all_threads_head();
+size_t live_thread_count();  // not exited
+void reap_detached(Thread* t);
+void threads_after_fork_in_child();
+
+// ---- stacks (stack.cc) ---------------------------------------------------------------
+// Maps a stack with a PROT_NONE guard below it while the guard budget lasts
+// (without one past it). 0 or an errno value.
+int stack_allocate(Thread* t, size_t stack_size, size_t guard_size);
+void stack_adopt_user_stack(Thread* t, void* lo, size_t size);  // pthread_attr_setstack's
+void stack_release(Thread* t);
+size_t stack_default_guard_budget();  // from vm.max_map_count
+// For a stack without a guard: true if `sp` is just below it (an overflow in
+// progress). core/diag reports it.
+bool stack_overflowed(const Thread* t, uintptr_t sp);
+// The process stack: its top, and the floor RLIMIT_STACK lets it grow to.
+void main_stack_locate();  // at start-up, from /proc/self/maps
+void main_stack_bounds(uintptr_t* lo, uintptr_t* hi);
+
+// ---- thread control blocks (tls.cc) ------------------------------------------------------
+struct TlsBlock {
+  void* area;
+  bool reused;
+};
+void tls_initialize(Thread* main_thread);
+void tls_report_fallback_once();
+// A control block for a new thread. Leaves the core while it works (it may
+// reach malloc). False when memory ran out.
+bool tls_prepare(TlsBlock* block);
+void tls_bind(Thread* t, const TlsBlock& block);  // after the stack is known
+void tls_discard(const TlsBlock& block);          // an unused block back to the cache
+void tls_on_thread_start(Thread* t);              // on the new thread, outside the core
+void tls_run_destructors();                       // C++ thread_local destructors; outside the core
+void tls_release(Thread* t);                      // the block goes back to the cache
+void tls_after_fork_in_child(Thread* survivor);
+
+// ---- keys (key.cc) ---------------------------------------------------------------------
+int key_create(unsigned* key, void (*destructor)(void*));
+int key_delete(unsigned key);
+void* key_get(unsigned key);
+int key_set(unsigned key, const void* value);
+void key_run_destructors(Thread* t);
+void key_release_storage(Thread* t);
+
+// ---- pthread_exit and cancellation (cancel.cc) ---------------------------------------------
+// Ends the current thread as glibc does: a forced unwind runs the C++
+// destructors of its frames and its cleanup handlers, then thread_exit().
+// Called outside the core.
+[[noreturn]] void unwind_and_exit(void* result);
+// At a cancellation point (outside the core): acts on a pending request.
+void act_on_cancellation();
+int cancel_request(Thread* t);                        // pthread_cancel: 0 or ESRCH
+void cleanup_push(void* jmp_buf_frame);               // __pthread_register_cancel
+void cleanup_pop(void* jmp_buf_frame);                // __pthread_unregister_cancel
+[[noreturn]] void cleanup_next(void* jmp_buf_frame);  // __pthread_unwind_next
+void old_cleanup_push(void* frame, void (*routine)(void*), void* arg);  // _pthread_cleanup_push
+void old_cleanup_pop(void* frame, bool execute);
+
+}  // namespace ptshim
