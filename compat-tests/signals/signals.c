@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static atomic_int stop;
 static atomic_long spins;

@@ -5,7 +5,7 @@
  */
 #include <pthread.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static int depth_reached;
 

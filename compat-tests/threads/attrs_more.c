@@ -5,7 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static void* on_old_stack(void* arg) {
   CHECK_ON_MAIN_KERNEL_THREAD();

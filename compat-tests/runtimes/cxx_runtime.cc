@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/check.h"
+#include "check.h"
 
 using namespace std::chrono_literals;
 

@@ -4,7 +4,7 @@
  * with the default (spin, then sleep) and the passive wait policy. */
 #include <omp.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static long fib(int n) {
   if (n < 2) return n;

@@ -11,7 +11,7 @@
 #include <stdatomic.h>
 #include <sys/time.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static atomic_int handler_calls;
 static atomic_int stop;

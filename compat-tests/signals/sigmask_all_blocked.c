@@ -13,8 +13,8 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "common/check.h"
-#include "common/spinner.h"
+#include "check.h"
+#include "spinner.h"
 
 static atomic_int progress;
 static pthread_t usr2_thread;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/time.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static volatile sig_atomic_t alarms;
 static atomic_int stop;

@@ -12,9 +12,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-#include "common/check.h"
-#include "common/own_stack.h"
-#include "common/spinner.h"
+#include "check.h"
+#include "own_stack.h"
+#include "spinner.h"
 
 #define COROUTINE_STACK (64 * 1024)
 

@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static const char* mode;
 static volatile int divisor;

@@ -6,7 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static __thread sigjmp_buf recover_point;
 static volatile sig_atomic_t handled;

@@ -12,9 +12,9 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "common/check.h"
-#include "common/own_stack.h"
-#include "common/spinner.h"
+#include "check.h"
+#include "own_stack.h"
+#include "spinner.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t never = PTHREAD_COND_INITIALIZER;

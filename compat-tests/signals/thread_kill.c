@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 
-#include "common/check.h"
+#include "check.h"
 
 static pthread_t target;
 static atomic_int handled_on_target;
