@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "check.h"
+#include "napper.h"
 #include "storm.h"
 
 #define LINES 1000
@@ -18,20 +19,6 @@
 #define LONG_LINE 6000 /* more than a pipe FILE's 4 KiB buffer */
 
 static int fds[2];
-static atomic_int stop_napping;
-static atomic_long naps;
-
-static void* napper(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load(&stop_napping)) {
-    usleep(1000);
-    atomic_fetch_add(&naps, 1);
-  }
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
-
 /* Line i without its newline, into buf; returns its length. */
 static size_t make_line(int i, char* buf) {
   uint64_t rng = storm_seed(i);

@@ -14,15 +14,7 @@
 
 #include "check.h"
 #include "spinner.h"
-
-static void describe(int status, char* buf, size_t len) {
-  if (WIFEXITED(status))
-    snprintf(buf, len, "exited with %d", WEXITSTATUS(status));
-  else if (WIFSIGNALED(status))
-    snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-  else
-    snprintf(buf, len, "wait status %#x", status);
-}
+#include "wait_status.h"
 
 /* fork()s a child that sleeps `sleep_ms` then _exit(code)s (code < 0: it
  * waits for a signal instead). */
@@ -88,7 +80,7 @@ static void* waiter(void* arg) {
   st->waitpid_ms = (double)took / NS_PER_MS;
   CHECK_MSG(got == child, "waitpid returned %d (%s), want %d", (int)got, strerror(errno),
             (int)child);
-  describe(status, how, sizeof how);
+  describe_wait_status(status, how, sizeof how);
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 5, "child %s, want exit 5", how);
   CHECK_MSG(took >= 50 * NS_PER_MS, "waitpid returned after %.1f ms; the child sleeps 100 ms",
             (double)took / NS_PER_MS);
@@ -104,7 +96,7 @@ static void* waiter(void* arg) {
   st->spins_wait = atomic_load(&spins) - spins0;
   st->wait_ms = (double)took / NS_PER_MS;
   CHECK_MSG(got == child, "wait returned %d (%s), want %d", (int)got, strerror(errno), (int)child);
-  describe(status, how, sizeof how);
+  describe_wait_status(status, how, sizeof how);
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 9, "child %s, want exit 9", how);
   CHECK_MSG(st->spins_wait > 0, "the spinner did not run while wait waited");
 
@@ -124,7 +116,7 @@ static void* waiter(void* arg) {
   st->spins_killed = atomic_load(&spins) - spins0;
   CHECK_MSG(got == child, "waitpid(-1) returned %d (%s), want %d", (int)got, strerror(errno),
             (int)child);
-  describe(status, how, sizeof how);
+  describe_wait_status(status, how, sizeof how);
   CHECK_MSG(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child %s, want SIGKILL", how);
   CHECK_MSG(st->spins_killed > 0, "the spinner did not run while waitpid waited for the kill");
   CHECK_RC(pthread_join(k, NULL), 0);
@@ -135,7 +127,7 @@ static void* waiter(void* arg) {
   memset(&ru, 0, sizeof ru);
   got = wait4(child, &status, 0, &ru);
   CHECK_MSG(got == child, "wait4 returned %d (%s)", (int)got, strerror(errno));
-  describe(status, how, sizeof how);
+  describe_wait_status(status, how, sizeof how);
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "burner %s, want exit 0", how);
   int64_t child_cpu = (int64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * NS_PER_S +
                       (int64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000;

@@ -166,9 +166,8 @@ static void* worker(void* arg) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  long ms = storm_arg(argc, argv, 1, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 1, start);
   /* Under glibc's malloc checking, malloc_usable_size is the size asked for. */
   void* probe = malloc(1);
   CHECK(probe != NULL);

@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "storm.h"
+#include "temp_file.h"
 
 enum { THREADS = 16, PAYLOAD = 44 };
 /* "T07 L01234 " + payload + "\n" */
@@ -93,33 +94,10 @@ static void* worker(void* arg) {
   return NULL;
 }
 
-/* A temporary file, unlinked at once: nothing is left behind however the
- * program ends. */
-static FILE* temp_file(const char* tag) {
-  const char* dir = getenv("TMPDIR");
-  char path[512];
-  snprintf(path, sizeof path, "%s/printf_storm-%s.XXXXXX",
-           dir != NULL && *dir != '\0' ? dir : "/tmp", tag);
-  int fd = mkstemp(path);
-  CHECK_MSG(fd >= 0, "mkstemp(%s): %s", path, strerror(errno));
-  CHECK(unlink(path) == 0);
-  FILE* f = fdopen(fd, "w+");
-  CHECK(f != NULL);
-  return f;
-}
-
 /* Reads `f` from its start and checks every line. */
 static void verify(FILE* f, const char* what) {
-  CHECK(fflush(f) == 0);
-  CHECK(fseeko(f, 0, SEEK_END) == 0);
-  off_t size = ftello(f);
-  off_t want = (off_t)THREADS * lines_per_thread * LINE_LEN;
-  CHECK_MSG(size == want, "%s: %lld bytes, want %lld", what, (long long)size, (long long)want);
-  char* data = malloc((size_t)size + 1);
-  CHECK(data != NULL);
-  rewind(f);
-  CHECK(fread(data, 1, (size_t)size, f) == (size_t)size);
-  data[size] = '\0';
+  off_t size = (off_t)THREADS * lines_per_thread * LINE_LEN;
+  char* data = read_whole_file(f, size, what);
   long next[THREADS] = {0};
   char payload[PAYLOAD + 1];
   long n = 0;
@@ -158,22 +136,17 @@ int main(int argc, char** argv) {
   lines_per_thread = storm_arg(argc, argv, 1, 10000, 99999);
   int64_t start = now_ns();
 
-  shared = temp_file("shared");
+  shared = temp_file("printf_storm-shared");
   CHECK(setvbuf(shared, NULL, _IOFBF, 1000) == 0);
   /* stdout goes to a file of its own until the end. */
-  FILE* out = temp_file("stdout");
-  int saved_stdout = dup(STDOUT_FILENO);
-  CHECK(saved_stdout >= 0);
-  CHECK(dup2(fileno(out), STDOUT_FILENO) == STDOUT_FILENO);
-  CHECK(setvbuf(stdout, NULL, _IOFBF, 1500) == 0);
+  FILE* out = temp_file("printf_storm-stdout");
+  int saved_stdout = redirect_stdout(out, 1500);
 
   pthread_t th[THREADS];
   for (long i = 0; i < THREADS; i++) CHECK_RC(pthread_create(&th[i], NULL, worker, (void*)i), 0);
   for (int i = 0; i < THREADS; i++) CHECK_RC(pthread_join(th[i], NULL), 0);
 
-  CHECK(fflush(stdout) == 0);
-  CHECK(dup2(saved_stdout, STDOUT_FILENO) == STDOUT_FILENO);
-  close(saved_stdout);
+  restore_stdout(saved_stdout);
   verify(out, "stdout");
   verify(shared, "shared file");
   fclose(out);

@@ -8,29 +8,9 @@
 #include <sys/wait.h>
 
 #include "check.h"
-
-static atomic_int stop;
-static atomic_long spins, naps;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop, memory_order_relaxed))
-    atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
-
-static void* napper(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load(&stop)) {
-    usleep(2000);
-    atomic_fetch_add(&naps, 1);
-  }
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  return NULL;
-}
+#include "napper.h"
+#include "spinner.h"
+#include "wait_status.h"
 
 static void* child_helper(void* arg) {
   CHECK_ON_MAIN_KERNEL_THREAD();
@@ -44,15 +24,6 @@ static int wait_for(pid_t pid) {
   pid_t got = waitpid(pid, &status, 0);
   CHECK_MSG(got == pid, "waitpid returned %d: %s", (int)got, strerror(errno));
   return status;
-}
-
-static void describe_status(int status, char* buf, size_t len) {
-  if (WIFEXITED(status))
-    snprintf(buf, len, "exited with %d", WEXITSTATUS(status));
-  else if (WIFSIGNALED(status))
-    snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
-  else
-    snprintf(buf, len, "wait status %#x", status);
 }
 
 /* Child 1: alone, can run a thread, then execs /bin/true. */
@@ -92,14 +63,14 @@ static void* forker(void* arg) {
   CHECK_MSG(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) child_exec();
   int status = wait_for(pid);
-  describe_status(status, how, sizeof how);
+  describe_wait_status(status, how, sizeof how);
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec child %s, want exit 0", how);
 
   pid = fork();
   CHECK_MSG(pid >= 0, "fork: %s", strerror(errno));
   if (pid == 0) child_sleep_exit();
   status = wait_for(pid);
-  describe_status(status, how, sizeof how);
+  describe_wait_status(status, how, sizeof how);
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 7, "sleeping child %s, want exit 7", how);
 
   /* The parent's threads are still alive and scheduled. */
@@ -107,7 +78,8 @@ static void* forker(void* arg) {
   usleep(30 * 1000);
   CHECK_MSG(atomic_load(&spins) > spins0, "the spinner stopped running in the parent");
   CHECK_MSG(atomic_load(&naps) > naps0, "the sleeper stopped running in the parent");
-  atomic_store(&stop, 1);
+  atomic_store(&stop_spinning, 1);
+  atomic_store(&stop_napping, 1);
   CHECK_ON_MAIN_KERNEL_THREAD();
   return NULL;
 }

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fail.h"
 #include "storm.h"
 
 namespace {
@@ -29,16 +30,8 @@ constexpr int kJumpers = 16, kThrowers = 16;
 int64_t deadline;
 std::atomic<long> preempted_spins{0}, jumps{0}, catches{0}, guards_destroyed{0};
 
-// Failures seen where CHECK must not exit (destructors run by the unwinder).
-std::atomic<int> failures{0};
-char first_failure[256];
-__attribute__((format(printf, 1, 2))) void fail(const char* fmt, ...) {
-  if (failures++ != 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(first_failure, sizeof first_failure, fmt, ap);
-  va_end(ap);
-}
+// Failures seen where CHECK must not exit (destructors run by the unwinder)
+// go through fail() (fail.h).
 
 // ---- setjmp / longjmp ---------------------------------------------------------
 
@@ -207,7 +200,7 @@ void thrower(int idx) {
               "thread %d: an exception still in flight after its handler", idx);
     CHECK_MSG(guards_alive[idx] == 0, "thread %d: %d frame objects were never destroyed", idx,
               guards_alive[idx]);
-    CHECK_MSG(failures == 0, "%s", first_failure);
+    CHECK_NO_FAILURES();
     rounds++;
     if (rounds % 16 == 0) std::this_thread::yield();
   }
@@ -219,16 +212,15 @@ void thrower(int idx) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  long ms = storm_arg(argc, argv, 1, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 1, start);
   std::vector<std::thread> threads;
   for (int i = 0; i < kThrowers; i++) {
     threads.emplace_back(jumper, i);
     threads.emplace_back(thrower, i);
   }
   for (auto& t : threads) t.join();
-  CHECK_MSG(failures == 0, "%s", first_failure);
+  CHECK_NO_FAILURES();
   CHECK_MSG(preempted_spins > 0, "no thread was ever switched out mid-jump or mid-unwind");
   CHECK_ONE_KERNEL_THREAD();
   printf(

@@ -126,9 +126,8 @@ void worker(int idx) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  long ms = storm_arg(argc, argv, 1, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 1, start);
   root = std::make_shared<Payload>(-1, &root_destroyed);
   root_raw = root.get();
   weak_root = root;

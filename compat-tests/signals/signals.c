@@ -8,9 +8,8 @@
 #include <stdatomic.h>
 
 #include "check.h"
+#include "spinner.h"
 
-static atomic_int stop;
-static atomic_long spins;
 static pthread_t raiser;
 static atomic_int raised_on_self;
 static atomic_int process_signals;
@@ -67,13 +66,6 @@ static void* raises(void* arg) {
   return NULL;
 }
 
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  while (!atomic_load_explicit(&stop, memory_order_relaxed)) atomic_fetch_add(&spins, 1);
-  return NULL;
-}
-
 static void* waiter(void* arg) {
   (void)arg;
   CHECK_ON_MAIN_KERNEL_THREAD();
@@ -126,7 +118,7 @@ int main(void) {
   usleep(10 * 1000);
   CHECK(kill(getpid(), SIGWINCH) == 0);
   CHECK_RC(pthread_join(w, NULL), 0);
-  atomic_store(&stop, 1);
+  atomic_store(&stop_spinning, 1);
   CHECK_RC(pthread_join(s, NULL), 0);
   CHECK_MSG(atomic_load(&process_signals) >= 1, "SIGUSR2 handler never ran");
   CHECK_ONE_KERNEL_THREAD();

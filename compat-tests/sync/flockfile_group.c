@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "storm.h"
+#include "temp_file.h"
 
 enum { THREADS = 8, LINE_LEN = 32 };
 
@@ -148,15 +149,8 @@ static void* grouper(void* arg) {
 }
 
 static void verify(FILE* f) {
-  CHECK(fseeko(f, 0, SEEK_END) == 0);
-  off_t size = ftello(f);
-  off_t want = (off_t)THREADS * groups_per_thread * 3 * LINE_LEN;
-  CHECK_MSG(size == want, "stdout got %lld bytes, want %lld", (long long)size, (long long)want);
-  char* data = malloc((size_t)size + 1);
-  CHECK(data != NULL);
-  rewind(f);
-  CHECK(fread(data, 1, (size_t)size, f) == (size_t)size);
-  data[size] = '\0';
+  off_t size = (off_t)THREADS * groups_per_thread * 3 * LINE_LEN;
+  char* data = read_whole_file(f, size, "stdout");
   long next[THREADS] = {0};
   char expected[LINE_LEN + 1];
   long n = 0;
@@ -184,20 +178,10 @@ int main(int argc, char** argv) {
   groups_per_thread = storm_arg(argc, argv, 1, 2000, 99999);
   int64_t start = now_ns();
 
-  /* stdout goes to a temporary (already unlinked) file until the end. */
-  const char* dir = getenv("TMPDIR");
-  char path[512];
-  snprintf(path, sizeof path, "%s/flockfile_group.XXXXXX",
-           dir != NULL && *dir != '\0' ? dir : "/tmp");
-  int fd = mkstemp(path);
-  CHECK_MSG(fd >= 0, "mkstemp(%s): %s", path, strerror(errno));
-  CHECK(unlink(path) == 0);
-  FILE* out = fdopen(fd, "w+");
-  CHECK(out != NULL);
-  int saved_stdout = dup(STDOUT_FILENO);
-  CHECK(saved_stdout >= 0);
-  CHECK(dup2(fd, STDOUT_FILENO) == STDOUT_FILENO);
-  CHECK(setvbuf(stdout, NULL, _IOFBF, 1024) == 0); /* flushes inside groups too */
+  /* stdout goes to a temporary file until the end, with a buffer small
+   * enough to be flushed inside groups too. */
+  FILE* out = temp_file("flockfile_group");
+  int saved_stdout = redirect_stdout(out, 1024);
 
   pthread_t a, b;
   CHECK_RC(pthread_create(&b, NULL, contender_b, NULL), 0);
@@ -210,9 +194,7 @@ int main(int argc, char** argv) {
   for (long i = 0; i < THREADS; i++) CHECK_RC(pthread_create(&t[i], NULL, grouper, (void*)i), 0);
   for (int i = 0; i < THREADS; i++) CHECK_RC(pthread_join(t[i], NULL), 0);
 
-  CHECK(fflush(stdout) == 0);
-  CHECK(dup2(saved_stdout, STDOUT_FILENO) == STDOUT_FILENO);
-  close(saved_stdout);
+  restore_stdout(saved_stdout);
   verify(out);
   fclose(out);
   long preempted = 0, switched = 0;

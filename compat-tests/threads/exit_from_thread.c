@@ -4,15 +4,7 @@
 #include <stdatomic.h>
 
 #include "check.h"
-
-static atomic_long spins;
-
-static void* spinner(void* arg) {
-  (void)arg;
-  CHECK_ON_MAIN_KERNEL_THREAD();
-  for (;;) atomic_fetch_add_explicit(&spins, 1, memory_order_relaxed);
-  return NULL;
-}
+#include "spinner.h"
 
 static void* sleeper(void* arg) {
   (void)arg;

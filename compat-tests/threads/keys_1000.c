@@ -112,9 +112,8 @@ static void check_thread(const pthread_t* t, int idx, long round) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  long ms = storm_arg(argc, argv, 1, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 1, start);
   for (int k = 0; k < KEYS; k++) CHECK_RC(pthread_key_create(&keys[k], destructor), 0);
   CHECK_RC(pthread_key_create(&plain_key, NULL), 0);
   CHECK_RC(pthread_setspecific(keys[0], &values[0][0]), 0); /* main's own */

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "check.h"
+#include "fail.h"
 #include "storm.h"
 
 namespace {
@@ -31,18 +32,9 @@ struct Record {
 };
 Record records[kThreads];
 
-// Destructors record what went wrong instead of calling CHECK: a failing
-// check calls exit(), which must not run inside a thread's exit path.
-std::atomic<int> failures{0};
-char first_failure[512];
-
-__attribute__((format(printf, 1, 2))) void fail(const char* fmt, ...) {
-  if (failures++ != 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(first_failure, sizeof first_failure, fmt, ap);
-  va_end(ap);
-}
+// Destructors record what went wrong with fail() (fail.h) instead of calling
+// CHECK: a failing check calls exit(), which must not run inside a thread's
+// exit path.
 
 // Trivial thread_locals (no constructor): what the objects compare against.
 thread_local int my_slot = -1;
@@ -182,9 +174,8 @@ void* pthread_body(void* p) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  long ms = storm_arg(argc, argv, 1, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 1, start);
   // Main's own objects: threads never see them.
   for (int k = 0; k < kKinds; k++) object(k).value = -k;
   numbers.assign(7, 7);
@@ -214,7 +205,7 @@ int main(int argc, char** argv) {
         CHECK_RC(pthread_join(pthreads[i], nullptr), 0);
       Record& r = records[i];
       r.joined = true;
-      CHECK_MSG(failures == 0, "%s", first_failure);
+      CHECK_NO_FAILURES();
       CHECK(r.body_done);
       for (int k = 0; k < kKinds; k++) {
         CHECK_MSG(r.constructed[k] == 1 && r.destroyed[k] == 1,
@@ -229,7 +220,7 @@ int main(int argc, char** argv) {
     }
     generations++;
   }
-  CHECK_MSG(failures == 0, "%s", first_failure);
+  CHECK_NO_FAILURES();
   for (int k = 0; k < kKinds; k++)
     CHECK_MSG(object(k).value == -k && object(k).slot == -1, "main's kind %d object changed to %ld",
               k, object(k).value);

@@ -106,9 +106,8 @@ static void* worker(void* arg) {
 
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  long ms = storm_arg(argc, argv, 1, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 1, start);
   main_canary = read_canary();
   pthread_t t[THREADS];
   for (long i = 0; i < THREADS; i++) CHECK_RC(pthread_create(&t[i], NULL, worker, (void*)i), 0);

@@ -205,9 +205,8 @@ static void* must_dlsym(void* handle, const char* name) {
 int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
   CHECK_MSG(argc == 3 || argc == 4, "usage: %s MODULE IE_MODULE [MILLISECONDS]", argv[0]);
-  long ms = storm_arg(argc, argv, 3, 1500, 600000);
   int64_t start = now_ns();
-  deadline = start + ms * NS_PER_MS;
+  deadline = storm_deadline(argc, argv, 3, start);
   CHECK_RC(pthread_barrier_init(&all_recorded, NULL, THREADS), 0);
 
   /* Main's own copies change first: new threads must not start from them. */
@@ -221,7 +220,7 @@ int main(int argc, char** argv) {
   pthread_t t[THREADS];
   for (long i = 0; i < EARLY; i++) CHECK_RC(pthread_create(&t[i], NULL, worker, (void*)i), 0);
   /* The early threads run for a quarter of the time before the dlopen. */
-  usleep((useconds_t)(ms * 1000 / 4));
+  usleep((useconds_t)((deadline - start) / 1000 / 4));
 
   mod_handle = dlopen(argv[1], RTLD_NOW | RTLD_LOCAL);
   CHECK_MSG(mod_handle != NULL, "dlopen(%s): %s", argv[1], dlerror());
