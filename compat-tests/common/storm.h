@@ -21,6 +21,12 @@ static inline long storm_arg(int argc, char** argv, int index, long fallback, lo
   return value;
 }
 
+/* The end of a storm run that starts at `start`: argv[index] milliseconds
+ * later (1 to 600000), or 1500 ms when the argument is absent. */
+static inline int64_t storm_deadline(int argc, char** argv, int index, int64_t start) {
+  return start + storm_arg(argc, argv, index, 1500, 600000) * NS_PER_MS;
+}
+
 /* xorshift64*: small, fast and good enough to vary sizes and operations. */
 static inline uint64_t storm_rand(uint64_t* state) {
   uint64_t x = *state;
