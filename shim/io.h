@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -30,11 +31,22 @@ long check_now(Check check) {
   return r;
 }
 
-inline long poll_now(pollfd* fds, size_t count) {
-  return check_now([&] {
-    return arch::raw_syscall(SYS_poll, reinterpret_cast<long>(fds), static_cast<long>(count), 0);
-  });
+// One zero-timeout ppoll (with `mask` as the signal mask while it runs, if
+// given): the ready count or -errno.
+inline long poll_zero(pollfd* fds, size_t count, const sigset_t* mask = nullptr) {
+  timespec zero{0, 0};
+  return arch::raw_syscall(SYS_ppoll, reinterpret_cast<long>(fds), static_cast<long>(count),
+                           reinterpret_cast<long>(&zero), reinterpret_cast<long>(mask),
+                           mask != nullptr ? NSIG / 8 : 0);
 }
+
+inline long poll_now(pollfd* fds, size_t count) {
+  return check_now([&] { return poll_zero(fds, count); });
+}
+
+// Up to this size a write to a ready pipe or socket does not block (POLLOUT
+// means at least a page of room).
+inline constexpr size_t kAtomicWrite = 4096;
 
 // A raw system call's result as libc returns it: -1 and errno on failure.
 inline long libc_result(long r) {

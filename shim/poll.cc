@@ -25,11 +25,7 @@ long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Chec
   if (wait && lone_thread_may_block()) {
     for (;;) {
       uint64_t now = monotonic_now_ns();
-      timespec left{0, 0};
-      if (deadline_ns != 0 && deadline_ns > now) {
-        left.tv_sec = static_cast<time_t>((deadline_ns - now) / 1000000000u);
-        left.tv_nsec = static_cast<long>((deadline_ns - now) % 1000000000u);
-      }
+      timespec left = timespec_from_ns(deadline_ns > now ? deadline_ns - now : 0);
       bool expired = deadline_ns != 0 && deadline_ns <= now;
       long r = expired ? 0
                        : arch::raw_syscall(
@@ -48,16 +44,21 @@ long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Chec
   }
 }
 
+// A relative timeout as ppoll and pselect take it (null: none): its deadline,
+// and whether the call may wait at all. 0 or EINVAL.
+int relative_timeout(const timespec* timeout, uint64_t* deadline, bool* wait) {
+  *deadline = 0;
+  *wait = true;
+  if (timeout == nullptr) return 0;
+  if (int bad = deadline_from_relative(timeout, deadline)) return bad;
+  *wait = timeout->tv_sec != 0 || timeout->tv_nsec != 0;
+  return 0;
+}
+
 uint64_t deadline_after_ms(int timeout_ms) {
   return timeout_ms < 0 ? 0 : monotonic_now_ns() + static_cast<uint64_t>(timeout_ms) * kNsPerMs;
 }
 
-long zero_poll(pollfd* fds, nfds_t count, const sigset_t* mask) {
-  timespec zero{0, 0};
-  return arch::raw_syscall(SYS_ppoll, reinterpret_cast<long>(fds), static_cast<long>(count),
-                           reinterpret_cast<long>(&zero), reinterpret_cast<long>(mask),
-                           mask != nullptr ? NSIG / 8 : 0);
-}
 
 // select's sets as pollfds, on the caller's stack (at most FD_SETSIZE).
 size_t sets_to_pollfds(int nfds, fd_set* r, fd_set* w, fd_set* e, pollfd* out) {
@@ -110,20 +111,19 @@ PTSHIM_EXPORT int poll(pollfd* fds, nfds_t count, int timeout_ms) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
   return static_cast<int>(wait_ready(fds, count, deadline_after_ms(timeout_ms), timeout_ms != 0,
-                                     [&] { return zero_poll(fds, count, nullptr); }));
+                                     [&] { return poll_zero(fds, count, nullptr); }));
 }
 
 PTSHIM_EXPORT int ppoll(pollfd* fds, nfds_t count, const timespec* timeout, const sigset_t* mask) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  uint64_t deadline = 0;
-  if (timeout != nullptr) {
-    if (int bad = deadline_from_relative(timeout, &deadline))
-      return static_cast<int>(libc_result(-bad));
+  uint64_t deadline;
+  bool wait;
+  if (int bad = relative_timeout(timeout, &deadline, &wait)) {
+    return static_cast<int>(libc_result(-bad));
   }
-  bool wait = timeout == nullptr || timeout->tv_sec != 0 || timeout->tv_nsec != 0;
   return static_cast<int>(
-      wait_ready(fds, count, deadline, wait, [&] { return zero_poll(fds, count, mask); }));
+      wait_ready(fds, count, deadline, wait, [&] { return poll_zero(fds, count, mask); }));
 }
 
 PTSHIM_EXPORT int select(int nfds, fd_set* r, fd_set* w, fd_set* e, timeval* timeout) {
@@ -156,12 +156,10 @@ PTSHIM_EXPORT int pselect(int nfds, fd_set* r, fd_set* w, fd_set* e, const times
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
   if (nfds < 0 || nfds > FD_SETSIZE) return static_cast<int>(libc_result(-EINVAL));
-  uint64_t deadline = 0;
-  bool wait = true;
-  if (timeout != nullptr) {
-    if (int bad = deadline_from_relative(timeout, &deadline))
-      return static_cast<int>(libc_result(-bad));
-    wait = timeout->tv_sec != 0 || timeout->tv_nsec != 0;
+  uint64_t deadline;
+  bool wait;
+  if (int bad = relative_timeout(timeout, &deadline, &wait)) {
+    return static_cast<int>(libc_result(-bad));
   }
   return select_for(nfds, r, w, e, deadline, wait, mask);
 }

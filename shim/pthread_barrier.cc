@@ -5,8 +5,6 @@
 
 using namespace ptshim;
 
-static Barrier* to_barrier(pthread_barrier_t* b) { return reinterpret_cast<Barrier*>(b); }
-static_assert(sizeof(pthread_barrier_t) == sizeof(Barrier));
 
 PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier, const pthread_barrierattr_t*,
                                        unsigned count) {
@@ -28,7 +26,7 @@ PTSHIM_EXPORT int pthread_barrier_wait(pthread_barrier_t* barrier) {
 }
 
 PTSHIM_EXPORT int pthread_barrierattr_init(pthread_barrierattr_t* attr) {
-  *reinterpret_cast<int*>(attr) = PTHREAD_PROCESS_PRIVATE;
+  attr_bits(attr) = PTHREAD_PROCESS_PRIVATE;
   return 0;
 }
 
@@ -36,11 +34,11 @@ PTSHIM_EXPORT int pthread_barrierattr_destroy(pthread_barrierattr_t*) { return 0
 
 PTSHIM_EXPORT int pthread_barrierattr_setpshared(pthread_barrierattr_t* attr, int pshared) {
   if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
-  *reinterpret_cast<int*>(attr) = pshared;
+  attr_bits(attr) = pshared;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_barrierattr_getpshared(const pthread_barrierattr_t* attr, int* pshared) {
-  *pshared = *reinterpret_cast<const int*>(attr);
+  *pshared = attr_bits(attr);
   return 0;
 }

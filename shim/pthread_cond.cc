@@ -7,7 +7,7 @@ using namespace ptshim;
 
 PTSHIM_EXPORT int pthread_cond_init(pthread_cond_t* cond, const pthread_condattr_t* attr) {
   memset(cond, 0, sizeof *cond);
-  if (attr != nullptr) to_cond(cond)->clock = *reinterpret_cast<const int*>(attr) >> 1;
+  if (attr != nullptr) to_cond(cond)->clock = attr_bits(attr) >> 1;
   return 0;
 }
 

@@ -4,11 +4,9 @@
 
 using namespace ptshim;
 
-static int& bits(pthread_condattr_t* attr) { return *reinterpret_cast<int*>(attr); }
-static int bits(const pthread_condattr_t* attr) { return *reinterpret_cast<const int*>(attr); }
 
 PTSHIM_EXPORT int pthread_condattr_init(pthread_condattr_t* attr) {
-  bits(attr) = CLOCK_REALTIME << 1;
+  attr_bits(attr) = CLOCK_REALTIME << 1;
   return 0;
 }
 
@@ -16,23 +14,23 @@ PTSHIM_EXPORT int pthread_condattr_destroy(pthread_condattr_t*) { return 0; }
 
 PTSHIM_EXPORT int pthread_condattr_setclock(pthread_condattr_t* attr, clockid_t clock) {
   if (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) return EINVAL;
-  bits(attr) = (bits(attr) & kCondAttrPshared) | (clock << 1);
+  attr_bits(attr) = (attr_bits(attr) & kCondAttrPshared) | (clock << 1);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_condattr_getclock(const pthread_condattr_t* attr, clockid_t* clock) {
-  *clock = bits(attr) >> 1;
+  *clock = attr_bits(attr) >> 1;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_condattr_setpshared(pthread_condattr_t* attr, int pshared) {
   if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
-  bits(attr) = (bits(attr) & ~kCondAttrPshared) | (pshared == PTHREAD_PROCESS_SHARED ? 1 : 0);
+  attr_bits(attr) = (attr_bits(attr) & ~kCondAttrPshared) | (pshared == PTHREAD_PROCESS_SHARED ? 1 : 0);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_condattr_getpshared(const pthread_condattr_t* attr, int* pshared) {
   *pshared =
-      (bits(attr) & kCondAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
+      (attr_bits(attr) & kCondAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
   return 0;
 }

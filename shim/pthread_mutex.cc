@@ -8,7 +8,7 @@ using namespace ptshim;
 PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) {
   memset(mutex, 0, sizeof *mutex);
   if (attr != nullptr) {
-    to_mutex(mutex)->kind = *reinterpret_cast<const int*>(attr) & kMutexAttrTypeMask;
+    to_mutex(mutex)->kind = attr_bits(attr) & kMutexAttrTypeMask;
   }
   return 0;
 }

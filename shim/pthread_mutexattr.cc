@@ -4,11 +4,9 @@
 
 using namespace ptshim;
 
-static int& bits(pthread_mutexattr_t* attr) { return *reinterpret_cast<int*>(attr); }
-static int bits(const pthread_mutexattr_t* attr) { return *reinterpret_cast<const int*>(attr); }
 
 PTSHIM_EXPORT int pthread_mutexattr_init(pthread_mutexattr_t* attr) {
-  bits(attr) = PTHREAD_MUTEX_DEFAULT;
+  attr_bits(attr) = PTHREAD_MUTEX_DEFAULT;
   return 0;
 }
 
@@ -16,25 +14,25 @@ PTSHIM_EXPORT int pthread_mutexattr_destroy(pthread_mutexattr_t*) { return 0; }
 
 PTSHIM_EXPORT int pthread_mutexattr_settype(pthread_mutexattr_t* attr, int type) {
   if (type < PTHREAD_MUTEX_NORMAL || type > PTHREAD_MUTEX_ADAPTIVE_NP) return EINVAL;
-  bits(attr) = (bits(attr) & ~kMutexAttrTypeMask) | type;
+  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrTypeMask) | type;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_gettype(const pthread_mutexattr_t* attr, int* type) {
-  *type = bits(attr) & kMutexAttrTypeMask;
+  *type = attr_bits(attr) & kMutexAttrTypeMask;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_setpshared(pthread_mutexattr_t* attr, int pshared) {
   if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
-  bits(attr) = (bits(attr) & ~kMutexAttrPshared) |
+  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrPshared) |
                (pshared == PTHREAD_PROCESS_SHARED ? kMutexAttrPshared : 0);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, int* pshared) {
   *pshared =
-      (bits(attr) & kMutexAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
+      (attr_bits(attr) & kMutexAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
   return 0;
 }
 
@@ -44,13 +42,13 @@ PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, 
 // instead of returning EOWNERDEAD.
 PTSHIM_EXPORT int pthread_mutexattr_setrobust(pthread_mutexattr_t* attr, int robust) {
   if (robust != PTHREAD_MUTEX_STALLED && robust != PTHREAD_MUTEX_ROBUST) return EINVAL;
-  bits(attr) =
-      (bits(attr) & ~kMutexAttrRobust) | (robust == PTHREAD_MUTEX_ROBUST ? kMutexAttrRobust : 0);
+  attr_bits(attr) =
+      (attr_bits(attr) & ~kMutexAttrRobust) | (robust == PTHREAD_MUTEX_ROBUST ? kMutexAttrRobust : 0);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getrobust(const pthread_mutexattr_t* attr, int* robust) {
-  *robust = (bits(attr) & kMutexAttrRobust) != 0 ? PTHREAD_MUTEX_ROBUST : PTHREAD_MUTEX_STALLED;
+  *robust = (attr_bits(attr) & kMutexAttrRobust) != 0 ? PTHREAD_MUTEX_ROBUST : PTHREAD_MUTEX_STALLED;
   return 0;
 }
 
@@ -59,23 +57,23 @@ PTSHIM_EXPORT int pthread_mutexattr_setprotocol(pthread_mutexattr_t* attr, int p
       protocol != PTHREAD_PRIO_PROTECT) {
     return EINVAL;
   }
-  bits(attr) = (bits(attr) & ~kMutexAttrProtocolMask) | (protocol << kMutexAttrProtocolShift);
+  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrProtocolMask) | (protocol << kMutexAttrProtocolShift);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getprotocol(const pthread_mutexattr_t* attr, int* protocol) {
-  *protocol = (bits(attr) & kMutexAttrProtocolMask) >> kMutexAttrProtocolShift;
+  *protocol = (attr_bits(attr) & kMutexAttrProtocolMask) >> kMutexAttrProtocolShift;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_setprioceiling(pthread_mutexattr_t* attr, int ceiling) {
   if (ceiling < 0 || ceiling > 255) return EINVAL;
-  bits(attr) =
-      (bits(attr) & ~(0xff << kMutexAttrCeilingShift)) | (ceiling << kMutexAttrCeilingShift);
+  attr_bits(attr) =
+      (attr_bits(attr) & ~(0xff << kMutexAttrCeilingShift)) | (ceiling << kMutexAttrCeilingShift);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t* attr, int* ceiling) {
-  *ceiling = (bits(attr) >> kMutexAttrCeilingShift) & 0xff;
+  *ceiling = (attr_bits(attr) >> kMutexAttrCeilingShift) & 0xff;
   return 0;
 }

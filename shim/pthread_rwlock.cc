@@ -6,12 +6,10 @@
 using namespace ptshim;
 
 namespace {
-RwLock* to_rwlock(pthread_rwlock_t* l) { return reinterpret_cast<RwLock*>(l); }
-static_assert(sizeof(pthread_rwlock_t) == sizeof(RwLock));
 
 int timed(pthread_rwlock_t* rwlock, clockid_t clock, const timespec* abstime, bool write) {
   // glibc checks the timeout before trying.
-  if (abstime->tv_nsec < 0 || abstime->tv_nsec >= 1000000000) return EINVAL;
+  if (!timespec_is_valid(abstime)) return EINVAL;
   return acquire_until(clock, abstime, EBUSY, [rwlock, write](uint64_t deadline, bool try_only) {
     return write ? rwlock_wrlock(to_rwlock(rwlock), deadline, try_only)
                  : rwlock_rdlock(to_rwlock(rwlock), deadline, try_only);
@@ -21,7 +19,7 @@ int timed(pthread_rwlock_t* rwlock, clockid_t clock, const timespec* abstime, bo
 
 PTSHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rwlock, const pthread_rwlockattr_t* attr) {
   memset(rwlock, 0, sizeof *rwlock);
-  if (attr != nullptr) to_rwlock(rwlock)->kind = *reinterpret_cast<const uint32_t*>(attr);
+  if (attr != nullptr) to_rwlock(rwlock)->kind = static_cast<uint32_t>(attr_bits(attr));
   return 0;
 }
 

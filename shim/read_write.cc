@@ -13,12 +13,6 @@ PTSHIM_EXPORT ssize_t read(int fd, void* buf, size_t count) {
   });
 }
 
-namespace {
-// Up to this size a write to a ready pipe or socket does not block (POLLOUT
-// means at least a page of room).
-constexpr size_t kAtomicWrite = 4096;
-}  // namespace
-
 PTSHIM_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;

@@ -1,5 +1,5 @@
 // Unnamed and named semaphores (sem_open's mapping holds a sem_t that
-// glibc initialises; the layout in core/runtime.h reads it as is). Errors are
+// glibc initialises; the layout in core/sync/sync.h reads it as is). Errors are
 // reported through errno, as POSIX asks of these.
 #include <errno.h>
 #include <limits.h>
@@ -11,9 +11,6 @@
 using namespace ptshim;
 
 namespace {
-Semaphore* to_semaphore(sem_t* s) { return reinterpret_cast<Semaphore*>(s); }
-static_assert(sizeof(sem_t) == sizeof(Semaphore));
-
 int result(int err) {
   if (err == 0) return 0;
   if (err == ECANCELED) err = EINTR;  // woken for a cancellation request since disabled

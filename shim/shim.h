@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 
 #include "core/runtime.h"
 
@@ -76,12 +77,30 @@ int acquire_until(clockid_t clock, const timespec* abstime, int busy, Acquire ac
   return acquire(deadline, false);
 }
 
+// glibc's types as the core's: each core type has the glibc type's size
+// (core/sync/sync.h), and these are the only casts between them.
 inline Thread* to_thread(pthread_t t) { return reinterpret_cast<Thread*>(t); }
 inline pthread_t to_pthread(Thread* t) { return reinterpret_cast<pthread_t>(t); }
 inline Mutex* to_mutex(pthread_mutex_t* m) { return reinterpret_cast<Mutex*>(m); }
 inline Cond* to_cond(pthread_cond_t* c) { return reinterpret_cast<Cond*>(c); }
+inline RwLock* to_rwlock(pthread_rwlock_t* l) { return reinterpret_cast<RwLock*>(l); }
+inline Barrier* to_barrier(pthread_barrier_t* b) { return reinterpret_cast<Barrier*>(b); }
+inline Semaphore* to_semaphore(sem_t* s) { return reinterpret_cast<Semaphore*>(s); }
 static_assert(sizeof(pthread_mutex_t) == sizeof(Mutex));
 static_assert(sizeof(pthread_cond_t) == sizeof(Cond));
+static_assert(sizeof(pthread_rwlock_t) == sizeof(RwLock));
+static_assert(sizeof(pthread_barrier_t) == sizeof(Barrier));
+static_assert(sizeof(sem_t) == sizeof(Semaphore));
+// The attribute objects whose first int holds glibc's bits (mutexattr,
+// condattr, rwlockattr, barrierattr).
+template <typename GlibcAttr>
+int& attr_bits(GlibcAttr* attr) {
+  return *reinterpret_cast<int*>(attr);
+}
+template <typename GlibcAttr>
+int attr_bits(const GlibcAttr* attr) {
+  return *reinterpret_cast<const int*>(attr);
+}
 
 static_assert(sizeof(ThreadAttr) <= sizeof(pthread_attr_t));
 inline ThreadAttr* to_attr(pthread_attr_t* a) { return reinterpret_cast<ThreadAttr*>(a); }
