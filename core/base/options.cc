@@ -109,37 +109,32 @@ const char* parse_guarded_stacks(const char* value, Options* o) {
   return nullptr;
 }
 
-const char* parse_tls(const char* value, Options* o) {
-  if (strcmp(value, "per-thread") == 0) {
-    o->shared_tls = false;
-  } else if (strcmp(value, "shared") == 0) {
-    o->shared_tls = true;
-  } else {
-    return "not a TLS mode (per-thread or shared)";
+// One of a few words, each meaning one value of a field.
+template <typename T, size_t N>
+bool parse_choice(const char* value, const char* const (&words)[N], const T (&values)[N], T* out) {
+  for (size_t i = 0; i < N; ++i) {
+    if (strcmp(value, words[i]) == 0) {
+      *out = values[i];
+      return true;
+    }
   }
-  return nullptr;
+  return false;
+}
+
+const char* parse_tls(const char* value, Options* o) {
+  if (parse_choice(value, {"per-thread", "shared"}, {false, true}, &o->shared_tls)) return nullptr;
+  return "not a TLS mode (per-thread or shared)";
 }
 
 const char* parse_switch(const char* value, Options* o) {
-  if (strcmp(value, "fast") == 0) {
-    o->switch_kind = arch::SwitchKind::kFast;
-  } else if (strcmp(value, "ucontext") == 0) {
-    o->switch_kind = arch::SwitchKind::kUcontext;
-  } else {
-    return "not a context switch (fast or ucontext)";
-  }
-  return nullptr;
+  using enum arch::SwitchKind;
+  if (parse_choice(value, {"fast", "ucontext"}, {kFast, kUcontext}, &o->switch_kind)) return nullptr;
+  return "not a context switch (fast or ucontext)";
 }
 
 const char* parse_backtrace(const char* value, Options* o) {
-  if (strcmp(value, "0") == 0) {
-    o->backtraces = false;
-  } else if (strcmp(value, "1") == 0) {
-    o->backtraces = true;
-  } else {
-    return "not 0 or 1";
-  }
-  return nullptr;
+  if (parse_choice(value, {"0", "1"}, {false, true}, &o->backtraces)) return nullptr;
+  return "not 0 or 1";
 }
 
 const char* parse_report(const char* path, Options* o) {

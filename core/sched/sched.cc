@@ -164,9 +164,11 @@ void wake(Thread* t, WakeReason reason) {
   preempt_sync_timers();
 }
 
+Thread* next_waiter(const WaitQueue* queue) { return g_policy->choose_waiter(queue); }
+
 Thread* wake_one(WaitQueue* queue) {
   if (queue->head == nullptr) return nullptr;
-  Thread* t = g_policy->choose_waiter(queue);
+  Thread* t = next_waiter(queue);
   wake(t, WakeReason::kWoken);
   return t;
 }

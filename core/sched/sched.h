@@ -250,6 +250,9 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
 // Makes a blocked thread runnable (removes it from its queue and the heap).
 void wake(Thread* t, WakeReason reason);
 Thread* wake_one(WaitQueue* queue);  // the policy's choice of waiter; null if none
+// The waiter wake_one would take (queue not empty): for objects that hand
+// themselves to that waiter before waking it.
+Thread* next_waiter(const WaitQueue* queue);
 void wake_all(WaitQueue* queue);
 // Waits keyed by an address, for objects too small to hold a queue (once
 // controls, spinlocks): one shared queue, woken by key.

@@ -15,7 +15,7 @@ namespace {
 bool prefers_writers(const RwLock* l) { return l->kind == kRwPreferWriterNonrecursive; }
 
 void grant_to_writer(RwLock* l) {
-  Thread* w = l->writers.head;
+  Thread* w = next_waiter(&l->writers);
   l->writer = w;
   wake(w, WakeReason::kWoken);
 }
@@ -53,6 +53,7 @@ int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   if (!must_queue) {
     if (l->active_readers == UINT32_MAX) return EAGAIN;
     ++l->active_readers;
+    scheduling_point(SchedPoint::kUncontendedLock);
     return 0;
   }
   if (try_only) return EBUSY;
@@ -66,6 +67,7 @@ int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   if (l->writer == self) return try_only ? EBUSY : EDEADLK;
   if (l->writer == nullptr && l->active_readers == 0) {
     l->writer = self;
+    scheduling_point(SchedPoint::kUncontendedLock);
     return 0;
   }
   if (try_only) return EBUSY;
@@ -83,7 +85,11 @@ int rwlock_unlock(RwLock* l) {
   } else {
     return g_reporting ? 0 : EPERM;
   }
-  grant(l);
+  if (l->readers.head == nullptr && l->writers.head == nullptr) {
+    scheduling_point(SchedPoint::kUncontendedUnlock);
+  } else {
+    grant(l);
+  }
   return 0;
 }
 

@@ -12,6 +12,7 @@ namespace ptshim {
 int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
   if (s->value > 0) {
     --s->value;
+    scheduling_point(SchedPoint::kUncontendedLock);
     return 0;
   }
   if (try_only) return EAGAIN;
@@ -33,6 +34,7 @@ int semaphore_post(Semaphore* s) {
   }
   if (s->value >= static_cast<uint32_t>(SEM_VALUE_MAX)) return EOVERFLOW;
   ++s->value;
+  scheduling_point(SchedPoint::kUncontendedUnlock);
   return 0;
 }
 

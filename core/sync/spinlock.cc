@@ -6,6 +6,11 @@
 namespace ptshim {
 
 void spin_lock(int* lock) {
+  if (*lock == 0) {
+    *lock = 1;
+    scheduling_point(SchedPoint::kUncontendedLock);
+    return;
+  }
   while (*lock != 0) {
     if (g_reporting) break;
     block_keyed(WaitKind::kSpin, lock, 0);
@@ -16,6 +21,7 @@ void spin_lock(int* lock) {
 void spin_unlock(int* lock) {
   *lock = 0;
   wake_keyed(lock);
+  scheduling_point(SchedPoint::kUncontendedUnlock);
 }
 
 }  // namespace ptshim
