@@ -23,7 +23,7 @@
  * registers and the two floating-point control words (rounding mode,
  * exception masks). Everything else is dead across a call. The thread
  * pointer (fs base) and the signal mask are the caller's business
- * (arch/context.cc and core/signal_mask.cc).
+ * (arch/context.cc and core/signal/mask.cc).
  *
  * arch/context_x86_64_sysv.cc (SwitchFrame) reads this layout; keep the two
  * in step.

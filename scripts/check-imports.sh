@@ -4,9 +4,9 @@
 # interposes (pthread_*, sleeps, sched_yield, sigaction): each may call back
 # into the shim. Adding an import means adding it here, on purpose.
 # (libunwind, used only for reports, does call pthread_mutex_lock: see
-# core/unwind.cc for why that re-entry is harmless. free and the loader's TLS
+# core/diag/unwind.cc for why that re-entry is harmless. free and the loader's TLS
 # functions, which call malloc, are called only outside the core, from
-# core/tls.cc, as glibc's own thread creation does.)
+# core/thread/tls.cc, as glibc's own thread creation does.)
 set -euo pipefail
 lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='

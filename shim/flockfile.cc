@@ -1,5 +1,5 @@
 // flockfile, ftrylockfile, funlockfile: a recursive mutex per FILE
-// (core/file_lock.cc); while it holds one, a thread is not preempted.
+// (core/sync/file_lock.cc); while it holds one, a thread is not preempted.
 #include <stdio.h>
 
 #include "shim/shim.h"

@@ -1,4 +1,4 @@
-// Blocking I/O without blocking the kernel thread (core/io.cc): a call that
+// Blocking I/O without blocking the kernel thread (core/io/io.cc): a call that
 // would block parks only its thread until the fd is ready, then is made for
 // real. Every call here is a cancellation point.
 #pragma once

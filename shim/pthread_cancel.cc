@@ -1,4 +1,4 @@
-// Deferred cancellation (core/cancel.cc): requests are acted on at ptshim's
+// Deferred cancellation (core/thread/cancel.cc): requests are acted on at ptshim's
 // cancellation points; the asynchronous type is accepted and acted on at the
 // same points.
 #include <errno.h>

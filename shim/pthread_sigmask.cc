@@ -1,5 +1,5 @@
 // pthread_sigmask, sigprocmask: each user thread has its own mask
-// (core/signal_mask.cc); the kernel's follows the running thread's.
+// (core/signal/mask.cc); the kernel's follows the running thread's.
 #include <errno.h>
 #include <signal.h>
 #include <sys/syscall.h>

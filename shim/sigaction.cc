@@ -1,7 +1,7 @@
 // sigaction and signal. For the signals ptshim handles itself (faults,
 // SIGABRT, SIGQUIT, SIGALRM) the program's action is recorded and reported
 // back, and ptshim's handler, which chains to it, stays installed
-// (core/crash.cc). Every other signal goes straight to the kernel.
+// (core/diag/crash.cc). Every other signal goes straight to the kernel.
 #include <errno.h>
 #include <signal.h>
 #include <string.h>

@@ -4,7 +4,7 @@
 // so the wait polls (sigtimedwait with a zero timeout) every millisecond.
 // These are cancellation points. SIGALRM is never blocked in the kernel
 // (ptshim's ticks); a program SIGALRM that the running thread blocked is held
-// for them by core/signal_mask.cc.
+// for them by core/signal/mask.cc.
 #include <errno.h>
 #include <signal.h>
 #include <string.h>

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/runtime.h"
+#include "core/diag/diag.h"
 
 namespace ptshim {
 

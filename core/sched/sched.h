@@ -277,7 +277,7 @@ uint64_t deadline_earliest_ns();
 Thread* deadline_pop_expired(uint64_t now_ns);  // null when none
 void expire_deadlines();  // wakes every thread whose deadline passed (sched.cc)
 
-// ---- preemption (preempt.cc, timers.cc, safe_code.cc) ------------------------------------------
+// ---- preemption (preempt.cc, safe_code.cc) -------------------------------------------------
 void preempt_install_handler();  // at start-up: SIGALRM, chained to the program's action
 void preempt_enable();           // the process became multi-threaded: create the timers
 // Brings the timers in line with the run queue and the deadline heap; cheap

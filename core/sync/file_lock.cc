@@ -8,7 +8,7 @@
 // glibc's internal stdio locking stays off (see docs/design.md), so a stdio
 // call never waits for another thread's flockfile region. To keep such a
 // region whole anyway, a thread holding any file lock is not preempted
-// (core/preempt.cc); it can still block or yield inside it.
+// (core/sched/preempt.cc); it can still block or yield inside it.
 #include "core/sync/sync.h"
 
 namespace ptshim {
