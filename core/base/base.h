@@ -104,6 +104,9 @@ inline Writer& as_report(Writer& w) {
 // the kernel blocks there) death comes when the handler returns, and the
 // caller returns at once; elsewhere before this function returns.
 void raise_with_default_action(int sig);
+// Sends `sig` to this kernel thread (tgkill): its handler, if any, runs
+// before this returns when the signal is unblocked.
+void raise_on_this_thread(int sig);
 // The same, unblocking `sig` first, so it never returns.
 [[noreturn]] void die_by_signal(int sig);
 // ptshim's own failure: the message, then death by SIGABRT without a report.

@@ -15,6 +15,10 @@ void raise_with_default_action(int sig) {
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   __sigaction(sig, &dfl, nullptr);
+  raise_on_this_thread(sig);
+}
+
+void raise_on_this_thread(int sig) {
   arch::raw_syscall(SYS_tgkill, arch::raw_syscall(SYS_getpid), arch::raw_syscall(SYS_gettid), sig);
 }
 

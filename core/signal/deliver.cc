@@ -2,8 +2,6 @@
 // thread, so such a signal waits in the target's pending set and is raised
 // at this kernel thread when the target runs outside the core with it
 // unblocked: its handler then runs on the target's stack, as natively.
-#include <sys/syscall.h>
-
 #include "core/signal/signal.h"
 
 namespace ptshim {
@@ -19,8 +17,7 @@ void deliver_pending_signals() {
   while (uint64_t deliverable = signal_deliverable(self, self->pending_signals)) {
     int sig = __builtin_ctzll(deliverable) + 1;
     self->pending_signals &= ~signal_bit(sig);
-    arch::raw_syscall(SYS_tgkill, arch::raw_syscall(SYS_getpid), arch::raw_syscall(SYS_gettid),
-                      sig);
+    raise_on_this_thread(sig);
   }
 }
 
