@@ -59,7 +59,6 @@ uint64_t deadline_after_ms(int timeout_ms) {
   return timeout_ms < 0 ? 0 : monotonic_now_ns() + static_cast<uint64_t>(timeout_ms) * kNsPerMs;
 }
 
-
 // select's sets as pollfds, on the caller's stack (at most FD_SETSIZE).
 size_t sets_to_pollfds(int nfds, fd_set* r, fd_set* w, fd_set* e, pollfd* out) {
   size_t n = 0;

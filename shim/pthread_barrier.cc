@@ -5,7 +5,6 @@
 
 using namespace ptshim;
 
-
 PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier, const pthread_barrierattr_t*,
                                        unsigned count) {
   if (count == 0) return EINVAL;

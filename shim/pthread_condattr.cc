@@ -4,7 +4,6 @@
 
 using namespace ptshim;
 
-
 PTSHIM_EXPORT int pthread_condattr_init(pthread_condattr_t* attr) {
   attr_bits(attr) = CLOCK_REALTIME << 1;
   return 0;
@@ -25,7 +24,8 @@ PTSHIM_EXPORT int pthread_condattr_getclock(const pthread_condattr_t* attr, cloc
 
 PTSHIM_EXPORT int pthread_condattr_setpshared(pthread_condattr_t* attr, int pshared) {
   if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
-  attr_bits(attr) = (attr_bits(attr) & ~kCondAttrPshared) | (pshared == PTHREAD_PROCESS_SHARED ? 1 : 0);
+  attr_bits(attr) =
+      (attr_bits(attr) & ~kCondAttrPshared) | (pshared == PTHREAD_PROCESS_SHARED ? 1 : 0);
   return 0;
 }
 

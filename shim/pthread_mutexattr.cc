@@ -4,7 +4,6 @@
 
 using namespace ptshim;
 
-
 PTSHIM_EXPORT int pthread_mutexattr_init(pthread_mutexattr_t* attr) {
   attr_bits(attr) = PTHREAD_MUTEX_DEFAULT;
   return 0;
@@ -26,7 +25,7 @@ PTSHIM_EXPORT int pthread_mutexattr_gettype(const pthread_mutexattr_t* attr, int
 PTSHIM_EXPORT int pthread_mutexattr_setpshared(pthread_mutexattr_t* attr, int pshared) {
   if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
   attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrPshared) |
-               (pshared == PTHREAD_PROCESS_SHARED ? kMutexAttrPshared : 0);
+                    (pshared == PTHREAD_PROCESS_SHARED ? kMutexAttrPshared : 0);
   return 0;
 }
 
@@ -42,13 +41,14 @@ PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, 
 // instead of returning EOWNERDEAD.
 PTSHIM_EXPORT int pthread_mutexattr_setrobust(pthread_mutexattr_t* attr, int robust) {
   if (robust != PTHREAD_MUTEX_STALLED && robust != PTHREAD_MUTEX_ROBUST) return EINVAL;
-  attr_bits(attr) =
-      (attr_bits(attr) & ~kMutexAttrRobust) | (robust == PTHREAD_MUTEX_ROBUST ? kMutexAttrRobust : 0);
+  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrRobust) |
+                    (robust == PTHREAD_MUTEX_ROBUST ? kMutexAttrRobust : 0);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getrobust(const pthread_mutexattr_t* attr, int* robust) {
-  *robust = (attr_bits(attr) & kMutexAttrRobust) != 0 ? PTHREAD_MUTEX_ROBUST : PTHREAD_MUTEX_STALLED;
+  *robust =
+      (attr_bits(attr) & kMutexAttrRobust) != 0 ? PTHREAD_MUTEX_ROBUST : PTHREAD_MUTEX_STALLED;
   return 0;
 }
 
@@ -57,7 +57,8 @@ PTSHIM_EXPORT int pthread_mutexattr_setprotocol(pthread_mutexattr_t* attr, int p
       protocol != PTHREAD_PRIO_PROTECT) {
     return EINVAL;
   }
-  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrProtocolMask) | (protocol << kMutexAttrProtocolShift);
+  attr_bits(attr) =
+      (attr_bits(attr) & ~kMutexAttrProtocolMask) | (protocol << kMutexAttrProtocolShift);
   return 0;
 }
 

@@ -128,7 +128,8 @@ const char* parse_tls(const char* value, Options* o) {
 
 const char* parse_switch(const char* value, Options* o) {
   using enum arch::SwitchKind;
-  if (parse_choice(value, {"fast", "ucontext"}, {kFast, kUcontext}, &o->switch_kind)) return nullptr;
+  if (parse_choice(value, {"fast", "ucontext"}, {kFast, kUcontext}, &o->switch_kind))
+    return nullptr;
   return "not a context switch (fast or ucontext)";
 }
 
@@ -172,10 +173,13 @@ struct Parser {
   const char* (*parse)(const char* value, Options* o);
 };
 constexpr Parser kParsers[] = {
-    {"PTSHIM_TIMESLICE", parse_timeslice},   {"PTSHIM_STACK_SIZE", parse_stack_size},
+    {"PTSHIM_TIMESLICE", parse_timeslice},
+    {"PTSHIM_STACK_SIZE", parse_stack_size},
     {"PTSHIM_GUARDED_STACKS", parse_guarded_stacks},
-    {"PTSHIM_TLS", parse_tls},               {"PTSHIM_SWITCH", parse_switch},
-    {"PTSHIM_BACKTRACE", parse_backtrace},   {"PTSHIM_REPORT", parse_report},
+    {"PTSHIM_TLS", parse_tls},
+    {"PTSHIM_SWITCH", parse_switch},
+    {"PTSHIM_BACKTRACE", parse_backtrace},
+    {"PTSHIM_REPORT", parse_report},
     {"PTSHIM_DUMP_SIGNAL", parse_dump_signal},
 };
 

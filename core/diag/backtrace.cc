@@ -29,7 +29,8 @@ Backtrace from_program_frames(const uintptr_t* pcs, size_t n) {
 }  // namespace
 
 void backtrace_reserve() {
-  g_running_pcs = static_cast<uintptr_t*>(internal_alloc_zeroed(kRunningFrames * sizeof(uintptr_t)));
+  g_running_pcs =
+      static_cast<uintptr_t*>(internal_alloc_zeroed(kRunningFrames * sizeof(uintptr_t)));
 }
 
 Backtrace backtrace_running(const void* ucontext) {

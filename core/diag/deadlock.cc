@@ -23,7 +23,6 @@ const Thread* waits_for(const Thread* t) {
   return mutex_owner(t);
 }
 
-
 // A wait-for cycle through `start`, written as one sentence; false if none.
 bool write_cycle(Writer& w, const Thread* start) {
   const Thread* slow = start;

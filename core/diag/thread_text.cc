@@ -53,7 +53,6 @@ void write_thread_name(Writer& w, const Thread* t) {
   w.chr('"');
 }
 
-
 void write_thread_state(Writer& w, const Thread* t) {
   switch (t->state) {
     case ThreadState::kExited:

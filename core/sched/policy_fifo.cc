@@ -28,14 +28,8 @@ void fifo_after_fork_in_child() { g_run_queue = WaitQueue{}; }
 }  // namespace
 
 const SchedPolicy kFifoPolicy = {
-    "fifo",
-    fifo_make_runnable,
-    fifo_take_next,
-    fifo_any_runnable,
-    fifo_choose_waiter,
-    fifo_switch_at,
-    fifo_after_fork_in_child,
-    false,
+    "fifo",         fifo_make_runnable,       fifo_take_next, fifo_any_runnable, fifo_choose_waiter,
+    fifo_switch_at, fifo_after_fork_in_child, false,
 };
 
 }  // namespace ptshim

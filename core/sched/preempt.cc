@@ -27,10 +27,9 @@
 //      stdio calls whole for the threads that do not use flockfile.
 // When 1 holds but 2, 3 or 4 does not, the handler still does the bookkeeping
 // that needs no switch (waking expired sleepers, stopping an idle timer),
-// defers the switch (g_deferred.switch_wanted), and returns. The pending preemption is taken at the next
-// safe point: the end of any shim call, or the next tick that lands in safe
-// code (the slice timer is periodic while others are runnable). It is never
-// lost, and nothing spins waiting for it.
+// defers the switch (g_deferred.switch_wanted), and returns. The pending preemption is taken at the
+// next safe point: the end of any shim call, or the next tick that lands in safe code (the slice
+// timer is periodic while others are runnable). It is never lost, and nothing spins waiting for it.
 //
 // WHAT GLIBC BELIEVES. Rule 2 means libc's code never interleaves between
 // user threads, so glibc's single-threaded shortcuts would be safe inside

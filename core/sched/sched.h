@@ -226,7 +226,7 @@ struct SchedPolicy {
   // then stay off, since they never enter the core.
   bool sees_every_point;
 };
-extern const SchedPolicy* g_policy;   // chosen once, by sched_select_policy
+extern const SchedPolicy* g_policy;     // chosen once, by sched_select_policy
 extern bool g_policy_sees_every_point;  // g_policy->sees_every_point, one load away
 extern const SchedPolicy kFifoPolicy;   // round robin: the default
 void sched_select_policy(const SchedPolicy* policy);
