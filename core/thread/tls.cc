@@ -210,18 +210,19 @@ void fill_control_block(char* tcb) {
   field<int32_t>(tcb, kOffRseqCpuId) = kRseqCpuIdRegistrationFailed;
 }
 
-TcbArea* new_area() {
-  size_t size = sizeof(TcbArea) + g_static_size + g_static_align;
-  auto* block = static_cast<char*>(internal_alloc_zeroed(size));
+size_t area_bytes() { return sizeof(TcbArea) + g_static_size + g_static_align; }
+
+// A control block in `memory` (area_bytes() of it, zeroed); null if the
+// loader could not allocate the TLS of the modules.
+TcbArea* new_area(void* memory) {
+  size_t size = area_bytes();
+  auto* block = static_cast<char*>(memory);
   auto* area = reinterpret_cast<TcbArea*>(block + internal_alloc_size(size) - sizeof(TcbArea));
   auto tcb = reinterpret_cast<uintptr_t>(area) - kTcbSize;
   area->tcb = reinterpret_cast<char*>(tcb & ~(g_static_align - 1));
   area->block = block;
   area->size = size;
-  if (_dl_allocate_tls(area->tcb) == nullptr) {
-    internal_free(block, size);
-    return nullptr;
-  }
+  if (_dl_allocate_tls(area->tcb) == nullptr) return nullptr;
   fill_control_block(area->tcb);
   return area;
 }
@@ -286,18 +287,25 @@ bool tls_prepare(TlsBlock* block) {
     g_cache = surplus->next_cached;
     --g_cached;
   }
+  // The internal allocator is the core's (the SIGALRM handler uses it too):
+  // memory is taken and given back only inside the core section.
+  void* fresh = area == nullptr ? internal_alloc_zeroed(area_bytes()) : nullptr;
   leave_core();
-  if (surplus != nullptr) {
-    _dl_deallocate_tls(surplus->tcb, false);
-    internal_free(surplus->block, surplus->size);
-  }
+  if (surplus != nullptr) _dl_deallocate_tls(surplus->tcb, false);
   bool reused = area != nullptr && renew_area(area);
+  TcbArea* stale = nullptr;  // a cached block the loader could not renew
   if (area != nullptr && !reused) {
-    internal_free(area->block, area->size);
+    stale = area;
     area = nullptr;
+    enter_core();
+    fresh = internal_alloc_zeroed(area_bytes());
+    leave_core();
   }
-  if (area == nullptr) area = new_area();
+  if (area == nullptr) area = new_area(fresh);
   enter_core();
+  if (surplus != nullptr) internal_free(surplus->block, surplus->size);
+  if (stale != nullptr) internal_free(stale->block, stale->size);
+  if (area == nullptr) internal_free(fresh, area_bytes());
   block->area = area;
   block->reused = reused;
   return area != nullptr;
