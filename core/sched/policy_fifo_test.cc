@@ -1,0 +1,217 @@
+// Unit tests of the FIFO policy (policy_fifo.cc) with the wait queues it
+// runs on (wait_queue.cc) and the policy switch (policy.cc).
+#include <cstdint>
+
+#include "core/sched/sched.h"
+#include "core/testing/check.h"
+
+using namespace ptshim;
+
+// policy.cc's scheduling_point_slow yields; here a yield is only counted.
+namespace ptshim {
+int g_yields;
+void yield() { ++g_yields; }
+}  // namespace ptshim
+
+namespace {
+
+Thread g_threads[8];  // zero-initialised, as the scheduler's slots
+Thread* const A = &g_threads[0];
+Thread* const B = &g_threads[1];
+Thread* const C = &g_threads[2];
+Thread* const D = &g_threads[3];
+
+const SchedPolicy& fifo = kFifoPolicy;
+
+void empty_run_queue() {
+  while (fifo.take_next() != nullptr) {
+  }
+}
+
+void test_description() {
+  CHECK_STREQ(fifo.name, "fifo");
+  CHECK(!fifo.sees_every_point);
+  CHECK_EQ(g_policy, &kFifoPolicy);  // the default
+  CHECK(!g_policy_sees_every_point);
+}
+
+void test_empty() {
+  empty_run_queue();
+  CHECK(!fifo.any_runnable());
+  CHECK_EQ(fifo.take_next(), nullptr);
+  CHECK(!fifo.any_runnable());
+}
+
+void test_order() {
+  empty_run_queue();
+  fifo.make_runnable(A);
+  CHECK(fifo.any_runnable());
+  fifo.make_runnable(B);
+  fifo.make_runnable(C);
+  CHECK_EQ(fifo.take_next(), A);
+  CHECK_EQ(A->next, nullptr);  // unlinked
+  CHECK_EQ(A->prev, nullptr);
+  CHECK(fifo.any_runnable());
+  CHECK_EQ(fifo.take_next(), B);
+  CHECK_EQ(fifo.take_next(), C);
+  CHECK(!fifo.any_runnable());
+  CHECK_EQ(fifo.take_next(), nullptr);
+
+  // Interleaved: a thread made runnable again goes to the back.
+  fifo.make_runnable(A);
+  fifo.make_runnable(B);
+  CHECK_EQ(fifo.take_next(), A);
+  fifo.make_runnable(C);
+  fifo.make_runnable(A);
+  CHECK_EQ(fifo.take_next(), B);
+  fifo.make_runnable(D);
+  CHECK_EQ(fifo.take_next(), C);
+  CHECK_EQ(fifo.take_next(), A);
+  CHECK_EQ(fifo.take_next(), D);
+  CHECK_EQ(fifo.take_next(), nullptr);
+
+  // Stale links from an earlier queue do not matter.
+  A->next = B;
+  A->prev = C;
+  fifo.make_runnable(A);
+  CHECK_EQ(fifo.take_next(), A);
+  CHECK_EQ(fifo.take_next(), nullptr);
+
+  // Many threads, in and out repeatedly: always first in, first out.
+  bool fifo_order = true;
+  for (int round = 0; round < 3; ++round) {
+    for (Thread& t : g_threads) fifo.make_runnable(&t);
+    for (Thread& t : g_threads) fifo_order &= fifo.take_next() == &t;
+  }
+  CHECK(fifo_order);
+  CHECK(!fifo.any_runnable());
+}
+
+void test_choose_waiter() {
+  WaitQueue q{};
+  wait_queue_push(&q, B);
+  CHECK_EQ(fifo.choose_waiter(&q), B);
+  wait_queue_push(&q, A);
+  wait_queue_push(&q, C);
+  CHECK_EQ(fifo.choose_waiter(&q), B);  // the longest waiter
+  CHECK_EQ(q.head, B);                  // the queue is left as it was
+  CHECK_EQ(q.tail, C);
+  wait_queue_push_front(&q, D);
+  CHECK_EQ(fifo.choose_waiter(&q), D);
+  wait_queue_remove(&q, D);
+  wait_queue_remove(&q, B);
+  CHECK_EQ(fifo.choose_waiter(&q), A);
+  wait_queue_remove(&q, A);
+  CHECK_EQ(fifo.choose_waiter(&q), C);
+  wait_queue_remove(&q, C);
+  CHECK_EQ(q.head, nullptr);
+  CHECK_EQ(q.tail, nullptr);
+}
+
+void test_switch_at() {
+  CHECK(fifo.switch_at(SchedPoint::kTick));
+  CHECK(fifo.switch_at(SchedPoint::kYield));
+  CHECK(!fifo.switch_at(SchedPoint::kUncontendedLock));
+  CHECK(!fifo.switch_at(SchedPoint::kUncontendedUnlock));
+}
+
+void test_after_fork_in_child() {
+  empty_run_queue();
+  fifo.make_runnable(A);
+  fifo.make_runnable(B);
+  fifo.make_runnable(C);
+  fifo.after_fork_in_child();
+  CHECK(!fifo.any_runnable());
+  CHECK_EQ(fifo.take_next(), nullptr);
+  // Usable again, holding only what comes after.
+  fifo.make_runnable(D);
+  CHECK(fifo.any_runnable());
+  CHECK_EQ(fifo.take_next(), D);
+  CHECK_EQ(fifo.take_next(), nullptr);
+  fifo.after_fork_in_child();  // on an empty queue
+  CHECK(!fifo.any_runnable());
+}
+
+void test_wait_queue() {
+  WaitQueue q{};
+  wait_queue_push(&q, A);
+  CHECK_EQ(q.head, A);
+  CHECK_EQ(q.tail, A);
+  CHECK_EQ(A->prev, nullptr);
+  CHECK_EQ(A->next, nullptr);
+  wait_queue_push(&q, B);
+  wait_queue_push(&q, C);
+  wait_queue_push_front(&q, D);  // D A B C
+  CHECK_EQ(q.head, D);
+  CHECK_EQ(D->next, A);
+  CHECK_EQ(A->prev, D);
+  CHECK_EQ(C->next, nullptr);
+  CHECK_EQ(q.tail, C);
+  wait_queue_remove(&q, B);  // the middle: D A C
+  CHECK_EQ(A->next, C);
+  CHECK_EQ(C->prev, A);
+  CHECK_EQ(B->next, nullptr);
+  CHECK_EQ(B->prev, nullptr);
+  wait_queue_remove(&q, C);  // the tail: D A
+  CHECK_EQ(q.tail, A);
+  CHECK_EQ(A->next, nullptr);
+  wait_queue_remove(&q, D);  // the head: A
+  CHECK_EQ(q.head, A);
+  CHECK_EQ(A->prev, nullptr);
+  wait_queue_remove(&q, A);
+  CHECK_EQ(q.head, nullptr);
+  CHECK_EQ(q.tail, nullptr);
+  wait_queue_push_front(&q, B);  // onto an empty queue
+  CHECK_EQ(q.head, B);
+  CHECK_EQ(q.tail, B);
+  wait_queue_remove(&q, B);
+}
+
+// policy.cc: a scheduling point outside the scheduler yields only when the
+// policy wants a switch there and another thread is runnable.
+void test_scheduling_point() {
+  empty_run_queue();
+  g_yields = 0;
+  scheduling_point_slow(SchedPoint::kTick);
+  scheduling_point_slow(SchedPoint::kYield);
+  CHECK_EQ(g_yields, 0);  // nobody else to run
+  fifo.make_runnable(A);
+  scheduling_point_slow(SchedPoint::kUncontendedLock);
+  scheduling_point_slow(SchedPoint::kUncontendedUnlock);
+  CHECK_EQ(g_yields, 0);
+  scheduling_point_slow(SchedPoint::kTick);
+  CHECK_EQ(g_yields, 1);
+  scheduling_point_slow(SchedPoint::kYield);
+  CHECK_EQ(g_yields, 2);
+  scheduling_point(SchedPoint::kYield);  // FIFO does not see every point
+  CHECK_EQ(g_yields, 2);
+  empty_run_queue();
+
+  // sched_select_policy copies sees_every_point for the inline check.
+  SchedPolicy every = kFifoPolicy;
+  every.sees_every_point = true;
+  sched_select_policy(&every);
+  CHECK_EQ(g_policy, &every);
+  CHECK(g_policy_sees_every_point);
+  fifo.make_runnable(A);
+  scheduling_point(SchedPoint::kYield);
+  CHECK_EQ(g_yields, 3);
+  empty_run_queue();
+  sched_select_policy(&kFifoPolicy);
+  CHECK_EQ(g_policy, &kFifoPolicy);
+  CHECK(!g_policy_sees_every_point);
+}
+
+}  // namespace
+
+int main() {
+  test_description();
+  test_empty();
+  test_order();
+  test_choose_waiter();
+  test_switch_at();
+  test_after_fork_in_child();
+  test_wait_queue();
+  test_scheduling_point();
+  return ptshim::testing::finish();
+}
