@@ -1,6 +1,6 @@
 // Round robin: one FIFO run queue. A woken or new thread goes to the back, a
 // wake takes the longest waiter, and a switch happens only when a slice ends
-// or the thread yields.
+// or the thread yields or blocks.
 #include "core/sched/sched.h"
 
 namespace ptshim {
@@ -20,9 +20,7 @@ bool fifo_any_runnable() { return g_run_queue.head != nullptr; }
 
 Thread* fifo_choose_waiter(const WaitQueue* q) { return q->head; }
 
-bool fifo_switch_at(SchedPoint point) {
-  return point == SchedPoint::kTick || point == SchedPoint::kYield;
-}
+bool fifo_switch_at(SchedPoint point) { return point == SchedPoint::kTick; }
 
 void fifo_after_fork_in_child() { g_run_queue = WaitQueue{}; }
 }  // namespace

@@ -205,9 +205,10 @@ inline void leave_core() {
 
 // ---- the scheduling policy (policy.cc, policy_*.cc) ---------------------------------------
 // Where the running thread could go on but a policy may prefer a switch.
+// (A yield always offers the processor: POSIX puts the caller behind the
+// others; the policy's take_next still chooses who runs.)
 enum class SchedPoint : uint8_t {
   kTick,               // the slice timer fired at a safe point
-  kYield,              // sched_yield, pthread_yield, thrd_yield, a zero sleep
   kUncontendedLock,    // a lock taken without waiting (mutex, rwlock, spin, semaphore)
   kUncontendedUnlock,  // a lock released with no waiter to hand it to
 };
