@@ -61,7 +61,9 @@ bool parse_scaled(const char* text, const Unit* units, size_t unit_count, bool u
     if (scale == 0) return false;
   }
   if (whole != 0 && scale > UINT64_MAX / whole) return false;
-  *out = whole * scale + frac * scale / frac_div;
+  uint64_t fraction = frac * scale / frac_div;
+  if (whole * scale > UINT64_MAX - fraction) return false;
+  *out = whole * scale + fraction;
   return true;
 }
 

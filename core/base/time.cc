@@ -15,6 +15,14 @@ uint64_t clock_now_ns(clockid_t clock) {
 }
 
 uint64_t saturating_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
+
+// A valid, non-negative timespec in ns, UINT64_MAX when it does not fit
+// (more than about 584 years).
+uint64_t saturating_ns(const timespec* ts) {
+  auto sec = static_cast<uint64_t>(ts->tv_sec);
+  if (sec > UINT64_MAX / kNsPerSec) return UINT64_MAX;
+  return saturating_add(sec * kNsPerSec, static_cast<uint64_t>(ts->tv_nsec));
+}
 }  // namespace
 
 uint64_t monotonic_now_ns() { return clock_now_ns(CLOCK_MONOTONIC); }
@@ -35,8 +43,7 @@ int deadline_from_abstime(clockid_t clock, const timespec* abstime, uint64_t* de
     *deadline_ns = 1;  // long past
     return 0;
   }
-  uint64_t target = saturating_add(static_cast<uint64_t>(abstime->tv_sec) * kNsPerSec,
-                                   static_cast<uint64_t>(abstime->tv_nsec));
+  uint64_t target = saturating_ns(abstime);
   if (target <= clock_now) {
     *deadline_ns = 1;
     return 0;
@@ -47,9 +54,7 @@ int deadline_from_abstime(clockid_t clock, const timespec* abstime, uint64_t* de
 
 int deadline_from_relative(const timespec* interval, uint64_t* deadline_ns) {
   if (!timespec_is_valid(interval) || interval->tv_sec < 0) return EINVAL;
-  uint64_t ns = saturating_add(static_cast<uint64_t>(interval->tv_sec) * kNsPerSec,
-                               static_cast<uint64_t>(interval->tv_nsec));
-  *deadline_ns = saturating_add(monotonic_now_ns(), ns);
+  *deadline_ns = saturating_add(monotonic_now_ns(), saturating_ns(interval));
   return 0;
 }
 

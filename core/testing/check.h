@@ -85,18 +85,6 @@ inline bool check_streq(const char* a, const char* b, const char* file, int line
   return ok;
 }
 
-// A known bug of the code under test, reported to its owner: `cond` is the
-// right behaviour. While it is false one line says so and nothing counts;
-// once it holds the check fails, so that it is turned into CHECK.
-inline void known_bug(bool cond, const char* file, int line, const char* what) {
-  if (!cond) {
-    printf("known bug (not counted) %s:%d: %s\n", file, line, what);
-  } else {
-    ++g_failed;
-    printf("FAIL %s:%d: known bug fixed, make it a CHECK: %s\n", file, line, what);
-  }
-}
-
 inline int finish() {
   printf("%d passed, %d failed\n", g_passed, g_failed);
   fflush(stdout);
@@ -108,5 +96,3 @@ inline int finish() {
 #define CHECK(cond) ::ptshim::testing::check((cond), __FILE__, __LINE__, #cond)
 #define CHECK_EQ(a, b) ::ptshim::testing::check_eq((a), (b), __FILE__, __LINE__, #a, #b)
 #define CHECK_STREQ(a, b) ::ptshim::testing::check_streq((a), (b), __FILE__, __LINE__, #a, #b)
-#define CHECK_KNOWN_BUG(cond, note) \
-  ::ptshim::testing::known_bug((cond), __FILE__, __LINE__, #cond " -- " note)
