@@ -177,17 +177,22 @@ extern volatile int g_in_core;
 extern volatile int g_reporting;
 
 // Work that arrived while it could not be done, taken at the next safe point
-// (leave_core, or a fast path's end). Each is set and cleared by plain
-// stores, so the SIGALRM handler never races a read-modify-write.
-struct DeferredWork {
-  volatile int switch_wanted;  // a tick found the running thread where it may not be suspended
-  volatile int signals;        // the running thread has signals it may now take
-  volatile int dump;           // the dump signal arrived while the core was busy
+// (leave_core, or a fast path's end). One byte per kind, each set and
+// cleared by a plain store, so the SIGALRM handler never races a
+// read-modify-write; `any` reads them all with one load (GCC defines reading
+// another member of a union).
+union DeferredWork {
+  struct {
+    volatile uint8_t switch_wanted;  // a tick found the running thread where it may not be suspended
+    volatile uint8_t signals;        // the running thread has signals it may now take
+    volatile uint8_t dump;           // the dump signal arrived while the core was busy
+    volatile uint8_t unused;
+  };
+  volatile uint32_t any;
 };
+static_assert(sizeof(DeferredWork) == sizeof(uint32_t));
 extern DeferredWork g_deferred;
-inline bool work_deferred() {
-  return (g_deferred.switch_wanted | g_deferred.signals | g_deferred.dump) != 0;
-}
+inline bool work_deferred() { return g_deferred.any != 0; }
 // Does the deferred work; enters and leaves the core itself.
 void take_deferred_work();
 
