@@ -36,7 +36,11 @@ void after_switch_in() {
   }
   signal_mask_install(g_current);
   if (g_current->context.thread_pointer == nullptr) errno = g_current->saved_errno;
-  g_deferred.signals = signal_deliverable(g_current, g_current->pending_signals) != 0;
+  // Only a change is stored: a byte store just before the safe point's
+  // word load of g_deferred.any cannot be forwarded to it, and the load
+  // waits for the store (measured: 10 ns more per yield).
+  uint8_t signals = signal_deliverable(g_current, g_current->pending_signals) != 0;
+  if (g_deferred.signals != signals) g_deferred.signals = signals;
   if (g_reap != nullptr && g_reap != g_current) {
     Thread* dead = g_reap;
     g_reap = nullptr;
@@ -54,7 +58,7 @@ void switch_to(Thread* next) {
   }
   if (self->context.thread_pointer == nullptr) self->saved_errno = errno;
   g_current = next;
-  g_deferred.switch_wanted = 0;
+  if (g_deferred.switch_wanted) g_deferred.switch_wanted = 0;  // see after_switch_in
   preempt_sync_timers();
   arch::context_switch(&self->context, &next->context);
   after_switch_in();

@@ -180,7 +180,8 @@ extern volatile int g_reporting;
 // (leave_core, or a fast path's end). One byte per kind, each set and
 // cleared by a plain store, so the SIGALRM handler never races a
 // read-modify-write; `any` reads them all with one load (GCC defines reading
-// another member of a union).
+// another member of a union). Hot paths store a byte only when it changes: a
+// byte store cannot be forwarded to the word load that follows it.
 union DeferredWork {
   struct {
     volatile uint8_t switch_wanted;  // a tick found the running thread where it may not be suspended
