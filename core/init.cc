@@ -30,7 +30,7 @@ void initialize() {
   arch::context_select(options().switch_kind);
   sched_select_policy(&kFifoPolicy);
   adopt_main_thread();
-  tls_on_scheduler_thread = true;
+  mark_scheduler_thread();
   main_stack_locate();
   crash_handlers_install();
   preempt_install_handler();

@@ -21,6 +21,7 @@
 namespace ptshim {
 
 __thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
+__thread bool tls_fast_paths_allowed __attribute__((tls_model("initial-exec")));
 volatile int g_in_core;
 volatile int g_reporting;
 DeferredWork g_deferred;
@@ -101,6 +102,11 @@ void enqueue_runnable(Thread* t) {
 
 WaitQueue g_keyed_waiters;
 }  // namespace
+
+void mark_scheduler_thread() {
+  tls_on_scheduler_thread = true;
+  tls_fast_paths_allowed = !g_policy_sees_every_point;
+}
 
 void set_initial_current(Thread* t) {
   g_current = t;

@@ -164,6 +164,12 @@ struct Thread {
 // %fs-relative load on every shim entry. Any other kernel thread (made by a
 // glibc-internal path ptshim does not interpose) sees false.
 extern __thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
+// tls_on_scheduler_thread, and the policy lets the lock fast paths run
+// (below): one %fs-relative load decides both.
+extern __thread bool tls_fast_paths_allowed __attribute__((tls_model("initial-exec")));
+// Sets both for the running user thread: at start-up, and first thing in
+// every new thread (each has its own TLS block).
+void mark_scheduler_thread();
 
 // g_in_core is 1 while core state may be inconsistent or a switch is under
 // way: from a shim function's entry to its exit, and while the preemption
@@ -311,9 +317,7 @@ void rebuild_code_ranges();  // the loaded objects changed (dlopen)
 // is gone (the step then takes the slow path), and (3) the policy does not
 // want to see the step (SchedPolicy::sees_every_point). A tick meanwhile
 // defers its switch; the step ends at a safe point, which takes it.
-inline bool fast_path_allowed() {
-  return __builtin_expect(tls_on_scheduler_thread && !g_policy_sees_every_point, 1);
-}
+inline bool fast_path_allowed() { return __builtin_expect(tls_fast_paths_allowed, 1); }
 inline int fast_path_done(int result) {
   if (__builtin_expect(work_deferred(), 0)) take_deferred_work();
   return result;

@@ -83,7 +83,7 @@ void slot_free(Thread* t) {
 }
 
 void thread_entry() {
-  tls_on_scheduler_thread = true;  // in this thread's own TLS block
+  mark_scheduler_thread();  // in this thread's own TLS block
   after_first_switch_in();
   Thread* self = current();
   leave_core();
