@@ -22,16 +22,26 @@ PTSHIM_EXPORT int pthread_mutexattr_gettype(const pthread_mutexattr_t* attr, int
   return 0;
 }
 
-PTSHIM_EXPORT int pthread_mutexattr_setpshared(pthread_mutexattr_t* attr, int pshared) {
-  if (pshared != PTHREAD_PROCESS_PRIVATE && pshared != PTHREAD_PROCESS_SHARED) return EINVAL;
-  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrPshared) |
-                    (pshared == PTHREAD_PROCESS_SHARED ? kMutexAttrPshared : 0);
+namespace {
+// An attribute stored as one flag bit: `value` must be `on` or `off`.
+int set_flag(pthread_mutexattr_t* attr, int flag, int value, int on, int off) {
+  if (value != on && value != off) return EINVAL;
+  attr_bits(attr) = (attr_bits(attr) & ~flag) | (value == on ? flag : 0);
   return 0;
 }
 
+int get_flag(const pthread_mutexattr_t* attr, int flag, int on, int off) {
+  return (attr_bits(attr) & flag) != 0 ? on : off;
+}
+}  // namespace
+
+PTSHIM_EXPORT int pthread_mutexattr_setpshared(pthread_mutexattr_t* attr, int pshared) {
+  return set_flag(attr, kMutexAttrPshared, pshared, PTHREAD_PROCESS_SHARED,
+                  PTHREAD_PROCESS_PRIVATE);
+}
+
 PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, int* pshared) {
-  *pshared =
-      (attr_bits(attr) & kMutexAttrPshared) != 0 ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
+  *pshared = get_flag(attr, kMutexAttrPshared, PTHREAD_PROCESS_SHARED, PTHREAD_PROCESS_PRIVATE);
   return 0;
 }
 
@@ -40,15 +50,11 @@ PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, 
 // owner exited stays locked (a deadlock report then names the exited owner)
 // instead of returning EOWNERDEAD.
 PTSHIM_EXPORT int pthread_mutexattr_setrobust(pthread_mutexattr_t* attr, int robust) {
-  if (robust != PTHREAD_MUTEX_STALLED && robust != PTHREAD_MUTEX_ROBUST) return EINVAL;
-  attr_bits(attr) = (attr_bits(attr) & ~kMutexAttrRobust) |
-                    (robust == PTHREAD_MUTEX_ROBUST ? kMutexAttrRobust : 0);
-  return 0;
+  return set_flag(attr, kMutexAttrRobust, robust, PTHREAD_MUTEX_ROBUST, PTHREAD_MUTEX_STALLED);
 }
 
 PTSHIM_EXPORT int pthread_mutexattr_getrobust(const pthread_mutexattr_t* attr, int* robust) {
-  *robust =
-      (attr_bits(attr) & kMutexAttrRobust) != 0 ? PTHREAD_MUTEX_ROBUST : PTHREAD_MUTEX_STALLED;
+  *robust = get_flag(attr, kMutexAttrRobust, PTHREAD_MUTEX_ROBUST, PTHREAD_MUTEX_STALLED);
   return 0;
 }
 

@@ -13,6 +13,17 @@
 using namespace ptshim;
 
 namespace {
+// Clocks that neither the timed waits nor clock_nanosleep accept.
+const clockid_t kUnsupportedClocks[] = {CLOCK_PROCESS_CPUTIME_ID,
+                                        CLOCK_THREAD_CPUTIME_ID,
+                                        CLOCK_MONOTONIC_RAW,
+                                        CLOCK_REALTIME_COARSE,
+                                        CLOCK_MONOTONIC_COARSE,
+                                        CLOCK_REALTIME_ALARM,
+                                        CLOCK_BOOTTIME_ALARM,
+                                        -1,
+                                        12345,
+                                        INT_MIN};
 
 constexpr uint64_t kTolerance = 200'000'000;  // 200 ms of scheduling noise
 
@@ -83,17 +94,8 @@ void test_clocks() {
   CHECK(clock_is_sleepable(CLOCK_TAI));
   CHECK(!clock_is_waitable(CLOCK_BOOTTIME));
   CHECK(!clock_is_waitable(CLOCK_TAI));
-  const clockid_t neither[] = {CLOCK_PROCESS_CPUTIME_ID,
-                               CLOCK_THREAD_CPUTIME_ID,
-                               CLOCK_MONOTONIC_RAW,
-                               CLOCK_REALTIME_COARSE,
-                               CLOCK_MONOTONIC_COARSE,
-                               CLOCK_REALTIME_ALARM,
-                               CLOCK_BOOTTIME_ALARM,
-                               -1,
-                               12345,
-                               INT_MIN};
-  for (clockid_t c : neither) {
+
+  for (clockid_t c : kUnsupportedClocks) {
     CHECK(!clock_is_waitable(c));
     CHECK(!clock_is_sleepable(c));
   }
@@ -240,17 +242,9 @@ void test_abstime() {
       CHECK_EQ(d, 777u);
     }
   }
-  const clockid_t unsupported[] = {CLOCK_PROCESS_CPUTIME_ID,
-                                   CLOCK_THREAD_CPUTIME_ID,
-                                   CLOCK_MONOTONIC_RAW,
-                                   CLOCK_REALTIME_COARSE,
-                                   CLOCK_MONOTONIC_COARSE,
-                                   CLOCK_REALTIME_ALARM,
-                                   CLOCK_BOOTTIME_ALARM,
-                                   -1,
-                                   12345};
+
   timespec future = timespec_from_ns(monotonic_now_ns() + kNsPerSec);
-  for (clockid_t c : unsupported) {
+  for (clockid_t c : kUnsupportedClocks) {
     d = 777;
     CHECK_EQ(deadline_from_abstime(c, &future, &d), EINVAL);
     CHECK_EQ(d, 777u);
