@@ -47,6 +47,9 @@ void after_switch_in() {
     g_reap = nullptr;
     reap_detached(dead);
   }
+  // A thread switched in by a tick returns to program code without a safe
+  // point: take a deferred dump now, with core state consistent.
+  if (g_deferred.dump) take_deferred_dump();
 }
 
 void switch_to(Thread* next) {
@@ -86,11 +89,15 @@ void idle_until_next_event() {
                     reinterpret_cast<long>(&until), 0);
 }
 
-// The scheduler loop.
+// The scheduler loop. A dump signal that arrived meanwhile is taken here
+// too: when nothing can run the program may be hung, which is exactly when
+// a dump is wanted, and no safe point would come (the signal ends the idle
+// sleep with EINTR).
 Thread* pick_next() {
   for (;;) {
     expire_deadlines();
     if (Thread* t = g_policy->take_next()) return t;
+    if (g_deferred.dump) take_deferred_dump();
     idle_until_next_event();
   }
 }
