@@ -26,8 +26,21 @@ bool io_waiters_exist();  // fd or futex waiters
 // and wakes those that are ready or whose futex word changed.
 void io_poll(int64_t timeout_ns);
 void io_poll_if_due(uint64_t now_ns);  // a zero-timeout poll, rate-limited
-// Parks the current thread until *word != value.
+// Parks the current thread until *word != value (the tick's parking).
 void futex_block(const uint32_t* word, uint32_t value);
+// Waits while *word == value, until a futex_wake whose bitset meets
+// `bitset`, a change of the word, or the deadline (0: none).
+WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns);
+int futex_wake(const uint32_t* word, int count, uint32_t bitset);  // how many were woken
+// Wakes `count` waiters of `word` and moves up to `requeue_count` more to
+// `word2`; returns both numbers added.
+int futex_requeue(const uint32_t* word, int count, const uint32_t* word2, int requeue_count);
+// The futex(2) system call as the program makes it through libc's syscall(),
+// done for the user threads of this process: waits park the caller, wakes
+// wake parked threads, keyed by address (futex_call.cc). Returns what the
+// kernel would: a count, or -errno.
+long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout, uint32_t* word2,
+                uint32_t value3);
 void futex_wake_changed();  // wakes the parked threads whose word changed
 bool futex_waiters_exist();
 // The SIGALRM handler found the running thread blocked in the kernel, in a

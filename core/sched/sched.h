@@ -144,6 +144,7 @@ struct Thread {
   size_t io_count;
   const uint32_t* futex_word;
   uint32_t futex_value;
+  uint32_t futex_bitset;  // which FUTEX_WAKE_BITSET wakes reach it
 
   // core/thread: the thread control block; null while all threads share one.
   void* tls_area;
@@ -190,9 +191,10 @@ extern volatile int g_reporting;
 // byte store cannot be forwarded to the word load that follows it.
 union DeferredWork {
   struct {
-    volatile uint8_t switch_wanted;  // a tick found the running thread where it may not be suspended
-    volatile uint8_t signals;        // the running thread has signals it may now take
-    volatile uint8_t dump;           // the dump signal arrived while the core was busy
+    volatile uint8_t
+        switch_wanted;         // a tick found the running thread where it may not be suspended
+    volatile uint8_t signals;  // the running thread has signals it may now take
+    volatile uint8_t dump;     // the dump signal arrived while the core was busy
     volatile uint8_t unused;
   };
   volatile uint32_t any;
