@@ -130,6 +130,13 @@ int main(void) {
   join_all(t, 3);
   CHECK(w[0].result == 0 && w[1].result == 0 && w[2].result == 0);
 
+  /* A wake of 0 (or a negative count) wakes one, as the kernel's does. */
+  struct waiter z[2] = {{&a, 0, FUTEX_BITSET_MATCH_ANY, -1}, {&a, 0, FUTEX_BITSET_MATCH_ANY, -1}};
+  start_waiters(t, z, 2);
+  CHECK(futex(&a, FUTEX_WAKE_PRIVATE, 0, NULL, NULL, 0) == 1);
+  CHECK(futex(&a, FUTEX_WAKE_PRIVATE, (unsigned)-1, NULL, NULL, 0) == 1);
+  join_all(t, 2);
+
   /* FUTEX_REQUEUE: wake one of three, move two to b, then wake those. */
   struct waiter r[3] = {{&a, 0, FUTEX_BITSET_MATCH_ANY, -1},
                         {&a, 0, FUTEX_BITSET_MATCH_ANY, -1},

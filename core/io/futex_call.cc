@@ -53,6 +53,13 @@ long wait(uint32_t* word, int op, uint32_t value, const timespec* timeout, uint3
   return -EINTR;
 }
 
+// How many a wake may wake. As the kernel's wake loop (it counts after
+// waking), 0 and negative counts wake one.
+int wake_count(uint32_t value) {
+  auto n = static_cast<int>(value);
+  return n > 0 ? n : 1;
+}
+
 // FUTEX_WAKE_OP's operation on *word2, then its comparison of the old value
 // (futex(2)): 1 or 0, or -ENOSYS for an unknown operation or comparison (as
 // the kernel, an unknown comparison after the operation is done).
@@ -128,10 +135,10 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
     case FUTEX_WAKE_BITSET: {
       uint32_t bitset = cmd == FUTEX_WAKE_BITSET ? value3 : FUTEX_BITSET_MATCH_ANY;
       if (bitset == 0) return -EINVAL;
-      long woken = futex_wake(word, static_cast<int>(value), bitset);
-      if (shared && woken < static_cast<long>(value)) {
-        long more =
-            kernel_futex(word, op, value - static_cast<uint32_t>(woken), nullptr, nullptr, value3);
+      long woken = futex_wake(word, wake_count(value), bitset);
+      if (shared && woken < wake_count(value)) {
+        long more = kernel_futex(word, op, static_cast<uint32_t>(wake_count(value) - woken),
+                                 nullptr, nullptr, value3);
         if (more > 0) woken += more;
       }
       return woken;
@@ -146,8 +153,11 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
       if (reinterpret_cast<uintptr_t>(word2) % alignof(uint32_t) != 0) return -EINVAL;
       int second = wake_op_apply(word2, value3);
       if (second < 0) return second;
-      long woken = futex_wake(word, static_cast<int>(value), FUTEX_BITSET_MATCH_ANY);
-      if (second != 0) woken += futex_wake(word2, count2, FUTEX_BITSET_MATCH_ANY);
+      long woken = futex_wake(word, wake_count(value), FUTEX_BITSET_MATCH_ANY);
+      if (second != 0) {
+        woken +=
+            futex_wake(word2, wake_count(static_cast<uint32_t>(count2)), FUTEX_BITSET_MATCH_ANY);
+      }
       return woken;
     }
     default:
