@@ -78,7 +78,9 @@ PTSHIM_EXPORT int pthread_attr_getschedpolicy(const pthread_attr_t* attr, int* p
   return 0;
 }
 
+// As glibc: the priority must suit the policy already set.
 PTSHIM_EXPORT int pthread_attr_setschedparam(pthread_attr_t* attr, const sched_param* param) {
+  if (!sched_priority_is_valid(to_attr(attr)->sched_policy, param->sched_priority)) return EINVAL;
   to_attr(attr)->sched_priority = param->sched_priority;
   return 0;
 }
