@@ -175,6 +175,9 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   } else if (!io_park_interrupted_call(ucontext)) {
     g_deferred.switch_wanted = 1;
   }
+  // The thread this handler returns to (switched in, or unparked) goes back
+  // to program code without a safe point: a deferred dump is taken here.
+  if (g_deferred.dump) take_deferred_dump();
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_in_core = 0;
   errno = saved_errno;

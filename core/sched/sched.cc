@@ -47,9 +47,6 @@ void after_switch_in() {
     g_reap = nullptr;
     reap_detached(dead);
   }
-  // A thread switched in by a tick returns to program code without a safe
-  // point: take a deferred dump now, with core state consistent.
-  if (g_deferred.dump) take_deferred_dump();
 }
 
 void switch_to(Thread* next) {
@@ -198,13 +195,18 @@ WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns) {
   return block(&g_keyed_waiters, kind, key, deadline_ns);
 }
 
-void wake_keyed(const void* key) {
+bool wake_keyed(const void* key) {
+  bool woke = false;
   Thread* t = g_keyed_waiters.head;
   while (t != nullptr) {
     Thread* next = t->next;
-    if (t->wait_object == key) wake(t, WakeReason::kWoken);
+    if (t->wait_object == key) {
+      wake(t, WakeReason::kWoken);
+      woke = true;
+    }
     t = next;
   }
+  return woke;
 }
 
 void make_runnable(Thread* t) {
