@@ -272,7 +272,7 @@ void wake_all(WaitQueue* queue);
 // Waits keyed by an address, for objects too small to hold a queue (once
 // controls, spinlocks): one shared queue, woken by key.
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
-void wake_keyed(const void* key);
+bool wake_keyed(const void* key);  // true if it woke anyone
 void make_runnable(Thread* t);  // a new thread
 void sleep_until(uint64_t deadline_ns);
 // Switches away from an exited thread for good.

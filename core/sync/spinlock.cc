@@ -20,8 +20,7 @@ void spin_lock(int* lock) {
 
 void spin_unlock(int* lock) {
   *lock = 0;
-  wake_keyed(lock);
-  scheduling_point(SchedPoint::kUncontendedUnlock);
+  if (!wake_keyed(lock)) scheduling_point(SchedPoint::kUncontendedUnlock);
 }
 
 }  // namespace ptshim
