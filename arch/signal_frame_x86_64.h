@@ -42,6 +42,31 @@ inline bool interrupted_syscall(const void* ucontext, long* number, long args[4]
   return *number >= 0 && *number < 1024;
 }
 
+// A system call that syscall user dispatch stopped (SIGSYS, SYS_USER_DISPATCH):
+// the kernel rolled rax back to the call's number and left the pc after the
+// `syscall` instruction. Gives the six arguments and returns the number.
+inline long trapped_syscall(const void* ucontext, long args[6]) {
+  const greg_t* r = static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs;
+  args[0] = r[REG_RDI];
+  args[1] = r[REG_RSI];
+  args[2] = r[REG_RDX];
+  args[3] = r[REG_R10];
+  args[4] = r[REG_R8];
+  args[5] = r[REG_R9];
+  return r[REG_RAX];
+}
+
+// The trapped call returns `result` when the handler returns.
+inline void set_trapped_syscall_result(void* ucontext, long result) {
+  static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RAX] = result;
+}
+
+// Returning from the handler executes the trapped instruction again (rax
+// still holds the number).
+inline void repeat_trapped_syscall(void* ucontext) {
+  static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP] -= 2;
+}
+
 // The fault address the kernel reported with a synchronous signal.
 inline uintptr_t fault_address(const void* siginfo) {
   return reinterpret_cast<uintptr_t>(static_cast<const siginfo_t*>(siginfo)->si_addr);

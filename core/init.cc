@@ -21,6 +21,7 @@ void on_fork_in_child() {
   threads_after_fork_in_child();
   scheduler_after_fork_in_child();
   preempt_after_fork_in_child();
+  syscall_trap_after_fork_in_child();
   g_in_core = 0;
 }
 
@@ -33,6 +34,7 @@ void initialize() {
   mark_scheduler_thread();
   main_stack_locate();
   crash_handlers_install();
+  syscall_trap_init();  // SIGSYS: after the crash handlers
   preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
 }

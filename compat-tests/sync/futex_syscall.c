@@ -1,6 +1,7 @@
 /* futex(2) through libc's syscall(), as Rust's std and libstdc++'s atomic
- * waits use it: waits, timeouts, bitsets, requeues and FUTEX_WAKE_OP between
- * threads, with the results the kernel gives. The ping-pong of 20,000 round
+ * waits use it, or (built with FUTEX_RAW) through a raw `syscall` instruction
+ * in a shared library, as libgomp makes its barrier waits: waits, timeouts, bitsets, requeues and
+ * FUTEX_WAKE_OP between threads, with the results the kernel gives. The ping-pong of 20,000 round
  * trips finishes in well under a second when a wait parks only its thread;
  * on one kernel thread that sleeps in the kernel until the next timer tick
  * instead, it would take minutes (the test's timeout stops it). */
@@ -9,15 +10,31 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "check.h"
 
 enum { kRoundTrips = 20000 };
 
+#ifdef FUTEX_RAW
+#include "futex_raw.h"
+#define NAME "futex_raw"
+static long futex(atomic_uint* word, int op, unsigned value, const struct timespec* timeout,
+                  atomic_uint* word2, unsigned value3) {
+  long r = raw_futex((unsigned*)word, op, value, timeout, (unsigned*)word2, value3);
+  if (r < 0) {
+    errno = (int)-r;
+    return -1;
+  }
+  return r;
+}
+#else
+#define NAME "futex_syscall"
 static long futex(atomic_uint* word, int op, unsigned value, const struct timespec* timeout,
                   atomic_uint* word2, unsigned value3) {
   return syscall(SYS_futex, word, op, value, timeout, word2, value3);
 }
+#endif
 
 /* Waits while *word == value; returns 0, or the errno of the failure. */
 static int wait_on(atomic_uint* word, int op, unsigned value, const struct timespec* timeout,
@@ -90,7 +107,7 @@ int main(void) {
   int64_t start = now_ns();
   ping_pong(FUTEX_PRIVATE_FLAG);
   ping_pong(0); /* a shared futex: the same between threads */
-  printf("futex_syscall: %d round trips in %.3f s\n", 2 * kRoundTrips,
+  printf(NAME ": %d round trips in %.3f s\n", 2 * kRoundTrips,
          (double)(now_ns() - start) / NS_PER_S);
 
   /* The word does not hold the value: EAGAIN at once. */
@@ -167,7 +184,18 @@ int main(void) {
   /* Other system calls through syscall() are untouched. */
   CHECK(syscall(SYS_getpid) == getpid());
   CHECK(syscall(SYS_close, -1) == -1 && errno == EBADF);
+#ifdef FUTEX_RAW
+  /* And so are those made with the instruction, fork's included. */
+  CHECK(raw_syscall6(SYS_getpid, 0, 0, 0, 0, 0, 0) == getpid());
+  CHECK(raw_syscall6(SYS_close, -1, 0, 0, 0, 0, 0) == -EBADF);
+  long pid = raw_syscall6(SYS_fork, 0, 0, 0, 0, 0, 0);
+  if (pid == 0) raw_syscall6(SYS_exit_group, 7, 0, 0, 0, 0, 0);
+  CHECK(pid > 0);
+  int status;
+  CHECK(waitpid((pid_t)pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7);
+  ping_pong(FUTEX_PRIVATE_FLAG);
+#endif
   CHECK_ONE_KERNEL_THREAD();
-  printf("futex_syscall: all futex operations behaved as the kernel's\n");
+  printf(NAME ": all futex operations behaved as the kernel's\n");
   return 0;
 }

@@ -112,7 +112,9 @@ void on_nonfatal_signal(int sig, siginfo_t* info, void* ucontext) {
   }
 }
 
-void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
+}  // namespace
+
+void crash_signal(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
   if (g_dying) {  // a fault while reporting one
     raise_with_default_action(sig);
@@ -146,7 +148,6 @@ void on_fatal_signal(int sig, siginfo_t* info, void* ucontext) {
   // a fault instruction simply faults again.
   raise_with_default_action(sig);
 }
-}  // namespace
 
 void fatal_report_begin() {
   g_dying = 1;
@@ -175,7 +176,7 @@ void crash_handlers_install() {
     program_actions_record_inherited(sig);  // inherited: SIG_IGN survives exec
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_fatal_signal;
+    sa.sa_sigaction = crash_signal;
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     __sigaction(sig, &sa, nullptr);

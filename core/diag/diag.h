@@ -23,6 +23,8 @@ namespace ptshim {
 // The signal stack, the PC buffer, libunwind's warm-up, and ptshim's handler
 // for the faults, SIGABRT and the dump signal.
 void crash_handlers_install();
+// The handler of the reported signals; SIGSYS's own (core/io) chains to it.
+void crash_signal(int sig, siginfo_t* info, void* ucontext);
 void backtrace_reserve();  // the running thread's PC buffer (backtrace.cc)
 // A report the process will not survive begins: nothing switches threads
 // from here on, and a fault while it is written dies at once.

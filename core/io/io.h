@@ -50,4 +50,14 @@ bool futex_waiters_exist();
 // restarts the call. False if the call is not one of those.
 bool io_park_interrupted_call(const void* ucontext);
 
+// ---- system calls made outside libc (syscall_trap.cc) -------------------------------------
+// At start-up: points ptshim's own system calls at a `syscall; ret` inside
+// libc and installs the SIGSYS handler. Before any thread is created.
+void syscall_trap_init();
+// Each tick: turns the trap on the first time a tick finds a thread in a
+// futex call made outside libc, and closes the selector a let-through call
+// opened.
+void syscall_trap_on_tick(const void* ucontext);
+void syscall_trap_after_fork_in_child();  // the kernel did not copy it to the child
+
 }  // namespace ptshim

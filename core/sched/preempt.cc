@@ -163,6 +163,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
     report_unguarded_overflow(current(), ucontext);
   }
+  syscall_trap_on_tick(ucontext);
   expire_deadlines();
   if (!g_policy->any_runnable()) {
     if (!io_waiters_exist()) disarm_slice_timer();

@@ -44,7 +44,7 @@ constexpr Entry kTable[] = {
     {SIGWINCH, {"SIGWINCH", kIgnore, kRoleNone}},
     {SIGIO, {"SIGIO", kTerminate, kRoleNone}},
     {SIGPWR, {"SIGPWR", kTerminate, kRoleNone}},
-    {SIGSYS, {"SIGSYS", kCore, kRoleNone}},
+    {SIGSYS, {"SIGSYS", kCore, kRoleReported | kRoleSynchronous}},  // also the trap
 };
 // Real-time signals and any not listed: terminate, nothing of ptshim's.
 constexpr SignalFacts kOther = {"signal", kTerminate, kRoleNone};
