@@ -1,5 +1,6 @@
 // Start-up: options, the original thread as user thread 1, fork handling,
 // and the check that every shim call comes from the scheduler's kernel thread.
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -35,6 +36,7 @@ void initialize() {
   main_stack_locate();
   crash_handlers_install();
   syscall_trap_init();  // SIGSYS: after the crash handlers
+  thread_route_glibc_create(reinterpret_cast<const void*>(&ptshim_pthread_create));
   preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
 }
@@ -46,9 +48,8 @@ void initialize() {
       .str("() called on kernel thread ")
       .sdec(arch::raw_syscall(SYS_gettid))
       .str(
-          ", which ptshim did not create. glibc made it internally (timer_create with "
-          "SIGEV_THREAD, aio, ...), bypassing pthread_create; ptshim runs every thread on one "
-          "kernel thread and cannot serve this one. Aborting.\n");
+          ", which ptshim did not create (a raw clone(), bypassing pthread_create); ptshim runs "
+          "every thread on one kernel thread and cannot serve this one. Aborting.\n");
   die_by_signal(SIGABRT);
 }
 

@@ -27,3 +27,7 @@ namespace ptshim {
 void ensure_initialized_or_die(const char* function);
 
 }  // namespace ptshim
+
+// shim/pthread_create.cc's pthread_create, by a hidden name: what glibc's own
+// pthread_create is routed to at start-up.
+extern "C" int ptshim_pthread_create(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*);

@@ -1,5 +1,7 @@
 // Thread attributes: detach state, stack size, user stack, guard size and
-// the scheduling fields, which pthread_create applies (core/thread).
+// the scheduling fields, which pthread_create applies (core/thread). Kept in
+// glibc's layout, with glibc's meanings (the stack by its top address, flag
+// bits), since glibc's own code fills in attributes too (core/thread/thread.h).
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
@@ -20,12 +22,13 @@ PTSHIM_EXPORT int pthread_attr_destroy(pthread_attr_t*) { return 0; }
 
 PTSHIM_EXPORT int pthread_attr_setdetachstate(pthread_attr_t* attr, int state) {
   if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED) return EINVAL;
-  to_attr(attr)->detach_state = state;
+  to_attr(attr)->set(ThreadAttr::kDetached, state == PTHREAD_CREATE_DETACHED);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_getdetachstate(const pthread_attr_t* attr, int* state) {
-  *state = to_attr(attr)->detach_state;
+  *state =
+      to_attr(attr)->has(ThreadAttr::kDetached) ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE;
   return 0;
 }
 
@@ -44,15 +47,15 @@ PTSHIM_EXPORT int pthread_attr_getstacksize(const pthread_attr_t* attr, size_t* 
 PTSHIM_EXPORT int pthread_attr_setstack(pthread_attr_t* attr, void* stack_lo, size_t size) {
   if (size < static_cast<size_t>(PTHREAD_STACK_MIN)) return EINVAL;
   ThreadAttr* a = to_attr(attr);
-  a->stack_lo = stack_lo;
+  a->stack_top = static_cast<char*>(stack_lo) + size;
   a->stack_size = size;
-  a->has_user_stack = 1;
+  a->set(ThreadAttr::kUserStack, true);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_getstack(const pthread_attr_t* attr, void** stack_lo, size_t* size) {
   const ThreadAttr* a = to_attr(attr);
-  *stack_lo = a->stack_lo;
+  *stack_lo = static_cast<char*>(a->stack_top) - a->stack_size;
   *size = a->stack_size;
   return 0;
 }
@@ -70,6 +73,7 @@ PTSHIM_EXPORT int pthread_attr_getguardsize(const pthread_attr_t* attr, size_t* 
 PTSHIM_EXPORT int pthread_attr_setschedpolicy(pthread_attr_t* attr, int policy) {
   if (!sched_policy_is_valid(policy)) return EINVAL;
   to_attr(attr)->sched_policy = policy;
+  to_attr(attr)->set(ThreadAttr::kPolicySet, true);
   return 0;
 }
 
@@ -82,6 +86,7 @@ PTSHIM_EXPORT int pthread_attr_getschedpolicy(const pthread_attr_t* attr, int* p
 PTSHIM_EXPORT int pthread_attr_setschedparam(pthread_attr_t* attr, const sched_param* param) {
   if (!sched_priority_is_valid(to_attr(attr)->sched_policy, param->sched_priority)) return EINVAL;
   to_attr(attr)->sched_priority = param->sched_priority;
+  to_attr(attr)->set(ThreadAttr::kSchedParamSet, true);
   return 0;
 }
 
@@ -92,40 +97,40 @@ PTSHIM_EXPORT int pthread_attr_getschedparam(const pthread_attr_t* attr, sched_p
 
 PTSHIM_EXPORT int pthread_attr_setinheritsched(pthread_attr_t* attr, int inherit) {
   if (inherit != PTHREAD_INHERIT_SCHED && inherit != PTHREAD_EXPLICIT_SCHED) return EINVAL;
-  to_attr(attr)->inherit_sched = inherit;
+  to_attr(attr)->set(ThreadAttr::kExplicitSched, inherit == PTHREAD_EXPLICIT_SCHED);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_getinheritsched(const pthread_attr_t* attr, int* inherit) {
-  *inherit = to_attr(attr)->inherit_sched;
+  *inherit = to_attr(attr)->has(ThreadAttr::kExplicitSched) ? PTHREAD_EXPLICIT_SCHED
+                                                            : PTHREAD_INHERIT_SCHED;
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_setscope(pthread_attr_t* attr, int scope) {
   if (scope == PTHREAD_SCOPE_PROCESS) return ENOTSUP;  // as glibc
   if (scope != PTHREAD_SCOPE_SYSTEM) return EINVAL;
-  to_attr(attr)->scope = scope;
+  to_attr(attr)->set(ThreadAttr::kScopeProcess, false);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_getscope(const pthread_attr_t* attr, int* scope) {
-  *scope = to_attr(attr)->scope;
+  *scope =
+      to_attr(attr)->has(ThreadAttr::kScopeProcess) ? PTHREAD_SCOPE_PROCESS : PTHREAD_SCOPE_SYSTEM;
   return 0;
 }
 
-// The old interface names the stack by its highest address (stacks grow down).
+// The old interface names the stack by its highest address (stacks grow
+// down), which is what the attribute keeps; its size is the stack size set
+// (or the default).
 PTSHIM_EXPORT int pthread_attr_setstackaddr(pthread_attr_t* attr, void* top) {
-  ThreadAttr* a = to_attr(attr);
-  size_t size = a->stack_size != 0 ? a->stack_size : options().default_stack_size;
-  a->stack_lo = static_cast<char*>(top) - size;
-  a->stack_size = size;
-  a->has_user_stack = 1;
+  to_attr(attr)->stack_top = top;
+  to_attr(attr)->set(ThreadAttr::kUserStack, true);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_attr_getstackaddr(const pthread_attr_t* attr, void** top) {
-  const ThreadAttr* a = to_attr(attr);
-  *top = static_cast<char*>(a->stack_lo) + a->stack_size;
+  *top = to_attr(attr)->stack_top;
   return 0;
 }
 

@@ -19,3 +19,8 @@ PTSHIM_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
   *thread = to_pthread(t);
   return 0;
 }
+
+// The definition above by a name nobody else defines, for routing glibc's own
+// pthread_create here (core/init.cc).
+extern "C" __attribute__((alias("pthread_create"), visibility("hidden"), nonnull(1, 3))) int
+ptshim_pthread_create(pthread_t*, const pthread_attr_t*, void* (*)(void*), void*) noexcept;

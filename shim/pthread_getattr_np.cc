@@ -13,16 +13,16 @@ PTSHIM_EXPORT int pthread_getattr_np(pthread_t thread, pthread_attr_t* attr) {
   if (!thread_is_valid(t)) return ESRCH;
   ThreadAttr* a = to_attr(attr);
   attr_set_defaults(a);
-  a->detach_state = t->detached ? PTHREAD_CREATE_DETACHED : PTHREAD_CREATE_JOINABLE;
-  a->has_user_stack = 1;
+  a->set(ThreadAttr::kDetached, t->detached);
+  a->set(ThreadAttr::kUserStack, true);
   if (t->is_main) {
     uintptr_t lo, hi;
     main_stack_bounds(&lo, &hi);
-    a->stack_lo = reinterpret_cast<void*>(lo);
+    a->stack_top = reinterpret_cast<void*>(hi);
     a->stack_size = hi - lo;
     a->guard_size = 0;
   } else {
-    a->stack_lo = t->stack_lo;
+    a->stack_top = static_cast<char*>(t->stack_lo) + t->stack_size;
     a->stack_size = t->stack_size;
     a->guard_size = t->guard_size;
   }

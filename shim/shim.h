@@ -102,7 +102,7 @@ int attr_bits(const GlibcAttr* attr) {
   return *reinterpret_cast<const int*>(attr);
 }
 
-static_assert(sizeof(ThreadAttr) <= sizeof(pthread_attr_t));
+static_assert(sizeof(ThreadAttr) == sizeof(pthread_attr_t));
 inline ThreadAttr* to_attr(pthread_attr_t* a) { return reinterpret_cast<ThreadAttr*>(a); }
 inline const ThreadAttr* to_attr(const pthread_attr_t* a) {
   return reinterpret_cast<const ThreadAttr*>(a);

@@ -129,18 +129,14 @@ size_t live_thread_count() { return g_live; }
 
 void attr_set_defaults(ThreadAttr* a) {
   *a = ThreadAttr{};
-  a->detach_state = PTHREAD_CREATE_JOINABLE;
   a->guard_size = page_size();
-  a->sched_policy = SCHED_OTHER;
-  a->inherit_sched = PTHREAD_INHERIT_SCHED;
-  a->scope = PTHREAD_SCOPE_SYSTEM;
 }
 
 int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
                   Thread** out) {
   Thread* self = current();
   int policy = self->sched_policy, priority = self->sched_priority;
-  if (attr.inherit_sched == PTHREAD_EXPLICIT_SCHED) {
+  if (attr.has(ThreadAttr::kExplicitSched)) {
     policy = attr.sched_policy;
     priority = attr.sched_priority;
     if (int err = sched_params_check(policy, priority)) return err;
@@ -152,10 +148,10 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
     tls_discard(tls);
     return EAGAIN;
   }
-  if (attr.has_user_stack) {
-    stack_adopt_user_stack(t, attr.stack_lo, attr.stack_size);
+  size_t size = attr.stack_size != 0 ? attr.stack_size : options().default_stack_size;
+  if (attr.has(ThreadAttr::kUserStack)) {
+    stack_adopt_user_stack(t, static_cast<char*>(attr.stack_top) - size, size);
   } else {
-    size_t size = attr.stack_size != 0 ? attr.stack_size : options().default_stack_size;
     if (int err = stack_allocate(t, size, attr.guard_size)) {
       tls_discard(tls);
       slot_free(t);
@@ -165,10 +161,15 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   tls_bind(t, tls);
   t->start_routine = start;
   t->start_arg = arg;
-  t->detached = attr.detach_state == PTHREAD_CREATE_DETACHED;
+  t->detached = attr.has(ThreadAttr::kDetached);
   t->sched_policy = policy;
   t->sched_priority = priority;
   t->signal_mask = self->signal_mask;  // inherited, as POSIX says
+  const auto* extension = static_cast<const GlibcAttrExtension*>(attr.glibc_extension);
+  if (extension != nullptr && extension->sigmask_set) {
+    // glibc's helper threads block every signal this way.
+    t->signal_mask = signal_mask_from_set(reinterpret_cast<const sigset_t*>(extension->sigmask));
+  }
   t->creator_number = self->number;
   t->created_at = created_at;
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);

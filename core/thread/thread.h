@@ -16,18 +16,42 @@
 
 namespace ptshim {
 
-// pthread_attr_t as ptshim stores it: glibc's size, ptshim's fields. Also
-// what thread_create takes. All-zero is not valid: attr_set_defaults.
+// pthread_attr_t in glibc 2.36's own layout (nptl's struct pthread_attr), so
+// an attribute means the same whoever filled it in: the program through
+// ptshim's functions, or glibc's own code (aio, getaddrinfo_a, mq_notify),
+// whose thread creation reaches ptshim as well (glibc_create.cc). Also what
+// thread_create takes. All-zero is valid: what glibc's pthread_attr_init
+// makes, but for the guard size.
 struct ThreadAttr {
-  int32_t detach_state;  // PTHREAD_CREATE_JOINABLE or _DETACHED
-  int32_t has_user_stack;
-  size_t stack_size;  // 0: the default
-  size_t guard_size;
-  void* stack_lo;  // with has_user_stack: a stack the program owns
+  enum Flag : int32_t {
+    kDetached = 0x1,        // ATTR_FLAG_DETACHSTATE
+    kExplicitSched = 0x2,   // ATTR_FLAG_NOTINHERITSCHED
+    kScopeProcess = 0x4,    // ATTR_FLAG_SCOPEPROCESS (refused, as glibc does)
+    kUserStack = 0x8,       // ATTR_FLAG_STACKADDR
+    kSchedParamSet = 0x20,  // ATTR_FLAG_SCHED_SET
+    kPolicySet = 0x40,      // ATTR_FLAG_POLICY_SET
+  };
+  int32_t sched_priority;  // struct sched_param
   int32_t sched_policy;
-  int32_t sched_priority;
-  int32_t inherit_sched;  // PTHREAD_INHERIT_SCHED or PTHREAD_EXPLICIT_SCHED
-  int32_t scope;
+  int32_t flags;
+  size_t guard_size;
+  void* stack_top;    // with kUserStack: the highest address of the program's stack
+  size_t stack_size;  // 0: the default
+  // glibc's own allocation (cpuset, signal mask), when glibc's code filled
+  // the attribute; ptshim's functions leave it null.
+  const void* glibc_extension;
+  void* unused;
+
+  bool has(Flag f) const { return (flags & f) != 0; }
+  void set(Flag f, bool on) { flags = on ? flags | f : flags & ~f; }
+};
+// glibc's struct pthread_attr_extension: where its pthread_attr_setsigmask_np
+// keeps the mask.
+struct GlibcAttrExtension {
+  void* cpuset;
+  size_t cpuset_size;
+  uint64_t sigmask[16];  // sigset_t
+  bool sigmask_set;
 };
 void attr_set_defaults(ThreadAttr* a);
 
@@ -53,6 +77,12 @@ Thread* all_threads_head();
 size_t live_thread_count();  // not exited
 void reap_detached(Thread* t);
 void threads_after_fork_in_child();
+
+// ---- glibc's own pthread_create (glibc_create.cc) -----------------------------------------
+// At start-up: every call of glibc's pthread_create, through any symbol or
+// pointer and from inside libc, runs `replacement` (ptshim's) instead. False
+// if it could not be done.
+bool thread_route_glibc_create(const void* replacement);
 
 // ---- stacks (stack.cc) ---------------------------------------------------------------
 // Maps a stack with a PROT_NONE guard below it while the guard budget lasts
