@@ -42,6 +42,44 @@ inline bool interrupted_syscall(const void* ucontext, long* number, long args[4]
   return *number >= 0 && *number < 1024;
 }
 
+// True if the signal interrupted a blocking system call that the kernel then
+// ended with EINTR instead of restarting it (a timed wait: its restart needs
+// no handler in between): the pc is just after a `syscall` instruction and
+// rax holds -EINTR. The number is lost; gives the six arguments, which the
+// call left in place.
+inline bool interrupted_syscall_ended(const void* ucontext, long args[6]) {
+  const greg_t* r = static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs;
+  const auto* pc = reinterpret_cast<const unsigned char*>(r[REG_RIP]);
+  if (r[REG_RAX] != -4 /* EINTR */ || pc[-2] != 0x0f || pc[-1] != 0x05) return false;
+  args[0] = r[REG_RDI];
+  args[1] = r[REG_RSI];
+  args[2] = r[REG_RDX];
+  args[3] = r[REG_R10];
+  args[4] = r[REG_R8];
+  args[5] = r[REG_R9];
+  return true;
+}
+
+// For interrupted_syscall_ended: whether the few bytes before the `syscall`
+// that ended at the pc load `number` into eax (mov $number, %eax: b8 imm32),
+// which is how a libc wrapper sets up a call whose number is fixed.
+inline bool syscall_number_loaded_before(const void* ucontext, long number) {
+  const auto* end = reinterpret_cast<const unsigned char*>(
+                        static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP]) -
+                    2;
+  for (const unsigned char* p = end - 5; p >= end - 16; --p) {
+    int32_t imm;
+    __builtin_memcpy(&imm, p + 1, sizeof imm);
+    if (p[0] == 0xb8 && imm == number) return true;
+  }
+  return false;
+}
+
+// The interrupted call returns `result` when the handler returns.
+inline void set_interrupted_syscall_result(void* ucontext, long result) {
+  static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RAX] = result;
+}
+
 // A system call that syscall user dispatch stopped (SIGSYS, SYS_USER_DISPATCH):
 // the kernel rolled rax back to the call's number and left the pc after the
 // `syscall` instruction. Gives the six arguments and returns the number.

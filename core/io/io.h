@@ -44,11 +44,13 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
 void futex_wake_changed();  // wakes the parked threads whose word changed
 bool futex_waiters_exist();
 // The SIGALRM handler found the running thread blocked in the kernel, in a
-// read/write-like call on an fd or an untimed FUTEX_WAIT that ptshim does
-// not interpose (libc's own read under fgets, libgomp's barriers): parks it
+// read/write-like call on an fd or a FUTEX_WAIT that ptshim does not
+// interpose (libc's own read under fgets, its internal futex waits): parks it
 // on that fd or word, so the others run until it is ready; the kernel then
-// restarts the call. False if the call is not one of those.
-bool io_park_interrupted_call(const void* ucontext);
+// restarts the call (an untimed one), or the call returns what the kernel's
+// would have (a timed one, which the tick ended with EINTR). False if the
+// call is not one of those.
+bool io_park_interrupted_call(void* ucontext);
 
 // ---- system calls made outside libc (syscall_trap.cc) -------------------------------------
 // At start-up: points ptshim's own system calls at a `syscall; ret` inside

@@ -150,14 +150,17 @@ void syscall_trap_init() {
 void syscall_trap_on_tick(const void* ucontext) {
   g_selector = SYSCALL_DISPATCH_FILTER_BLOCK;
   if (g_enabled || !g_available) return;
-  // A tick that finds the thread in a futex wait outside libc: untimed, the
-  // number is still in rax; timed, the kernel has made it restart_syscall.
-  long number, args[4];
+  // A tick that finds the thread in a futex wait outside libc: untimed, to
+  // be restarted with the number back in rax; timed, ended with EINTR (the
+  // number is lost then: any system call outside libc that a tick ended
+  // shows the object makes its own blocking calls).
+  long number, args[6];
   uintptr_t pc = arch::interrupted_pc(ucontext);
-  if (pc - g_libc_code < g_libc_code_size || !arch::interrupted_syscall(ucontext, &number, args) ||
-      (number != SYS_futex && number != SYS_restart_syscall)) {
-    return;
-  }
+  if (pc - g_libc_code < g_libc_code_size) return;
+  bool waiting = arch::interrupted_syscall(ucontext, &number, args)
+                     ? number == SYS_futex
+                     : arch::interrupted_syscall_ended(ucontext, args);
+  if (!waiting) return;
   // Fails on kernels before 5.11 or without it: such waits then sleep in the
   // kernel until a tick parks them (io_park_interrupted_call).
   g_enabled = arch::raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
