@@ -65,11 +65,11 @@
 // SLICES. The slice timer's period shrinks while one thread keeps the
 // processor and the others only wait on it. Thread::preempted is set when a
 // thread is preempted (preempt_switch: by a tick at a safe point, or at the
-// safe point that takes a tick's deferred switch) and cleared by the next
-// switch the thread makes itself (it blocks, yields or exits: switch_to). A
-// thread is *hungry* when it is preempted with the flag still set: it used up
-// a slice again without giving the processor back in between. At each
-// preemption of a thread T:
+// safe point that takes a tick's deferred switch) and cleared when the
+// thread next gives the processor back itself (block and yield in sched.cc).
+// A thread is *hungry* when it is preempted with the flag still set: it used
+// up a slice again without giving the processor back in between. At each
+// preemption of a thread T (slice_after_preemption in slice.cc):
 //   - T is hungry and the last hungry thread preempted before was T too: the
 //     period halves, down to kShortestSliceNs (100 us) or the timeslice,
 //     whichever is less. The other threads that ran since T's previous
@@ -90,11 +90,12 @@
 //     tick (timer overruns on a busy host) lands on the thread the spinner
 //     waits on just after the switch to it, and forgetting the short period
 //     there would cost the spinner the whole way down again.
-// The period changes only at a preemption, and the timer is reprogrammed only
-// when it changed. A block or a yield costs one byte store (Thread::preempted)
-// and no timer call, so hand-offs and yields cost what they did; the period a
-// spinner left short therefore stays so until the next preemption, and the
-// next thread to use up a slice after it stopped may get one short slice.
+// The period changes only at a preemption (preempt_switch), and the timer is
+// reprogrammed only when it changed. A block or a yield costs one byte store
+// (Thread::preempted) and no timer call, so hand-offs and yields cost what
+// they did; the period a spinner left short therefore stays so until the next
+// preemption, and the next thread to use up a slice after it stopped may get
+// one short slice.
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -124,10 +125,7 @@ int g_wake_timer = -1;
 bool g_slice_armed;
 uint64_t g_wake_armed_ns;  // 0: not armed
 
-// ---- slices (SLICES above) --------------------------------------------------------
-constexpr uint64_t kShortestSliceNs = 100'000;
-uint64_t g_slice_ns;          // the slice timer's period
-const Thread* g_last_hungry;  // compared, never dereferenced: it may have exited
+uint64_t g_slice_ns;  // the slice timer's period (SLICES above)
 
 int create_timer(int tag) {
   sigevent sev;
@@ -249,24 +247,13 @@ void preempt_enable() {
   g_slice_armed = false;
   g_wake_armed_ns = 0;
   g_slice_ns = options().timeslice_ns;
-  g_last_hungry = nullptr;
+  slice_reset();
   g_enabled = true;
 }
 
 void preempt_switch() {
   Thread* self = current();
-  uint64_t timeslice = options().timeslice_ns;
-  if (self->preempted) {
-    if (self == g_last_hungry) {
-      uint64_t shortest = timeslice < kShortestSliceNs ? timeslice : kShortestSliceNs;
-      set_slice(g_slice_ns / 2 > shortest ? g_slice_ns / 2 : shortest);
-    } else {
-      g_last_hungry = self;
-      set_slice(timeslice);
-    }
-  } else if (self == g_last_hungry) {
-    set_slice(timeslice);
-  }
+  set_slice(slice_after_preemption(self, g_slice_ns, options().timeslice_ns));
   yield();
   // Back on the processor. The switch in yield() cleared the flag, but that
   // switch was not the thread's own.
@@ -311,7 +298,7 @@ void preempt_after_fork_in_child() {
   g_slice_timer = g_wake_timer = -1;
   g_slice_armed = false;
   g_wake_armed_ns = 0;
-  g_last_hungry = nullptr;
+  slice_reset();
 }
 
 }  // namespace ptshim

@@ -306,6 +306,12 @@ void preempt_before_idle();  // nothing runnable: the kernel thread will sleep
 // point that takes a tick's deferred switch), first setting the slice timer's
 // period by the rule in preempt.cc ("SLICES").
 void preempt_switch();
+// That rule (slice.cc): the period after a preemption of `t`, whose
+// `preempted` flag still tells whether it was preempted before without a
+// block or yield since, given the period now and the timeslice.
+inline constexpr uint64_t kShortestSliceNs = 100'000;  // the floor, unless the timeslice is less
+uint64_t slice_after_preemption(const Thread* t, uint64_t period_ns, uint64_t timeslice_ns);
+void slice_reset();  // no thread was preempted yet (timers created, fork child)
 // True when the caller is the only thread left: it may then block in the
 // kernel itself. The timers are stopped first (they stay armed when threads
 // exit, so that create/join cycles cost no timer calls): a stray tick would
