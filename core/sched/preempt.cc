@@ -52,14 +52,50 @@
 // TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
 // kernel thread only (SIGEV_THREAD_ID). POSIX timers, unlike setitimer, are
 // not inherited across fork and are deleted by execve.
-//   - the slice timer: periodic at the timeslice, armed when a second thread
-//     becomes runnable, disarmed lazily by the first tick that finds nothing
-//     else to run (so a hand-off between two threads costs no timer calls);
+//   - the slice timer: periodic at the slice (SLICES below), armed when a
+//     second thread becomes runnable, disarmed lazily by the first tick that
+//     finds nothing else to run (so a hand-off between two threads costs no
+//     timer calls);
 //   - the wake timer: one-shot at the earliest deadline while a thread runs,
 //     so sleepers wake on time even when the running thread never yields.
 // Both are stopped before the kernel thread sleeps in the idle path.
 // SA_RESTART restarts the program's interrupted restartable system calls; a
 // tick can only interrupt one while another thread is runnable or sleeping.
+//
+// SLICES. The slice timer's period shrinks while one thread keeps the
+// processor and the others only wait on it. Thread::preempted is set when a
+// thread is preempted (preempt_switch: by a tick at a safe point, or at the
+// safe point that takes a tick's deferred switch) and cleared when the
+// thread next gives the processor back itself (block and yield in sched.cc).
+// A thread is *hungry* when it is preempted with the flag still set: it used
+// up a slice again without giving the processor back in between. At each
+// preemption of a thread T (slice_after_preemption in slice.cc):
+//   - T is hungry and the last hungry thread preempted before was T too: the
+//     period halves, down to kShortestSliceNs (100 us) or the timeslice,
+//     whichever is less. The other threads that ran since T's previous
+//     preemption did a little and blocked or yielded: they wait on T's
+//     progress, and T does not block on theirs but spins (on a counter other
+//     threads bump, an I/O thread hand-off, an adaptive mutex, a back-off
+//     loop), so that every hand-off to them costs it a whole slice.
+//   - T is hungry and another hungry thread was preempted since T's previous
+//     preemption: the full timeslice. Threads that take turns using up their
+//     slices keep it: CPU-bound threads, for which shorter slices only add
+//     switches (bench/cpu_bound loses about 10% at 200 us slices), and also
+//     two threads that both spin waiting for each other, which nothing the
+//     scheduler sees tells apart from them (redis's main thread and its I/O
+//     threads, which wait for work in a loop before they take a mutex).
+//   - T is not hungry: the full timeslice if T was the last hungry thread (it
+//     blocked or yielded since: its slices are back up); otherwise no change,
+//     since one preemption of a thread that runs briefly says nothing: a late
+//     tick (timer overruns on a busy host) lands on the thread the spinner
+//     waits on just after the switch to it, and forgetting the short period
+//     there would cost the spinner the whole way down again.
+// The period changes only at a preemption (preempt_switch), and the timer is
+// reprogrammed only when it changed. A block or a yield costs one byte store
+// (Thread::preempted) and no timer call, so hand-offs and yields cost what
+// they did; the period a spinner left short therefore stays so until the next
+// preemption, and the next thread to use up a slice after it stopped may get
+// one short slice.
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -89,6 +125,8 @@ int g_wake_timer = -1;
 bool g_slice_armed;
 uint64_t g_wake_armed_ns;  // 0: not armed
 
+uint64_t g_slice_ns;  // the slice timer's period (SLICES above)
+
 int create_timer(int tag) {
   sigevent sev;
   memset(&sev, 0, sizeof sev);
@@ -113,6 +151,13 @@ void disarm_slice_timer() {
   if (!g_slice_armed) return;
   set_timer(g_slice_timer, 0, 0, 0);
   g_slice_armed = false;
+}
+
+// A new period takes effect from now: the next tick is one slice away.
+void set_slice(uint64_t slice_ns) {
+  if (slice_ns == g_slice_ns) return;
+  g_slice_ns = slice_ns;
+  if (g_slice_armed) set_timer(g_slice_timer, 0, slice_ns, slice_ns);
 }
 
 void disarm_wake_timer() {
@@ -172,7 +217,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     // The policy lets the thread run on.
   } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
              !on_signal_stack()) {
-    yield();
+    preempt_switch();
   } else if (!io_park_interrupted_call(ucontext)) {
     g_deferred.switch_wanted = 1;
   }
@@ -202,15 +247,26 @@ void preempt_enable() {
   g_wake_timer = create_timer(kWakeTag);
   g_slice_armed = false;
   g_wake_armed_ns = 0;
+  g_slice_ns = options().timeslice_ns;
+  slice_reset();
   g_enabled = true;
+}
+
+void preempt_switch() {
+  Thread* self = current();
+  set_slice(slice_after_preemption(self, g_slice_ns, options().timeslice_ns));
+  yield();
+  // Back on the processor. The switch in yield() cleared the flag, but that
+  // switch was not the thread's own.
+  self->preempted = true;
 }
 
 void preempt_sync_timers() {
   if (!g_enabled) return;
   // Ticks also keep coming while threads wait for I/O: they poll for it.
+  // Re-armed at the period it had: the thread that set it may still run.
   if (!g_slice_armed && (g_policy->any_runnable() || io_waiters_exist())) {
-    uint64_t slice = options().timeslice_ns;
-    set_timer(g_slice_timer, 0, slice, slice);
+    set_timer(g_slice_timer, 0, g_slice_ns, g_slice_ns);
     g_slice_armed = true;
   }
   if (deadline_any()) {
@@ -243,6 +299,7 @@ void preempt_after_fork_in_child() {
   g_slice_timer = g_wake_timer = -1;
   g_slice_armed = false;
   g_wake_armed_ns = 0;
+  slice_reset();
 }
 
 }  // namespace ptshim

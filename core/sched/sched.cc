@@ -130,6 +130,10 @@ void expire_deadlines() {
 void yield() {
   expire_deadlines();
   if (!g_policy->any_runnable()) return;
+  // The thread gives the processor back; preempt_switch sets the flag again
+  // when this yield is a preemption. One store and no load (g_current is in
+  // a register already): all that this costs a yield.
+  g_current->preempted = false;
   enqueue_runnable(g_current);
   switch_to(g_policy->take_next());
 }
@@ -141,7 +145,7 @@ void take_deferred_work() {
   if (g_current->file_locks_held != 0) return;  // stays deferred until funlockfile
   enter_core();
   g_deferred.switch_wanted = 0;
-  yield();
+  preempt_switch();
   leave_core();
 }
 
@@ -149,6 +153,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
                  bool front) {
   Thread* self = g_current;
   self->state = ThreadState::kBlocked;
+  self->preempted = false;  // it gives the processor back
   self->wait_kind = kind;
   self->wait_object = object;
   self->wake_reason = WakeReason::kWoken;

@@ -85,6 +85,9 @@ struct Thread {
   WakeReason wake_reason;
   bool detached;
   bool is_main;  // runs on the process stack
+  // Scheduler: the thread was preempted and has not blocked or yielded
+  // since (preempt.cc, "SLICES": it sets the slice timer's period).
+  bool preempted;
 
   // Scheduler: run queue or wait queue membership (one at a time).
   Thread* next;
@@ -273,7 +276,7 @@ void wake_all(WaitQueue* queue);
 // controls, spinlocks): one shared queue, woken by key.
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
 bool wake_keyed(const void* key);  // true if it woke anyone
-void make_runnable(Thread* t);  // a new thread
+void make_runnable(Thread* t);     // a new thread
 void sleep_until(uint64_t deadline_ns);
 // Switches away from an exited thread for good.
 [[noreturn]] void exit_current_and_schedule();
@@ -299,6 +302,16 @@ void preempt_enable();           // the process became multi-threaded: create th
 // when nothing changed. Called whenever either changes.
 void preempt_sync_timers();
 void preempt_before_idle();  // nothing runnable: the kernel thread will sleep
+// Switches away from a running thread that could go on (a tick, or the safe
+// point that takes a tick's deferred switch), first setting the slice timer's
+// period by the rule in preempt.cc ("SLICES").
+void preempt_switch();
+// That rule (slice.cc): the period after a preemption of `t`, whose
+// `preempted` flag still tells whether it was preempted before without a
+// block or yield since, given the period now and the timeslice.
+inline constexpr uint64_t kShortestSliceNs = 100'000;  // the floor, unless the timeslice is less
+uint64_t slice_after_preemption(const Thread* t, uint64_t period_ns, uint64_t timeslice_ns);
+void slice_reset();  // no thread was preempted yet (timers created, fork child)
 // True when the caller is the only thread left: it may then block in the
 // kernel itself. The timers are stopped first (they stay armed when threads
 // exit, so that create/join cycles cost no timer calls): a stray tick would
