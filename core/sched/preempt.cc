@@ -229,7 +229,7 @@ void preempt_sync_timers() {
 }
 
 bool lone_thread_may_block() {
-  if (live_thread_count() != 1) return false;
+  if (active_thread_count() != 1) return false;
   preempt_before_idle();
   return true;
 }

@@ -50,9 +50,24 @@ int thread_detach(Thread* t);
 [[noreturn]] void thread_exit(void* result);
 bool thread_is_valid(const Thread* t);  // a live or unjoined thread
 Thread* all_threads_head();
-size_t live_thread_count();  // not exited
+size_t live_thread_count();  // not exited, ptshim's own included: what reports count
+// The threads that may still run: not exited, and not one of ptshim's own
+// while it is idle. The process ends when the last of them exits, and one
+// alone may block in the kernel itself (lone_thread_may_block).
+size_t active_thread_count();
 void reap_detached(Thread* t);
 void threads_after_fork_in_child();
+
+// ---- ptshim's own threads (thread.cc) ----------------------------------------------------
+// A detached thread that runs `start` for ptshim itself (the timer notifier,
+// timer.cc), with every signal blocked, named `name` in reports and never
+// handed to the program. It starts idle.
+int thread_create_own(void* (*start)(void*), const char* name, size_t stack_size, Thread** out);
+// An idle own thread is not active: it keeps neither the process alive nor a
+// lone thread from blocking in the kernel, as it will not run until a
+// program thread gives it work. When `t` itself goes idle with no active
+// thread left, the process ends by exit(0), as when its last thread exits.
+void thread_set_idle(Thread* t, bool idle);
 
 // ---- stacks (stack.cc) ---------------------------------------------------------------
 // Maps a stack with a PROT_NONE guard below it while the guard budget lasts
