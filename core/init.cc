@@ -20,6 +20,7 @@ void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
   threads_after_fork_in_child();
+  thread_timers_after_fork_in_child();
   scheduler_after_fork_in_child();
   preempt_after_fork_in_child();
   syscall_trap_after_fork_in_child();

@@ -17,7 +17,7 @@ PTSHIM_EXPORT ssize_t write(int fd, const void* buf, size_t count) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
   long flags;
-  if (count > kAtomicWrite && live_thread_count() > 1 && fd_may_block(fd) &&
+  if (count > kAtomicWrite && active_thread_count() > 1 && fd_may_block(fd) &&
       (flags = arch::raw_syscall(SYS_fcntl, fd, F_GETFL)) >= 0 && (flags & O_NONBLOCK) == 0) {
     return write_fully(fd, count, [&](size_t done) {
       return write_without_blocking(fd, flags, SYS_write,

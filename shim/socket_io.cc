@@ -51,7 +51,7 @@ PTSHIM_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags, con
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
   // A large blocking send: non-blocking pieces, parked for room in between.
-  if ((flags & MSG_DONTWAIT) == 0 && len > kAtomicWrite && live_thread_count() > 1 &&
+  if ((flags & MSG_DONTWAIT) == 0 && len > kAtomicWrite && active_thread_count() > 1 &&
       !fd_is_nonblocking(fd)) {
     return write_fully(fd, len, [&](size_t done) {
       return raw_sendto(fd, static_cast<const char*>(buf) + done, len - done, flags | MSG_DONTWAIT,

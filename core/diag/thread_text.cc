@@ -33,6 +33,8 @@ const char* wait_kind_name(WaitKind k) {
       return "file descriptors";
     case WaitKind::kFutex:
       return "futex";
+    case WaitKind::kTimer:
+      return "timers";
   }
   return "?";
 }
@@ -46,12 +48,21 @@ void write_thread_name(Writer& w, const Thread* t) {
   } else {
     char symbol[128];
     uintptr_t offset;
-    auto start = t->c11_start_routine != nullptr ? reinterpret_cast<uintptr_t>(t->c11_start_routine)
-                                                 : reinterpret_cast<uintptr_t>(t->start_routine);
+    auto start = t->notify_routine != nullptr ? reinterpret_cast<uintptr_t>(t->notify_routine)
+                 : t->c11_start_routine != nullptr
+                     ? reinterpret_cast<uintptr_t>(t->c11_start_routine)
+                     : reinterpret_cast<uintptr_t>(t->start_routine);
     w.str(symbol_of(start, symbol, sizeof symbol, &offset) && offset == 0 ? symbol : "?");
   }
   w.chr('"');
 }
+
+namespace {
+uint64_t ms_until(uint64_t deadline_ns) {
+  uint64_t now = monotonic_now_ns();
+  return (deadline_ns > now ? deadline_ns - now : 0) / 1000000;
+}
+}  // namespace
 
 void write_thread_state(Writer& w, const Thread* t) {
   switch (t->state) {
@@ -91,16 +102,20 @@ void write_thread_state(Writer& w, const Thread* t) {
     case WaitKind::kSleep:
       w.str("sleeping");
       break;
+    case WaitKind::kTimer:  // ptshim's timer notifier: its deadline is the next expiration
+      w.str("waiting for timers, ");
+      if (t->heap_slot == 0) {
+        w.str("none armed");
+      } else {
+        w.str("next expiry in ").dec(ms_until(t->deadline_ns)).str(" ms");
+      }
+      return;
     default:
       w.str("waiting on ").str(wait_kind_name(t->wait_kind)).chr(' ');
       w.hex(reinterpret_cast<uintptr_t>(t->wait_object));
       break;
   }
-  if (t->heap_slot != 0) {
-    uint64_t now = monotonic_now_ns();
-    uint64_t left = t->deadline_ns > now ? t->deadline_ns - now : 0;
-    w.str(", timeout in ").dec(left / 1000000).str(" ms");
-  }
+  if (t->heap_slot != 0) w.str(", timeout in ").dec(ms_until(t->deadline_ns)).str(" ms");
 }
 
 void write_creation(Writer& w, const Thread* t) {

@@ -118,6 +118,8 @@ bool on_signal_stack() {
 namespace {
 
 // ---- timers ---------------------------------------------------------------------
+// Recorded in each timer's sigev_value, but a tick is recognised by its
+// si_timerid alone: a program's own SIGALRM timer may carry any value.
 enum TimerTag { kSliceTag = 1, kWakeTag = 2 };
 bool g_enabled;
 int g_slice_timer = -1;
@@ -191,8 +193,10 @@ class HandlerMask {
 
 void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   HandlerMask handler_mask(ucontext);
+  // Before preempt_enable (and in a fork child) both ids are -1, which no
+  // kernel timer has.
   bool ours = info->si_code == SI_TIMER &&
-              (info->si_value.sival_int == kSliceTag || info->si_value.sival_int == kWakeTag);
+              (info->si_timerid == g_slice_timer || info->si_timerid == g_wake_timer);
   if (!ours) {
     signal_forward_program_alarm(sig, info, ucontext);
     return;
@@ -281,7 +285,7 @@ void preempt_sync_timers() {
 }
 
 bool lone_thread_may_block() {
-  if (live_thread_count() != 1) return false;
+  if (active_thread_count() != 1) return false;
   preempt_before_idle();
   return true;
 }

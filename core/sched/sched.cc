@@ -229,6 +229,12 @@ void sleep_until(uint64_t deadline_ns) {
   }
 }
 
+void reschedule_blocked(Thread* t, uint64_t deadline_ns) {
+  if (t->heap_slot != 0) deadline_remove(t);
+  if (deadline_ns != 0) deadline_insert(t, deadline_ns);
+  preempt_sync_timers();  // an earlier deadline may need the wake timer earlier
+}
+
 void exit_current_and_schedule() {
   Thread* self = g_current;
   if (self->detached && !self->is_main) g_reap = self;

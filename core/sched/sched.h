@@ -24,6 +24,7 @@
 #include "core/base/base.h"
 
 struct pollfd;
+union sigval;
 
 namespace ptshim {
 
@@ -60,6 +61,7 @@ enum class WaitKind : uint8_t {
   kSpin,
   kIo,
   kFutex,
+  kTimer,  // ptshim's timer notifier, until the next expiration (core/thread/timer.cc)
 };
 
 // kInterrupted: a cancellation request woke a thread blocked at a
@@ -112,6 +114,9 @@ struct Thread {
   // core/thread: creation, result, scheduling attributes.
   void* (*start_routine)(void*);
   int (*c11_start_routine)(void*);  // thrd_create: the result is an int
+  // A SIGEV_THREAD timer's notification thread runs this with the sigval
+  // held in start_arg's bits (core/thread/timer.cc).
+  void (*notify_routine)(union sigval);
   void* start_arg;
   char name[16];         // pthread_setname_np; empty: the start routine's symbol
   int32_t sched_policy;  // recorded: the policy does not use them yet
@@ -156,6 +161,9 @@ struct Thread {
   // core/thread: all live threads, for reports and fork.
   Thread* all_next;
   Thread* all_prev;
+  // core/thread: one of ptshim's own threads (thread_create_own) while it
+  // has nothing to do; not counted by active_thread_count().
+  bool idle_own;
 
   // core/thread: the first block of pthread key values. Last, because a slot
   // is reused without clearing it: a thread leaves every value null when it
@@ -278,6 +286,10 @@ WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
 bool wake_keyed(const void* key);  // true if it woke anyone
 void make_runnable(Thread* t);     // a new thread
 void sleep_until(uint64_t deadline_ns);
+// Gives a thread blocked without a queue a new deadline (0: none), as if it
+// had blocked with that one: for a wait whose end other threads move (the
+// timer notifier's, core/thread/timer.cc). Cheaper than waking it to look.
+void reschedule_blocked(Thread* t, uint64_t deadline_ns);
 // Switches away from an exited thread for good.
 [[noreturn]] void exit_current_and_schedule();
 void scheduler_after_fork_in_child();

@@ -27,6 +27,7 @@ size_t g_slots_used;   // high-water mark
 Thread* g_free_slots;  // linked through Thread::next
 Thread* g_all;         // every thread not yet freed, through all_next/all_prev
 size_t g_live;         // threads not exited
+size_t g_idle_own;     // of those, ptshim's own threads while idle
 uint64_t g_next_number = 1;
 
 // 2^21 slots (about 2 GiB of address space, committed only as used); under
@@ -88,6 +89,13 @@ void thread_entry() {
   Thread* self = current();
   leave_core();
   tls_on_thread_start(self);
+  if (self->notify_routine != nullptr) {
+    union sigval value;
+    static_assert(sizeof value == sizeof self->start_arg);
+    memcpy(&value, &self->start_arg, sizeof value);
+    self->notify_routine(value);
+    thread_exit(nullptr);
+  }
   if (self->c11_start_routine != nullptr) {
     thread_exit(
         reinterpret_cast<void*>(static_cast<intptr_t>(self->c11_start_routine(self->start_arg))));
@@ -126,6 +134,7 @@ bool thread_is_valid(const Thread* t) {
 
 Thread* all_threads_head() { return g_all; }
 size_t live_thread_count() { return g_live; }
+size_t active_thread_count() { return g_live - g_idle_own; }
 
 void attr_set_defaults(ThreadAttr* a) {
   *a = ThreadAttr{};
@@ -189,8 +198,9 @@ void thread_exit(void* result) {
   enter_core();
   key_run_destructors(self);
   self->result = result;
-  if (g_live == 1) {
+  if (active_thread_count() == 1) {
     // The last thread: the process ends as with glibc's threads, by exit(0).
+    // (An idle thread of ptshim's has no work left that could ever come.)
     leave_core();
     exit(0);
   }
@@ -235,6 +245,41 @@ int thread_detach(Thread* t) {
 
 void reap_detached(Thread* t) { slot_free(t); }
 
+int thread_create_own(void* (*start)(void*), const char* name, size_t stack_size, Thread** out) {
+  ThreadAttr attr;
+  attr_set_defaults(&attr);
+  attr.set(ThreadAttr::kDetached, true);
+  attr.stack_size = stack_size;
+  Thread* t;
+  if (int err = thread_create(attr, start, nullptr, 0, &t)) return err;
+  // Before it first runs (creation does not switch).
+  size_t len = strlen(name);
+  memcpy(t->name, name, len < sizeof t->name ? len : sizeof t->name - 1);
+  sigset_t all;
+  sigemptyset(&all);
+  for (int sig = 1; sig <= 64; ++sig) sigaddset(&all, sig);  // glibc refuses its own 32 and 33
+  signal_mask_swap(t, signal_mask_from_set(&all));
+  t->idle_own = true;
+  ++g_idle_own;
+  *out = t;
+  return 0;
+}
+
+void thread_set_idle(Thread* t, bool idle) {
+  if (t->idle_own == idle) return;
+  t->idle_own = idle;
+  if (!idle) {
+    --g_idle_own;
+    return;
+  }
+  ++g_idle_own;
+  // Only `t` itself can find no active thread here: any other caller is one.
+  if (active_thread_count() == 0) {
+    leave_core();
+    exit(0);
+  }
+}
+
 void threads_after_fork_in_child() {
   // Only the forking thread exists in the child. The others' structures stay
   // allocated (kExited, never reaped), so a mutex still naming one as owner
@@ -260,6 +305,7 @@ void threads_after_fork_in_child() {
     stack_release(t);
   }
   g_live = 1;
+  g_idle_own = 0;
 }
 
 }  // namespace ptshim

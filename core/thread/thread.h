@@ -12,6 +12,8 @@
 //   __thread, the stack-protector canary), unless PTSHIM_TLS=shared.
 #pragma once
 
+#include <signal.h>
+
 #include "core/sched/sched.h"
 
 namespace ptshim {
@@ -74,7 +76,11 @@ int thread_detach(Thread* t);
 [[noreturn]] void thread_exit(void* result);
 bool thread_is_valid(const Thread* t);  // a live or unjoined thread
 Thread* all_threads_head();
-size_t live_thread_count();  // not exited
+size_t live_thread_count();  // not exited, ptshim's own included: what reports count
+// The threads that may still run: not exited, and not one of ptshim's own
+// while it is idle. The process ends when the last of them exits, and one
+// alone may block in the kernel itself (lone_thread_may_block).
+size_t active_thread_count();
 void reap_detached(Thread* t);
 void threads_after_fork_in_child();
 
@@ -83,6 +89,45 @@ void threads_after_fork_in_child();
 // pointer and from inside libc, runs `replacement` (ptshim's) instead. False
 // if it could not be done.
 bool thread_route_glibc_create(const void* replacement);
+
+// ---- ptshim's own threads (thread.cc) ----------------------------------------------------
+// A detached thread that runs `start` for ptshim itself (the timer notifier,
+// timer.cc), with every signal blocked, named `name` in reports and never
+// handed to the program. It starts idle.
+int thread_create_own(void* (*start)(void*), const char* name, size_t stack_size, Thread** out);
+// An idle own thread is not active: it keeps neither the process alive nor a
+// lone thread from blocking in the kernel, as it will not run until a
+// program thread gives it work. When `t` itself goes idle with no active
+// thread left, the process ends by exit(0), as when its last thread exits.
+void thread_set_idle(Thread* t, bool idle);
+
+// ---- POSIX timers that notify by thread (timer.cc) ---------------------------------------
+// A SIGEV_THREAD timer is ptshim's own: no kernel timer, no signal. The next
+// expiration of every armed one is the deadline of one notifier thread of
+// ptshim's, which starts a detached thread per expiration, as glibc's helper
+// thread does (docs/design.md, "Timers that notify by thread").
+//
+// A handle has the top bit set, like glibc's own SIGEV_THREAD timer_t; the
+// kernel's timer ids, which glibc hands out for every other kind of timer,
+// are non-negative ints, so the two never meet.
+inline bool thread_timer_handle_is_ours(uintptr_t timer) { return (timer >> 63) != 0; }
+struct TimerTimes {
+  uint64_t value_ns;     // left until the next expiration; 0: disarmed
+  uint64_t interval_ns;  // the period; 0: one-shot
+};
+// `attr` is copied (glibc does too), made detached. 0, or EINVAL or another
+// error of the kernel's for a clock it does not know, ENOTSUP for a CPU-time
+// clock, EAGAIN when the notifier thread cannot be made.
+int thread_timer_create(clockid_t clock, void (*function)(union sigval), union sigval value,
+                        const ThreadAttr& attr, uintptr_t created_at, uintptr_t* handle);
+// `value` and `interval` are valid (the shim checks them); a zero value
+// disarms. Each returns 0 or EINVAL for a handle that names no timer.
+int thread_timer_set(uintptr_t handle, bool absolute, const timespec& value,
+                     const timespec& interval, TimerTimes* old);
+int thread_timer_get(uintptr_t handle, TimerTimes* times);
+int thread_timer_overrun(uintptr_t handle, int* overrun);
+int thread_timer_delete(uintptr_t handle);
+void thread_timers_after_fork_in_child();  // timers are not inherited
 
 // ---- stacks (stack.cc) ---------------------------------------------------------------
 // Maps a stack with a PROT_NONE guard below it while the guard budget lasts
