@@ -1,10 +1,14 @@
 /* glibc's own helper threads, which it starts inside libc with its own
- * pthread_create: POSIX AIO (aio_write, aio_read, aio_suspend, lio_listio)
- * and getaddrinfo_a. Their results must be right and every helper must be a
+ * pthread_create: POSIX AIO (aio_write, aio_read, aio_suspend, lio_listio),
+ * getaddrinfo_a and mq_notify with SIGEV_THREAD (its helper waits on a
+ * netlink socket inside libc). Their results must be right and every helper must be a
  * thread of the one kernel thread. */
 #include <aio.h>
+#include <fcntl.h>
+#include <mqueue.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <semaphore.h>
 
 #include "check.h"
 #include "temp_file.h"
@@ -13,6 +17,36 @@ static void aio_one(struct aiocb* cb) {
   const struct aiocb* list[1] = {cb};
   while (aio_error(cb) == EINPROGRESS) CHECK(aio_suspend(list, 1, NULL) == 0 || errno == EINTR);
   CHECK_RC(aio_error(cb), 0);
+}
+
+static sem_t notified;
+static ssize_t received;
+
+static void on_message(union sigval v) {
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  char buf[64];
+  received = mq_receive(*(mqd_t*)v.sival_ptr, buf, sizeof buf, NULL);
+  CHECK(sem_post(&notified) == 0);
+}
+
+static void mq_notify_thread(void) {
+  char name[64];
+  snprintf(name, sizeof name, "/compat-glibc-helpers-%d", (int)getpid());
+  struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 64};
+  mqd_t q = mq_open(name, O_CREAT | O_RDWR, 0600, &attr);
+  CHECK_MSG(q != (mqd_t)-1, "mq_open: %s", strerror(errno));
+  CHECK(mq_unlink(name) == 0);
+  CHECK(sem_init(&notified, 0, 0) == 0);
+  struct sigevent sev;
+  memset(&sev, 0, sizeof sev);
+  sev.sigev_notify = SIGEV_THREAD;
+  sev.sigev_notify_function = on_message;
+  sev.sigev_value.sival_ptr = &q;
+  CHECK(mq_notify(q, &sev) == 0);
+  CHECK(mq_send(q, "hello", 5, 0) == 0);
+  while (sem_wait(&notified) != 0) CHECK(errno == EINTR);
+  CHECK(received == 5);
+  CHECK(mq_close(q) == 0);
 }
 
 int main(void) {
@@ -71,7 +105,11 @@ int main(void) {
   CHECK(req.ar_result != NULL && req.ar_result->ai_family == AF_INET);
   freeaddrinfo(req.ar_result);
 
+  mq_notify_thread();
+
   CHECK_ONE_KERNEL_THREAD();
-  printf("glibc_helpers: aio and getaddrinfo_a ran their helpers on this kernel thread\n");
+  printf(
+      "glibc_helpers: aio, getaddrinfo_a and mq_notify ran their helpers on this kernel "
+      "thread\n");
   return 0;
 }
