@@ -19,6 +19,7 @@ void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
   threads_after_fork_in_child();
+  signal_after_fork_in_child(current());
   scheduler_after_fork_in_child();
   preempt_after_fork_in_child();
   g_in_core = 0;

@@ -168,7 +168,7 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   t->detached = attr.detach_state == PTHREAD_CREATE_DETACHED;
   t->sched_policy = policy;
   t->sched_priority = priority;
-  t->signal_mask = self->signal_mask;  // inherited, as POSIX says
+  signal_thread_start(t, self);  // the mask is inherited, as POSIX says
   t->creator_number = self->number;
   t->created_at = created_at;
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
@@ -194,8 +194,15 @@ void thread_exit(void* result) {
     exit(0);
   }
   --g_live;
+  signal_thread_exit(self);
   self->state = ThreadState::kExited;
-  if (self->joiner != nullptr) wake(self->joiner, WakeReason::kWoken);
+  // The joiner may be running a signal handler instead of waiting (it looks
+  // at the state again when its wait resumes).
+  Thread* joiner = self->joiner;
+  if (joiner != nullptr && joiner->state == ThreadState::kBlocked &&
+      joiner->wait_kind == WaitKind::kJoin && joiner->wait_object == self) {
+    wake(joiner, WakeReason::kWoken);
+  }
   exit_current_and_schedule();
 }
 
@@ -210,7 +217,9 @@ int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
     t->joiner = self;
     while (t->state != ThreadState::kExited) {
       WakeReason reason = block(nullptr, WaitKind::kJoin, t, deadline_ns);
-      if (reason != WakeReason::kWoken && t->state != ThreadState::kExited) {
+      // After a signal's handler the join waits on, as glibc's does.
+      if ((reason == WakeReason::kTimedOut || reason == WakeReason::kInterrupted) &&
+          t->state != ThreadState::kExited) {
         t->joiner = nullptr;
         return reason == WakeReason::kTimedOut ? ETIMEDOUT : ECANCELED;
       }
