@@ -3,8 +3,9 @@
 // ptshim's SIGALRM handler, and the inbox for what arrives while the core is
 // busy. Each signal goes to the thread the kernel would give it to:
 // - the thread it was directed at: the running thread for tgkill / tkill
-//   (raise) and for what the kernel sends the thread whose call caused it
-//   (SIGPIPE, SIGXFSZ); the marked thread for a signal ptshim raised;
+//   from this process (raise) and for what the kernel sends the thread
+//   whose call caused it (SIGPIPE, SIGXFSZ); the main thread for tgkill
+//   from another process; the marked thread for a signal ptshim raised;
 // - for the process (kill, sigqueue, timers, the terminal, SIGCHLD): the
 //   main thread if it accepts it, as Linux prefers the thread group leader;
 //   else the running thread if it does; else the first thread that does. A
@@ -55,13 +56,18 @@ void inbox_put(int sig, const siginfo_t* info, Thread* for_thread) {
   g_deferred.arrived = 1;
 }
 
-// tgkill, tkill, and the signals the kernel sends to the thread whose
-// system call caused them (the kernel's SIGPIPE looks like a kill() from
-// this process; one really sent so goes to the running thread too).
-bool directed_at_running_thread(int sig, const siginfo_t* info) {
-  if (info->si_code == SI_TKILL) return true;
-  return (sig == SIGPIPE || sig == SIGXFSZ) && info->si_code == SI_USER &&
-         info->si_pid == static_cast<pid_t>(arch::raw_syscall(SYS_getpid));
+// The thread a signal was directed at, or null for the process: tgkill and
+// tkill from this process (raise, or a thread naming its gettid(), which
+// is the pid for every user thread) are for the running thread; from
+// another process, for the main thread, whose tid the pid is. The signals
+// the kernel sends to the thread whose system call caused them (SIGPIPE,
+// SIGXFSZ) look like a kill() from this process: for the running thread
+// too (one really sent so goes there as well).
+Thread* directed_at(int sig, const siginfo_t* info) {
+  bool from_here = info->si_pid == static_cast<pid_t>(arch::raw_syscall(SYS_getpid));
+  if (info->si_code == SI_TKILL) return from_here ? current() : g_leader;
+  if ((sig == SIGPIPE || sig == SIGXFSZ) && info->si_code == SI_USER && from_here) return current();
+  return nullptr;
 }
 
 Thread* choose_taker(int sig) {
@@ -131,8 +137,8 @@ bool arrive(int sig, siginfo_t* info, const void* ucontext) {
     info->si_errno = 0;
     for_thread = signal_raised_for(sig);
     if (for_thread == nullptr) for_thread = current();
-  } else if (directed_at_running_thread(sig, info)) {
-    for_thread = current();
+  } else {
+    for_thread = directed_at(sig, info);
   }
   if (g_in_core) {
     if (!at_blocking_call(ucontext)) {
