@@ -43,7 +43,16 @@ uint64_t g_inbox;
 siginfo_t g_inbox_info[NSIG];
 Thread* g_inbox_for[NSIG];  // the thread it was directed at; null: the process
 
-Thread* g_leader;  // the main thread; after fork, the child's forking thread
+Thread* g_leader;      // the main thread; after fork, the child's forking thread
+long g_scheduler_tid;  // the kernel thread that runs every user thread
+
+// tls_on_scheduler_thread is false on a kernel thread ptshim does not run,
+// but also on ours for a moment: a new thread's own TLS block says false
+// until its first step marks it (core/thread), and a signal can land in
+// between. The kernel thread's id tells them apart.
+bool on_scheduler_kernel_thread() {
+  return tls_on_scheduler_thread || arch::raw_syscall(SYS_gettid) == g_scheduler_tid;
+}
 
 void inbox_put(int sig, const siginfo_t* info, Thread* for_thread) {
   if ((__atomic_load_n(&g_inbox, __ATOMIC_RELAXED) & bit(sig)) == 0) {
@@ -175,7 +184,7 @@ class FrameMask {
 }  // namespace
 
 void signal_catch(int sig, siginfo_t* info, void* ucontext) {
-  if (!tls_on_scheduler_thread) {
+  if (!on_scheduler_kernel_thread()) {
     // A kernel thread ptshim does not run (made inside glibc): its handler
     // runs there, as it would without the shim.
     program_handler_call(sig, info, ucontext);
@@ -192,7 +201,7 @@ void signal_catch(int sig, siginfo_t* info, void* ucontext) {
 }
 
 void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
-  if (!tls_on_scheduler_thread) {
+  if (!on_scheduler_kernel_thread()) {
     if (program_has_handler(sig)) program_handler_call(sig, info, ucontext);
     return;
   }
@@ -225,7 +234,10 @@ bool signal_may_wake_a_thread() {
   return false;
 }
 
-void signal_leader_set(Thread* t) { g_leader = t; }
+void signal_leader_set(Thread* t) {
+  g_leader = t;
+  g_scheduler_tid = arch::raw_syscall(SYS_gettid);  // at start-up, and in a fork child
+}
 
 void signal_forget_arrivals() {
   __atomic_store_n(&g_inbox, 0, __ATOMIC_RELAXED);

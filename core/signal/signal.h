@@ -140,8 +140,10 @@ bool signal_may_wake_a_thread();
 // handler runs on it, or the default action is taken. `info` null: as
 // pthread_kill's (SI_TKILL from this process).
 void signal_take(Thread* t, int sig, const siginfo_t* info);
-void signal_leader_set(Thread* t);  // the thread a process signal tries first
-void signal_forget_arrivals();      // after fork, in the child
+// The thread a process signal tries first; called on the scheduler's kernel
+// thread (start-up, fork child).
+void signal_leader_set(Thread* t);
+void signal_forget_arrivals();  // after fork, in the child
 
 // ---- delivery to a thread (deliver.cc) ---------------------------------------------------
 // si_errno of a signal ptshim raised for one thread (signal_raised_for).
