@@ -25,16 +25,16 @@ PTSHIM_EXPORT int sigsuspend(const sigset_t* mask) {
     // come to the inbox, routed next.
     uint64_t saved = signal_mask_swap(self, signal_mask_from_set(mask));
     signal_route_arrivals();
-    self->in_sigsuspend = true;
     while (self->handlers_run == handled) {
       if (self->cancel_pending && !self->cancel_disabled) break;
       if (signal_deliverable(self, self->pending_signals) != 0) {
         signal_run_handlers_in_wait();  // held for it, or routed to it just now
         continue;
       }
+      self->in_sigsuspend = true;                    // (cleared when a handler runs)
       block(nullptr, WaitKind::kSleep, nullptr, 0);  // its handler runs in here
+      self->in_sigsuspend = false;
     }
-    self->in_sigsuspend = false;
     signal_mask_swap(self, saved);
   }
   errno = EINTR;

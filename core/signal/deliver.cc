@@ -202,6 +202,11 @@ void deliver_pending_signals() {
 void signal_run_handlers_in_wait() {
   Thread* self = current();
   self->handler_no_restart = false;
+  // A handler may leave the wait for good (siglongjmp): nothing may point
+  // into the waiting frame meanwhile. A sigwait or sigsuspend that goes on
+  // waiting says so again.
+  self->sigwait_set = 0;
+  self->in_sigsuspend = false;
   if (signal_deliverable(self, self->pending_signals) != 0) g_deferred.signals = 1;
   // A safe point: the core is consistent (the thread is on no queue), and
   // the handlers are program code, which runs outside the core.
