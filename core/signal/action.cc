@@ -72,6 +72,7 @@ void program_handler_call(int sig, siginfo_t* info, void* ucontext) {
   } else {
     a.sa_handler(sig);
   }
+  signal_handler_ran();
 }
 
 int program_action_exchange(int sig, const struct sigaction* act, struct sigaction* old) {

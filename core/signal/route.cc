@@ -43,8 +43,9 @@ uint64_t g_inbox;
 siginfo_t g_inbox_info[NSIG];
 Thread* g_inbox_for[NSIG];  // the thread it was directed at; null: the process
 
-Thread* g_leader;      // the main thread; after fork, the child's forking thread
-long g_scheduler_tid;  // the kernel thread that runs every user thread
+Thread* g_leader;         // the main thread; after fork, the child's forking thread
+long g_scheduler_tid;     // the kernel thread that runs every user thread
+Thread* g_suspend_ended;  // a thread in sigsuspend a handler ran on while it waited
 
 // tls_on_scheduler_thread is false on a kernel thread ptshim does not run,
 // but also on ours for a moment: a new thread's own TLS block says false
@@ -194,10 +195,7 @@ void signal_catch(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
   bool run_here = arrive(sig, info, ucontext);
   errno = saved_errno;
-  if (run_here) {
-    ++current()->handlers_run;
-    program_handler_call(sig, info, ucontext);
-  }
+  if (run_here) program_handler_call(sig, info, ucontext);
 }
 
 void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
@@ -205,15 +203,26 @@ void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
     if (program_has_handler(sig)) program_handler_call(sig, info, ucontext);
     return;
   }
-  if (arrive(sig, info, ucontext)) {
-    ++current()->handlers_run;
-    program_handler_call(sig, info, ucontext);
+  if (arrive(sig, info, ucontext)) program_handler_call(sig, info, ucontext);
+}
+
+void signal_handler_ran() {
+  if (!on_scheduler_kernel_thread()) return;
+  Thread* t = current();
+  ++t->handlers_run;
+  if (t->state == ThreadState::kBlocked && t->in_sigsuspend) {
+    g_suspend_ended = t;  // plain stores: this may be inside the core
+    g_deferred.arrived = 1;
   }
 }
 
 void signal_route_arrivals() {
   g_deferred.arrived = 0;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  if (Thread* t = g_suspend_ended) {
+    g_suspend_ended = nullptr;
+    if (t->state == ThreadState::kBlocked && t->in_sigsuspend) wake(t, WakeReason::kSignaled);
+  }
   for (uint64_t arrived = __atomic_load_n(&g_inbox, __ATOMIC_RELAXED); arrived != 0;
        arrived &= arrived - 1) {
     int sig = __builtin_ctzll(arrived) + 1;
@@ -241,6 +250,7 @@ void signal_leader_set(Thread* t) {
 
 void signal_forget_arrivals() {
   __atomic_store_n(&g_inbox, 0, __ATOMIC_RELAXED);
+  g_suspend_ended = nullptr;
   g_deferred.arrived = 0;
 }
 

@@ -73,7 +73,8 @@ void program_action_set(int sig, const struct sigaction* act);
 void program_actions_record_inherited(int sig);  // at start-up: SIG_IGN survives exec
 bool program_has_handler(int sig);
 bool program_ignores(int sig);
-// Calls the program's handler as the kernel would (SA_SIGINFO, SA_RESETHAND).
+// Calls the program's handler as the kernel would (SA_SIGINFO, SA_RESETHAND),
+// from any of ptshim's handlers, and counts it for the thread (route.cc).
 void program_handler_call(int sig, siginfo_t* info, void* ucontext);
 // sigaction for any other signal: the program's action is recorded, and the
 // kernel gets ptshim's catcher for a handler, the action itself otherwise.
@@ -140,6 +141,11 @@ bool signal_may_wake_a_thread();
 // handler runs on it, or the default action is taken. `info` null: as
 // pthread_kill's (SI_TKILL from this process).
 void signal_take(Thread* t, int sig, const siginfo_t* info);
+// A program handler just ran, from any of ptshim's handlers: it counts for
+// the running thread's sigsuspend, and one the handler ran on while waiting
+// there (a managed signal's handler, run where the kernel thread was, the
+// idle sleep of that thread) is woken at the next routing.
+void signal_handler_ran();
 // The thread a process signal tries first; called on the scheduler's kernel
 // thread (start-up, fork child).
 void signal_leader_set(Thread* t);
