@@ -1,4 +1,5 @@
-// sigaction, signal, bsd_signal, sysv_signal, siginterrupt. For the signals
+// sigaction, signal, bsd_signal, sysv_signal, siginterrupt, and the System V
+// sigset, sighold, sigrelse, sigignore, sigpause. For the signals
 // ptshim handles itself (faults, SIGABRT, SIGQUIT, SIGALRM) the program's
 // action is recorded and reported back, and ptshim's handler, which chains
 // to it, stays installed (core/diag/crash.cc). For every other signal the
@@ -81,4 +82,90 @@ PTSHIM_EXPORT int siginterrupt(int sig, int flag) {
   }
   program_action_set(sig, &a);
   return 0;
+}
+
+// The System V family. glibc's own versions reach the kernel through its
+// internal __sigaction, __sigprocmask and __sigsuspend: they would bypass
+// the catcher and the per-thread masks (and sigpause would block every
+// thread), so they are made of the interposed calls here, as glibc makes
+// them of its own.
+namespace {
+// The calling thread's mask with `sig` blocked or not; its old mask in `old`.
+int mask_one(const char* function, int how, int sig, sigset_t* old) {
+  if (sig <= 0 || sig >= NSIG) {
+    errno = EINVAL;
+    return -1;
+  }
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  ShimEntry entry(function);
+  if (int err = signal_mask_change(current(), how, &one, old)) {
+    errno = err;
+    return -1;
+  }
+  return 0;
+}
+}  // namespace
+
+PTSHIM_EXPORT sighandler_t sigset(int sig, sighandler_t disp) {
+  sigset_t old_mask;
+  struct sigaction old;
+  if (disp == SIG_HOLD) {
+    if (mask_one(__func__, SIG_BLOCK, sig, &old_mask) != 0) return SIG_ERR;
+    if (sigismember(&old_mask, sig) == 1) return SIG_HOLD;
+    if (sigaction(sig, nullptr, &old) < 0) return SIG_ERR;
+    return old.sa_handler;
+  }
+  if (disp == SIG_ERR || sig <= 0 || sig >= NSIG) {
+    errno = EINVAL;
+    return SIG_ERR;
+  }
+  struct sigaction act;
+  memset(&act, 0, sizeof act);
+  act.sa_handler = disp;
+  sigemptyset(&act.sa_mask);
+  if (sigaction(sig, &act, &old) < 0) return SIG_ERR;
+  if (mask_one(__func__, SIG_UNBLOCK, sig, &old_mask) != 0) return SIG_ERR;
+  return sigismember(&old_mask, sig) == 1 ? SIG_HOLD : old.sa_handler;
+}
+
+PTSHIM_EXPORT int sighold(int sig) { return mask_one(__func__, SIG_BLOCK, sig, nullptr); }
+
+PTSHIM_EXPORT int sigrelse(int sig) { return mask_one(__func__, SIG_UNBLOCK, sig, nullptr); }
+
+PTSHIM_EXPORT int sigignore(int sig) { return signal(sig, SIG_IGN) == SIG_ERR ? -1 : 0; }
+
+// XSI sigpause: waits with `sig` unblocked. <signal.h> names it
+// __xpg_sigpause (what sigpause is under _XOPEN_SOURCE / _GNU_SOURCE).
+PTSHIM_EXPORT int __xpg_sigpause(int sig) {
+  if (sig <= 0 || sig >= NSIG) {
+    errno = EINVAL;
+    return -1;
+  }
+  sigset_t mask;
+  {
+    ShimEntry entry(__func__);
+    signal_mask_change(current(), SIG_BLOCK, nullptr, &mask);
+    // No sigdelset import: the set rebuilt without `sig`.
+    uint64_t bits = signal_mask_from_set(&mask) & ~signal_bit(sig);
+    sigemptyset(&mask);
+    for (int s = 1; s <= 64; ++s) {
+      if ((bits & signal_bit(s)) != 0) sigaddset(&mask, s);
+    }
+  }
+  return sigsuspend(&mask);
+}
+
+// BSD sigpause, the plain symbol: waits with `mask` (signals 1 to 32, as
+// bits) as the mask. Named by asm label, <signal.h> giving the name to the
+// XSI one.
+PTSHIM_EXPORT int bsd_sigpause(int mask) __asm__("sigpause");
+PTSHIM_EXPORT int bsd_sigpause(int mask) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s = 1; s <= 32; ++s) {
+    if ((static_cast<unsigned>(mask) & (1u << (s - 1))) != 0) sigaddset(&set, s);
+  }
+  return sigsuspend(&set);
 }
