@@ -7,8 +7,10 @@
 // - The kernel's mask is the set of signals that every live thread blocks
 //   (g_blocked_by_all), minus the signals ptshim must always receive
 //   (SIGALRM and the synchronous faults). It does not depend on which thread
-//   runs, so a switch never changes it; it changes only when a mask change,
-//   a thread's start or its exit changes that set.
+//   runs, so a switch between threads needs no system call for it (one
+//   writes it back only when something else left it different: a handler
+//   frame's mask, the ucontext switch's restored one); the set changes only
+//   when a mask change, a thread's start or its exit changes it.
 // - So a signal that some thread accepts is delivered by the kernel at once,
 //   whichever thread runs. For a signal the program handles, the kernel's
 //   action is ptshim's catcher (route.cc), which picks the thread the kernel
