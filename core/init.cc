@@ -21,6 +21,7 @@ void on_fork_in_child() {
   enter_core();
   threads_after_fork_in_child();
   thread_timers_after_fork_in_child();
+  signal_after_fork_in_child(current());
   scheduler_after_fork_in_child();
   preempt_after_fork_in_child();
   syscall_trap_after_fork_in_child();

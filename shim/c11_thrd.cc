@@ -48,12 +48,17 @@ PTSHIM_EXPORT void thrd_yield() {
   yield();
 }
 
-// 0 when the whole duration was slept (nothing interrupts it), -2 for a
-// malformed duration.
-PTSHIM_EXPORT int thrd_sleep(const timespec* duration, timespec*) {
+// 0 when the whole duration was slept, -1 when a signal's handler cut it
+// short (the time left in `remaining`, if given), -2 for a malformed
+// duration: as glibc's, over nanosleep.
+PTSHIM_EXPORT int thrd_sleep(const timespec* duration, timespec* remaining) {
   ShimEntry entry(__func__);
   uint64_t deadline;
   if (deadline_from_relative(duration, &deadline) != 0) return -2;
-  sleep_until(deadline);
-  return 0;
+  if (sleep_until(deadline) != WakeReason::kSignaled) return 0;
+  if (remaining != nullptr) {
+    uint64_t now = monotonic_now_ns();
+    *remaining = timespec_from_ns(deadline > now ? deadline - now : 0);
+  }
+  return -1;
 }

@@ -68,7 +68,12 @@ long io_call(int fd, short events, Op op) {
     if (poll_now(&p, 1) != 0 || fd_is_nonblocking(fd)) {
       return libc_result(op());
     }
-    if (io_block(&p, 1, 0) == WakeReason::kInterrupted) return libc_result(-EINTR);
+    WakeReason reason = io_block(&p, 1, 0);
+    // A handler that ran meanwhile restarts the call only with SA_RESTART.
+    if (reason == WakeReason::kInterrupted ||
+        (reason == WakeReason::kSignaled && !signal_wait_restarts())) {
+      return libc_result(-EINTR);
+    }
   }
 }
 
@@ -97,7 +102,11 @@ long write_fully(int fd, size_t len, Op op) {
     }
     if (r == -EAGAIN) {
       pollfd p{fd, POLLOUT, 0};
-      if (io_block(&p, 1, 0) == WakeReason::kInterrupted) break;
+      WakeReason reason = io_block(&p, 1, 0);
+      if (reason == WakeReason::kInterrupted ||
+          (reason == WakeReason::kSignaled && !signal_wait_restarts())) {
+        break;
+      }
       continue;
     }
     if (done == 0) return libc_result(r);

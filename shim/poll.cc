@@ -39,7 +39,10 @@ long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Chec
     long r = check();
     if (r != 0 || !wait) return libc_result(r);
     WakeReason reason = io_block(fds, count, deadline_ns);
-    if (reason == WakeReason::kInterrupted) return libc_result(-EINTR);
+    // The kernel never restarts these after a handler, SA_RESTART or not.
+    if (reason == WakeReason::kInterrupted || reason == WakeReason::kSignaled) {
+      return libc_result(-EINTR);
+    }
     if (reason == WakeReason::kTimedOut) return libc_result(check());
   }
 }

@@ -31,10 +31,17 @@ PTSHIM_EXPORT int sem_destroy(sem_t* sem) {
   return result(to_semaphore(sem)->waiters.head != nullptr ? EBUSY : 0);
 }
 
+// A handler that runs while it waits: EINTR, unless the handler has
+// SA_RESTART (glibc's untimed futex wait is then restarted by the kernel).
+// The timed waits always fail with EINTR, as the kernel never restarts a
+// timed futex wait.
 PTSHIM_EXPORT int sem_wait(sem_t* sem) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  return result(semaphore_wait(to_semaphore(sem), 0, false));
+  int err;
+  while ((err = semaphore_wait(to_semaphore(sem), 0, false)) == EINTR && signal_wait_restarts()) {
+  }
+  return result(err);
 }
 
 PTSHIM_EXPORT int sem_trywait(sem_t* sem) {

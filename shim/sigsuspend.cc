@@ -1,65 +1,42 @@
 // sigsuspend and pause wait for a signal handler to run. In the kernel they
-// would block every thread, and return early for each of ptshim's timer
-// ticks, so the caller waits in the scheduler instead: it polls (every
-// millisecond) for a pending signal that its suspend mask lets through, then
-// installs that mask so the handler runs, restores its own, and returns -1
-// with EINTR, as the kernel's would. The pattern this serves: signals
-// blocked in every thread and taken by one sigsuspend (lbzip2's, for one). A
-// thread alone in the process makes the real call.
+// would block every thread, so the caller waits in the scheduler instead,
+// with the suspend mask as its own for the wait: the signals it lets
+// through are then accepted by this thread, and one that arrives (or was
+// held for the process, as a program SIGALRM nobody accepted) is routed to
+// it by core/signal, which wakes it; its handler runs inside the wait, with
+// the suspend mask, as natively. Then the thread's own mask is restored and
+// the call returns -1 with EINTR. The pattern this serves: signals blocked
+// in every thread and taken by one sigsuspend (lbzip2's, for one), and the
+// classic alarm sleep.
 #include <errno.h>
 #include <signal.h>
-#include <sys/syscall.h>
 
 #include "shim/shim.h"
 
 using namespace ptshim;
-
-namespace {
-constexpr uint64_t kPollNs = 1000000;
-constexpr long kSigsetBytes = NSIG / 8;
-
-bool deliverable_pending(const sigset_t* mask) {
-  sigset_t pending;
-  if (arch::raw_syscall(SYS_rt_sigpending, reinterpret_cast<long>(&pending), kSigsetBytes) != 0) {
-    return false;
-  }
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sigismember(&pending, sig) == 1 && sigismember(mask, sig) != 1) return true;
-  }
-  return false;
-}
-}  // namespace
 
 PTSHIM_EXPORT int sigsuspend(const sigset_t* mask) {
   {
     ShimEntry entry(__func__);
     CancellationPoint cancellation_point;
     Thread* self = current();
-    uint64_t wanted = signal_mask_from_set(mask);
-    if (!signal_alarm_held_for(wanted)) {
-      if (lone_thread_may_block()) {
-        // ptshim's handler judges a program SIGALRM by the thread's mask,
-        // which is the suspend mask while the kernel waits.
-        uint64_t saved = signal_mask_swap(self, wanted);
-        uint64_t kernel = signal_mask_kernel_form(wanted);
-        long r =
-            arch::raw_syscall(SYS_rt_sigsuspend, reinterpret_cast<long>(&kernel), sizeof kernel);
-        signal_mask_swap(self, saved);
-        errno = static_cast<int>(-r);
-        return -1;
+    uint32_t handled = self->handlers_run;
+    // Letting signals in may make the kernel deliver held ones at once: they
+    // come to the inbox, routed next.
+    uint64_t saved = signal_mask_swap(self, signal_mask_from_set(mask));
+    signal_route_arrivals();
+    while (self->handlers_run == handled) {
+      if (self->cancel_pending && !self->cancel_disabled) break;
+      if (signal_deliverable(self, self->pending_signals) != 0) {
+        signal_run_handlers_in_wait();  // held for it, or routed to it just now
+        continue;
       }
-      while (!deliverable_pending(mask) && !signal_alarm_held_for(wanted)) {
-        sleep_until(monotonic_now_ns() + kPollNs);
-        if (self->cancel_pending && !self->cancel_disabled) break;
-      }
+      self->in_sigsuspend = true;                    // (cleared when a handler runs)
+      block(nullptr, WaitKind::kSleep, nullptr, 0);  // its handler runs in here
+      self->in_sigsuspend = false;
     }
+    signal_mask_swap(self, saved);
   }
-  // The suspend mask for a moment, then the thread's own again: what it lets
-  // through (pending in the kernel, or a held SIGALRM) is raised as the first
-  // call ends, and the program's handler runs.
-  sigset_t old;
-  pthread_sigmask(SIG_SETMASK, mask, &old);
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   errno = EINTR;
   return -1;
 }

@@ -1,7 +1,8 @@
 // sleep, usleep, nanosleep, clock_nanosleep: the caller sleeps in the
-// scheduler while other threads run. Nothing interrupts these sleeps, so the
-// remaining-time outputs are never written (the kernel writes them only on
-// EINTR).
+// scheduler while other threads run. A signal whose handler runs on the
+// sleeping thread ends the sleep early, as in the kernel, whatever
+// SA_RESTART says: the call fails with EINTR and writes the time left
+// (relative sleeps only; sleep() returns the whole seconds left, as glibc's).
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,11 +12,20 @@
 using namespace ptshim;
 
 namespace {
-int sleep_for(const timespec* interval) {
+// 0, EINTR (with the time left in `remain`, if given) or an error number.
+int sleep_until_or_signal(uint64_t deadline, timespec* remain) {
+  if (sleep_until(deadline) != WakeReason::kSignaled) return 0;
+  if (remain != nullptr) {
+    uint64_t now = monotonic_now_ns();
+    *remain = timespec_from_ns(deadline > now ? deadline - now : 0);
+  }
+  return EINTR;
+}
+
+int sleep_for(const timespec* interval, timespec* remain) {
   uint64_t deadline;
   if (int bad = deadline_from_relative(interval, &deadline)) return bad;
-  sleep_until(deadline);
-  return 0;
+  return sleep_until_or_signal(deadline, remain);
 }
 }  // namespace
 
@@ -31,17 +41,16 @@ PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* re
                                reinterpret_cast<long>(remain));
     return static_cast<int>(-r);
   }
-  if ((flags & TIMER_ABSTIME) == 0) return sleep_for(request);
+  if ((flags & TIMER_ABSTIME) == 0) return sleep_for(request, remain);
   uint64_t deadline;
   if (int bad = deadline_from_abstime(clock, request, &deadline)) return bad;
-  sleep_until(deadline);
-  return 0;
+  return sleep_until_or_signal(deadline, nullptr);  // an absolute sleep has no time left to give
 }
 
-PTSHIM_EXPORT int nanosleep(const timespec* request, timespec*) {
+PTSHIM_EXPORT int nanosleep(const timespec* request, timespec* remain) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  if (int err = sleep_for(request)) {
+  if (int err = sleep_for(request, remain)) {
     errno = err;
     return -1;
   }
@@ -52,14 +61,18 @@ PTSHIM_EXPORT int usleep(useconds_t usec) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
   timespec ts{static_cast<time_t>(usec / 1000000), static_cast<long>(usec % 1000000) * 1000};
-  sleep_for(&ts);
+  if (int err = sleep_for(&ts, nullptr)) {
+    errno = err;
+    return -1;
+  }
   return 0;
 }
 
 PTSHIM_EXPORT unsigned sleep(unsigned seconds) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  timespec ts{static_cast<time_t>(seconds), 0};
-  sleep_for(&ts);
-  return 0;
+  timespec ts{static_cast<time_t>(seconds), 0}, left{0, 0};
+  if (sleep_for(&ts, &left) != EINTR) return 0;
+  errno = EINTR;                              // as glibc's, which leaves nanosleep's
+  return static_cast<unsigned>(left.tv_sec);  // the whole seconds not slept
 }

@@ -1,6 +1,11 @@
 // waitpid, wait, wait4: the caller checks with WNOHANG and, while its child
 // has not changed state, sleeps in the scheduler a millisecond at a time,
-// so the other threads run meanwhile.
+// so the other threads run meanwhile. The polling stays: the kernel's event
+// for a child's change, SIGCHLD, is discarded unless the program catches it
+// (its default action ignores it), and catching it on the program's behalf
+// would interrupt the program's other calls. A handler that runs on the
+// waiting thread ends the wait with EINTR unless it has SA_RESTART, as the
+// kernel's wait4.
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -23,10 +28,12 @@ PTSHIM_EXPORT pid_t wait4(pid_t pid, int* status, int options, rusage* usage) {
     long r = arch::raw_syscall(SYS_wait4, pid, reinterpret_cast<long>(status), options | WNOHANG,
                                reinterpret_cast<long>(usage));
     if (r != 0 || (options & WNOHANG) != 0) return static_cast<pid_t>(libc_result(r));
-    sleep_until(monotonic_now_ns() + kPollNs);
+    WakeReason reason = sleep_until(monotonic_now_ns() + kPollNs);
     Thread* self = current();
-    if (self->cancel_pending && !self->cancel_disabled)
+    if ((self->cancel_pending && !self->cancel_disabled) ||
+        (reason == WakeReason::kSignaled && !signal_wait_restarts())) {
       return static_cast<pid_t>(libc_result(-EINTR));
+    }
   }
 }
 

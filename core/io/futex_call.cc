@@ -48,6 +48,7 @@ long wait(uint32_t* word, int op, uint32_t value, const timespec* timeout, uint3
     case WakeReason::kTimedOut:
       return -ETIMEDOUT;
     case WakeReason::kInterrupted:
+    case WakeReason::kSignaled:  // a handler ran: EINTR, as from the kernel's wait
       break;
   }
   return -EINTR;

@@ -72,7 +72,9 @@ WakeReason io_block(pollfd* fds, size_t count, uint64_t deadline_ns) {
   return reason;
 }
 
-void io_poll(int64_t timeout_ns) {
+void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask) {
+  auto mask = reinterpret_cast<long>(sleeping_mask);
+  long mask_size = sleeping_mask != nullptr ? sizeof *sleeping_mask : 0;
   futex_wake_changed();
   if (futex_waiters_exist() && timeout_ns != 0) {
     // Nothing tells us when a futex word changes: look again within 1 ms.
@@ -83,7 +85,7 @@ void io_poll(int64_t timeout_ns) {
   if (!gather(&total)) {
     if (timeout_ns > 0 && futex_waiters_exist()) {
       timespec ts = timespec_from_ns(static_cast<uint64_t>(timeout_ns));
-      arch::raw_syscall(SYS_nanosleep, reinterpret_cast<long>(&ts), 0);
+      arch::raw_syscall(SYS_ppoll, 0, 0, reinterpret_cast<long>(&ts), mask, mask_size);
       g_last_poll_ns = monotonic_now_ns();
       futex_wake_changed();
     }
@@ -91,8 +93,9 @@ void io_poll(int64_t timeout_ns) {
   }
   timespec ts = timespec_from_ns(static_cast<uint64_t>(timeout_ns));
   timespec* tsp = timeout_ns >= 0 ? &ts : nullptr;
-  long ready = arch::raw_syscall(SYS_ppoll, reinterpret_cast<long>(g_all_fds),
-                                 static_cast<long>(total), reinterpret_cast<long>(tsp), 0, 0);
+  long ready =
+      arch::raw_syscall(SYS_ppoll, reinterpret_cast<long>(g_all_fds), static_cast<long>(total),
+                        reinterpret_cast<long>(tsp), mask, mask_size);
   g_last_poll_ns = monotonic_now_ns();
   if (ready > 0) wake_ready();
   futex_wake_changed();

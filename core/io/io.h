@@ -23,8 +23,10 @@ namespace ptshim {
 WakeReason io_block(struct pollfd* fds, size_t count, uint64_t deadline_ns);
 bool io_waiters_exist();  // fd or futex waiters
 // Polls every waiter's fds, waiting up to timeout_ns (-1: without limit),
-// and wakes those that are ready or whose futex word changed.
-void io_poll(int64_t timeout_ns);
+// and wakes those that are ready or whose futex word changed. A wait with
+// `sleeping_mask` has the kernel's signal mask set to it for the wait only
+// (ppoll's), as the idle path needs (core/sched/sched.cc).
+void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask = nullptr);
 void io_poll_if_due(uint64_t now_ns);  // a zero-timeout poll, rate-limited
 // Parks the current thread until *word != value (the tick's parking).
 void futex_block(const uint32_t* word, uint32_t value);

@@ -226,10 +226,12 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     g_deferred.switch_wanted = 1;
   }
   // The thread this handler returns to (switched in, or unparked) goes back
-  // to program code without a safe point: a deferred dump is taken here.
+  // to program code without a safe point: a deferred dump is taken here,
+  // and its signals are raised (core/signal) once the core is left.
   if (g_deferred.dump) take_deferred_dump();
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_in_core = 0;
+  if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
   errno = saved_errno;
 }
 

@@ -65,25 +65,34 @@ void switch_to(Thread* next) {
   after_switch_in();
 }
 
-// Nothing can run: the kernel thread sleeps until the earliest deadline or,
-// with threads waiting for I/O, until one of their fds is ready. EINTR (a
-// signal of the program's) just brings us back to the loop.
+// Nothing can run: the kernel thread sleeps until the earliest deadline,
+// until an I/O waiter's fd is ready, or until a program signal arrives that
+// may wake a thread (core/signal). The program's signals are blocked from
+// the last look at the deferred work until the sleeping call, which lets
+// them in atomically (ppoll's mask): one arriving in between ends the sleep
+// instead of waiting in core/signal's inbox until the sleep ends. EINTR just
+// brings us back to the loop.
 void idle_until_next_event() {
   bool io = io_waiters_exist();
-  if (!deadline_any() && !io) report_deadlock_and_abort();
+  bool deadline = deadline_any();
+  if (!deadline && !io && !signal_may_wake_a_thread()) report_deadlock_and_abort();
   preempt_before_idle();
-  if (io) {
+  uint64_t sleeping_mask = signal_idle_begin();
+  if (!work_deferred()) {
     int64_t timeout = -1;
-    if (deadline_any()) {
+    if (deadline) {
       uint64_t now = monotonic_now_ns(), earliest = deadline_earliest_ns();
       timeout = earliest > now ? static_cast<int64_t>(earliest - now) : 0;
     }
-    io_poll(timeout);
-    return;
+    if (io) {
+      io_poll(timeout, &sleeping_mask);
+    } else {
+      timespec left = timespec_from_ns(static_cast<uint64_t>(timeout));
+      arch::raw_syscall(SYS_ppoll, 0, 0, timeout >= 0 ? reinterpret_cast<long>(&left) : 0,
+                        reinterpret_cast<long>(&sleeping_mask), sizeof sleeping_mask);
+    }
   }
-  timespec until = timespec_from_ns(deadline_earliest_ns());
-  arch::raw_syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME,
-                    reinterpret_cast<long>(&until), 0);
+  signal_idle_end(sleeping_mask);
 }
 
 // The scheduler loop. A dump signal that arrived meanwhile is taken here
@@ -95,6 +104,10 @@ Thread* pick_next() {
     expire_deadlines();
     if (Thread* t = g_policy->take_next()) return t;
     if (g_deferred.dump) take_deferred_dump();
+    if (g_deferred.arrived) {  // a signal may have woken someone
+      signal_route_arrivals();
+      continue;
+    }
     idle_until_next_event();
   }
 }
@@ -140,7 +153,7 @@ void yield() {
 
 void take_deferred_work() {
   if (g_deferred.dump) take_deferred_dump();
-  if (g_deferred.signals) deliver_pending_signals();
+  if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
   if (!g_deferred.switch_wanted) return;
   if (g_current->file_locks_held != 0) return;  // stays deferred until funlockfile
   enter_core();
@@ -169,7 +182,9 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
-  return self->wake_reason;
+  WakeReason reason = self->wake_reason;  // a handler's own waits overwrite it
+  if (__builtin_expect(reason == WakeReason::kSignaled, 0)) signal_run_handlers_in_wait();
+  return reason;
 }
 
 void wake(Thread* t, WakeReason reason) {
@@ -219,14 +234,16 @@ void make_runnable(Thread* t) {
   preempt_sync_timers();
 }
 
-void sleep_until(uint64_t deadline_ns) {
+WakeReason sleep_until(uint64_t deadline_ns) {
   if (deadline_ns <= monotonic_now_ns()) {
     yield();  // a zero sleep still lets others run, as the kernel's does
-    return;
+    return WakeReason::kTimedOut;
   }
-  // Only the deadline or a cancellation request ends it.
-  while (block(nullptr, WaitKind::kSleep, nullptr, deadline_ns) == WakeReason::kWoken) {
+  // Only the deadline, a cancellation request or a signal's handler ends it.
+  WakeReason reason;
+  while ((reason = block(nullptr, WaitKind::kSleep, nullptr, deadline_ns)) == WakeReason::kWoken) {
   }
+  return reason;
 }
 
 void reschedule_blocked(Thread* t, uint64_t deadline_ns) {

@@ -66,7 +66,11 @@ enum class WaitKind : uint8_t {
 
 // kInterrupted: a cancellation request woke a thread blocked at a
 // cancellation point (it gave up its wait: no unit, no lock was handed to it).
-enum class WakeReason : uint8_t { kWoken, kTimedOut, kInterrupted };
+// kSignaled: a signal for this thread with a program handler woke it (no
+// unit, no lock was handed to it either); the handler has run by the time
+// block() returns, and the caller resumes its wait or fails with EINTR, as
+// the kernel's call would (core/signal).
+enum class WakeReason : uint8_t { kWoken, kTimedOut, kInterrupted, kSignaled };
 
 inline constexpr int kKeysMax = 1024;            // PTHREAD_KEYS_MAX
 inline constexpr int kKeyBlock = 32;             // values per key block
@@ -143,8 +147,15 @@ struct Thread {
   alignas(16) unsigned char unwind_exception[32];  // a struct _Unwind_Exception
 
   // core/signal: bit sig - 1.
-  uint64_t pending_signals;  // pthread_kill'ed to this thread, not yet raised
+  uint64_t pending_signals;  // for this thread, held by ptshim until it takes them
+  uint64_t pending_info;     // of those, the ones whose siginfo core/signal kept
   uint64_t signal_mask;      // blocked signals
+  uint64_t sigwait_set;      // while in sigwait*: what it waits for (0: not waiting)
+  void* sigwait_info;        // while in sigwait*: its siginfo_t, for a signal handed to it
+  int32_t sigwait_taken;     // the signal handed to its sigwait (0: none yet)
+  uint32_t handlers_run;     // program handlers run on this thread (sigsuspend counts them)
+  bool handler_no_restart;   // a handler without SA_RESTART ran in its last interrupted wait
+  bool in_sigsuspend;        // waits for any signal: never a deadlock
 
   // core/io: the pollfds this thread waits for (on its stack), or the futex
   // word it is parked on.
@@ -206,7 +217,7 @@ union DeferredWork {
         switch_wanted;         // a tick found the running thread where it may not be suspended
     volatile uint8_t signals;  // the running thread has signals it may now take
     volatile uint8_t dump;     // the dump signal arrived while the core was busy
-    volatile uint8_t unused;
+    volatile uint8_t arrived;  // a program signal arrived while the core was busy (core/signal)
   };
   volatile uint32_t any;
 };
@@ -271,6 +282,7 @@ void after_first_switch_in();         // a new thread's first step (core/thread)
 void yield();
 // Blocks the current thread on `queue` (may be null: a pure sleep) until
 // woken or until `deadline_ns` (0: none) passes; `front` queues it first.
+// Woken for a signal (kSignaled), it runs the handler before returning.
 WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t deadline_ns,
                  bool front = false);
 // Makes a blocked thread runnable (removes it from its queue and the heap).
@@ -285,7 +297,9 @@ void wake_all(WaitQueue* queue);
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
 bool wake_keyed(const void* key);  // true if it woke anyone
 void make_runnable(Thread* t);     // a new thread
-void sleep_until(uint64_t deadline_ns);
+// kTimedOut, or kInterrupted / kSignaled if a cancellation request or a
+// signal's handler cut it short.
+WakeReason sleep_until(uint64_t deadline_ns);
 // Gives a thread blocked without a queue a new deadline (0: none), as if it
 // had blocked with that one: for a wait whose end other threads move (the
 // timer notifier's, core/thread/timer.cc). Cheaper than waking it to look.

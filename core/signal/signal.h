@@ -1,17 +1,41 @@
 // core/signal: per-thread signal masks over one kernel mask, the program's
-// actions for the signals ptshim handles itself, the per-signal facts, and
-// signals directed at one user thread.
+// actions, the per-signal facts, and the delivery of signals to user
+// threads: directed at one (pthread_kill, raise) or at the process (kill,
+// timers, the terminal), to a thread that runs or to one blocked in ptshim.
 //
 // Invariants (docs/design.md, "Signals"):
-// - The kernel's mask is the running thread's minus the signals ptshim must
-//   always receive (SIGALRM and the synchronous faults); it is rewritten only
-//   when a switch changes it.
-// - For a signal ptshim handles (signal_is_managed), the kernel's action is
-//   ptshim's handler and stays so; the program's sigaction is recorded here
-//   and the handler chains to it.
-// - A signal sent to one user thread is pending in that thread
-//   (Thread::pending_signals) and raised at this kernel thread when that
-//   thread runs outside the core with the signal unblocked.
+// - The kernel's mask is the set of signals that every live thread blocks
+//   (g_blocked_by_all), minus the signals ptshim must always receive
+//   (SIGALRM and the synchronous faults). It does not depend on which thread
+//   runs, so a switch between threads needs no system call for it (one
+//   writes it back only when something else left it different: a handler
+//   frame's mask, the ucontext switch's restored one); the set changes only
+//   when a mask change, a thread's start or its exit changes it.
+// - So a signal that some thread accepts is delivered by the kernel at once,
+//   whichever thread runs. For a signal the program handles, the kernel's
+//   action is ptshim's catcher (route.cc), which picks the thread the kernel
+//   would (the one it was directed at; for the process, the main thread if
+//   it accepts it, else the running one, else any that accepts it, a thread
+//   in sigwait for it included) and runs the program's handler on that
+//   thread's stack: at once if it is the running thread outside the core;
+//   otherwise when that thread next runs outside the core (a safe point),
+//   waking it if it is blocked in ptshim (WakeReason::kSignaled), where the
+//   handler runs inside the wait before the call resumes or fails with EINTR.
+// - A signal that arrives while the core is busy touches no core state: it
+//   is put in an inbox (one slot per signal, plain stores) and routed at the
+//   next safe point or by the scheduler loop (g_deferred.arrived).
+// - A signal for one thread that the thread blocks is held by ptshim
+//   (Thread::pending_signals) until the thread unblocks it or takes it with
+//   sigwait; one for the process that no thread accepts is held by ptshim
+//   too if the kernel could not keep it pending (SIGALRM), else by the kernel.
+// - A held signal is raised at this kernel thread only while its thread runs
+//   outside the core, marked with the thread it is for, so the handler runs
+//   on that thread's stack with the kernel's own signal frame (masks,
+//   SA_ONSTACK, SA_SIGINFO); a marked signal that reaches another thread
+//   goes back to its own.
+// - For a signal ptshim handles itself (signal_is_managed), the kernel's
+//   action is ptshim's handler and stays so; the program's sigaction is
+//   recorded here and the handler chains to it.
 #pragma once
 
 #include <signal.h>
@@ -51,15 +75,40 @@ void program_action_set(int sig, const struct sigaction* act);
 void program_actions_record_inherited(int sig);  // at start-up: SIG_IGN survives exec
 bool program_has_handler(int sig);
 bool program_ignores(int sig);
-// Calls the program's handler as the kernel would (SA_SIGINFO, SA_RESETHAND).
+// Calls the program's handler as the kernel would (SA_SIGINFO, SA_RESETHAND),
+// from any of ptshim's handlers, and counts it for the thread (route.cc).
 void program_handler_call(int sig, siginfo_t* info, void* ucontext);
-// A SIGALRM that is not one of ptshim's ticks (alarm(), setitimer, kill): held
-// if the running thread blocks it, else what the program asked for.
-void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext);
+// sigaction for any other signal: the program's action is recorded, and the
+// kernel gets ptshim's catcher for a handler, the action itself otherwise.
+// 0 or -1 with errno, as sigaction.
+int program_action_exchange(int sig, const struct sigaction* act, struct sigaction* old);
+// siginterrupt: SA_RESTART off (flag != 0) or on for the program's handler.
+int program_action_interrupt(int sig, int flag);
+// What happens to `sig` when a thread takes it now.
+enum class Disposition : uint8_t {
+  kCaught,   // the program's handler, run by ptshim (the catcher, or SIGALRM's chain)
+  kDirect,   // a handler the kernel calls itself (installed behind ptshim's back,
+             // or a managed signal's: ptshim's own handler chains)
+  kIgnored,  // SIG_IGN, or a default action that ignores it
+  kDefault,  // a default action that ends or stops the process
+};
+Disposition signal_disposition(int sig);
+bool signal_handler_restarts(int sig);    // the program's handler has SA_RESTART
+uint64_t signals_caught();                // the signals whose kernel action is the catcher
+uint64_t signal_catcher_blocks(int sig);  // what the kernel blocks while the catcher runs
+// The kernel's handler for every signal the program handles (route.cc).
+void signal_catch(int sig, siginfo_t* info, void* ucontext);
 
 // ---- masks (mask.cc) -------------------------------------------------------------------
 void signal_mask_adopt_first_thread(Thread* t);
-// Makes the kernel's mask `t`'s (a system call only if it differs).
+// A new thread inherits its creator's mask and counts in the mask the
+// kernel gets; an exiting one no longer does.
+void signal_thread_start(Thread* t, const Thread* creator);
+void signal_thread_exit(Thread* t);
+// After fork, in the child: only `survivor` is left, with nothing pending.
+void signal_after_fork_in_child(Thread* survivor);
+// After a switch to `t`: makes the kernel's mask what it should be (a system
+// call only if it is not, which a switch alone never causes).
 void signal_mask_install(Thread* t);
 // Something other than signal_mask_install changed the kernel's mask.
 void signal_mask_note_kernel(uint64_t mask);
@@ -67,22 +116,67 @@ uint64_t signal_mask_kernel();
 // pthread_sigmask's work for `t`: 0, or EINVAL for a bad `how`.
 int signal_mask_change(Thread* t, int how, const sigset_t* set, sigset_t* old);
 bool signal_is_blocked(const Thread* t, int sig);
-// Of `pending`, the signals that may be raised for `t` now: not those it
-// blocks that the kernel would deliver anyway (SIGALRM, the faults).
+// Of `pending`, the signals `t` may take now (those it does not block).
 uint64_t signal_deliverable(const Thread* t, uint64_t pending);
-// A program SIGALRM that arrived while the running thread blocked it.
-void signal_hold_program_alarm();
-bool signal_take_held_alarm();
-bool signal_alarm_held_for(uint64_t mask);               // one is held and `mask` lets it through
 uint64_t signal_mask_from_set(const sigset_t* set);      // bits 1-64, minus the unblockable
 uint64_t signal_mask_kernel_form(uint64_t thread_mask);  // what the kernel gets for it
-// Sets `t`'s mask without touching the kernel's (sigsuspend's atomic wait);
-// returns the previous one.
+// Sets `t`'s mask (sigsuspend's wait); returns the previous one.
 uint64_t signal_mask_swap(Thread* t, uint64_t mask);
+uint64_t signal_blocked_by_all();  // by every live thread
+// The idle path's sleep (core/sched): blocks the program's signals while the
+// scheduler makes its last checks; returns the mask the sleeping call should
+// let them in with, which signal_idle_end restores.
+uint64_t signal_idle_begin();
+void signal_idle_end(uint64_t mask);
 
-// ---- thread-directed signals (deliver.cc) ------------------------------------------------
-// pthread_kill: pending in `t`, raised when it next runs outside the core.
-void signal_request(Thread* t, int sig);
-void deliver_pending_signals();  // the running thread's (a safe point)
+// ---- arrival and routing (route.cc) -------------------------------------------------------
+// A SIGALRM that is not one of ptshim's ticks (alarm(), setitimer, kill),
+// from the SIGALRM handler: delivered like any other program signal.
+void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext);
+// Routes the signals that arrived while the core was busy (in the core).
+void signal_route_arrivals();
+// Nothing can run and nobody sleeps or waits for I/O: could a signal still
+// wake a thread? (A handler the program installed for a signal some thread
+// accepts, or a thread in sigwait or sigsuspend.)
+bool signal_may_wake_a_thread();
+// `t` takes `sig` now (it accepts it): handed to its sigwait, or its
+// handler runs on it, or the default action is taken. `info` null: as
+// pthread_kill's (SI_TKILL from this process).
+void signal_take(Thread* t, int sig, const siginfo_t* info);
+// A program handler just ran, from any of ptshim's handlers: it counts for
+// the running thread's sigsuspend, and one the handler ran on while waiting
+// there (a managed signal's handler, run where the kernel thread was, the
+// idle sleep of that thread) is woken at the next routing.
+void signal_handler_ran();
+// The thread a process signal tries first; called on the scheduler's kernel
+// thread (start-up, fork child).
+void signal_leader_set(Thread* t);
+void signal_forget_arrivals();  // after fork, in the child
+
+// ---- delivery to a thread (deliver.cc) ---------------------------------------------------
+// si_errno of a signal ptshim raised for one thread (signal_raised_for).
+inline constexpr int kSignalMark = 0x50545348;
+// `t` is live and does not block `sig`, or waits for it in sigwait.
+bool signal_accepts(const Thread* t, int sig);
+// Holds `sig` for `t` (null: for the process) until it is taken.
+void signal_hold(Thread* t, int sig, const siginfo_t* info);
+Thread* signal_raised_for(int sig);  // the thread a marked `sig` was raised for (once)
+void signal_forget_held();           // after fork, in the child
+// pthread_kill / pthread_sigqueue: for `t` (info null: pthread_kill's).
+void signal_request(Thread* t, int sig, const siginfo_t* info = nullptr);
+// At a safe point (outside the core): routes what arrived, then raises the
+// running thread's signals, so their handlers run on it.
+void deliver_pending_signals();
+// block() returned kSignaled: runs the handlers from inside the wait (leaves
+// the core for them, as for any program code).
+void signal_run_handlers_in_wait();
+// After signal_run_handlers_in_wait: no handler that ran asked for
+// SA_RESTART's absence, so a restartable call goes on waiting.
+bool signal_wait_restarts();
+// sigwait's check: a signal of `wanted` held for `t` or for the process,
+// taken with its siginfo (0: none).
+int signal_take_held(Thread* t, uint64_t wanted, siginfo_t* info);
+// The signals held for `t` and for the process (sigpending).
+uint64_t signal_held_for(const Thread* t);
 
 }  // namespace ptshim

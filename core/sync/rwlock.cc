@@ -47,34 +47,43 @@ void grant(RwLock* l) {
 }
 }  // namespace
 
+// A waiter woken by anything but a grant (a signal's handler ran, or a
+// cancellation request that does not apply here) left its queue without the
+// lock, and tries again as a new caller would.
 int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   if (l->writer == current()) return try_only ? EBUSY : EDEADLK;
-  bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr);
-  if (!must_queue) {
-    if (l->active_readers == UINT32_MAX) return EAGAIN;
-    ++l->active_readers;
-    scheduling_point(SchedPoint::kUncontendedLock);
-    return 0;
+  for (;;) {
+    bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr);
+    if (!must_queue) {
+      if (l->active_readers == UINT32_MAX) return EAGAIN;
+      ++l->active_readers;
+      scheduling_point(SchedPoint::kUncontendedLock);
+      return 0;
+    }
+    if (try_only) return EBUSY;
+    if (g_reporting) return 0;
+    WakeReason reason = block(&l->readers, WaitKind::kRwRead, l, deadline_ns);
+    if (reason == WakeReason::kWoken) return 0;
+    if (reason == WakeReason::kTimedOut) return ETIMEDOUT;
   }
-  if (try_only) return EBUSY;
-  if (g_reporting) return 0;
-  if (block(&l->readers, WaitKind::kRwRead, l, deadline_ns) == WakeReason::kWoken) return 0;
-  return ETIMEDOUT;
 }
 
 int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   Thread* self = current();
   if (l->writer == self) return try_only ? EBUSY : EDEADLK;
-  if (l->writer == nullptr && l->active_readers == 0) {
-    l->writer = self;
-    scheduling_point(SchedPoint::kUncontendedLock);
-    return 0;
+  for (;;) {
+    if (l->writer == nullptr && l->active_readers == 0) {
+      l->writer = self;
+      scheduling_point(SchedPoint::kUncontendedLock);
+      return 0;
+    }
+    if (try_only) return EBUSY;
+    if (g_reporting) return 0;
+    WakeReason reason = block(&l->writers, WaitKind::kRwWrite, l, deadline_ns);
+    if (reason == WakeReason::kWoken) return 0;
+    grant(l);  // readers queued behind this writer may go now
+    if (reason == WakeReason::kTimedOut) return ETIMEDOUT;
   }
-  if (try_only) return EBUSY;
-  if (g_reporting) return 0;
-  if (block(&l->writers, WaitKind::kRwWrite, l, deadline_ns) == WakeReason::kWoken) return 0;
-  grant(l);  // readers queued behind this writer may go now
-  return ETIMEDOUT;
 }
 
 int rwlock_unlock(RwLock* l) {

@@ -21,6 +21,8 @@ int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
       return 0;  // a post handed its unit over
     case WakeReason::kTimedOut:
       return ETIMEDOUT;
+    case WakeReason::kSignaled:
+      return EINTR;  // a handler ran: the caller knows whether to wait on
     case WakeReason::kInterrupted:
       break;
   }

@@ -173,11 +173,11 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   t->detached = attr.has(ThreadAttr::kDetached);
   t->sched_policy = policy;
   t->sched_priority = priority;
-  t->signal_mask = self->signal_mask;  // inherited, as POSIX says
+  signal_thread_start(t, self);  // the mask is inherited, as POSIX says
   const auto* extension = static_cast<const GlibcAttrExtension*>(attr.glibc_extension);
   if (extension != nullptr && extension->sigmask_set) {
     // glibc's helper threads block every signal this way.
-    t->signal_mask = signal_mask_from_set(reinterpret_cast<const sigset_t*>(extension->sigmask));
+    signal_mask_swap(t, signal_mask_from_set(reinterpret_cast<const sigset_t*>(extension->sigmask)));
   }
   t->creator_number = self->number;
   t->created_at = created_at;
@@ -205,8 +205,15 @@ void thread_exit(void* result) {
     exit(0);
   }
   --g_live;
+  signal_thread_exit(self);
   self->state = ThreadState::kExited;
-  if (self->joiner != nullptr) wake(self->joiner, WakeReason::kWoken);
+  // The joiner may be running a signal handler instead of waiting (it looks
+  // at the state again when its wait resumes).
+  Thread* joiner = self->joiner;
+  if (joiner != nullptr && joiner->state == ThreadState::kBlocked &&
+      joiner->wait_kind == WaitKind::kJoin && joiner->wait_object == self) {
+    wake(joiner, WakeReason::kWoken);
+  }
   exit_current_and_schedule();
 }
 
@@ -221,7 +228,9 @@ int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
     t->joiner = self;
     while (t->state != ThreadState::kExited) {
       WakeReason reason = block(nullptr, WaitKind::kJoin, t, deadline_ns);
-      if (reason != WakeReason::kWoken && t->state != ThreadState::kExited) {
+      // After a signal's handler the join waits on, as glibc's does.
+      if ((reason == WakeReason::kTimedOut || reason == WakeReason::kInterrupted) &&
+          t->state != ThreadState::kExited) {
         t->joiner = nullptr;
         return reason == WakeReason::kTimedOut ? ETIMEDOUT : ECANCELED;
       }
