@@ -42,6 +42,17 @@ inline bool interrupted_syscall(const void* ucontext, long* number, long args[4]
   return *number >= 0 && *number < 1024;
 }
 
+// The six system call arguments, where the kernel's calling convention puts
+// them.
+inline void syscall_arguments(const greg_t* r, long args[6]) {
+  args[0] = r[REG_RDI];
+  args[1] = r[REG_RSI];
+  args[2] = r[REG_RDX];
+  args[3] = r[REG_R10];
+  args[4] = r[REG_R8];
+  args[5] = r[REG_R9];
+}
+
 // True if the signal interrupted a blocking system call that the kernel then
 // ended with EINTR instead of restarting it (a timed wait: its restart needs
 // no handler in between): the pc is just after a `syscall` instruction and
@@ -51,12 +62,7 @@ inline bool interrupted_syscall_ended(const void* ucontext, long args[6]) {
   const greg_t* r = static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs;
   const auto* pc = reinterpret_cast<const unsigned char*>(r[REG_RIP]);
   if (r[REG_RAX] != -4 /* EINTR */ || pc[-2] != 0x0f || pc[-1] != 0x05) return false;
-  args[0] = r[REG_RDI];
-  args[1] = r[REG_RSI];
-  args[2] = r[REG_RDX];
-  args[3] = r[REG_R10];
-  args[4] = r[REG_R8];
-  args[5] = r[REG_R9];
+  syscall_arguments(r, args);
   return true;
 }
 
@@ -85,12 +91,7 @@ inline void set_interrupted_syscall_result(void* ucontext, long result) {
 // `syscall` instruction. Gives the six arguments and returns the number.
 inline long trapped_syscall(const void* ucontext, long args[6]) {
   const greg_t* r = static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs;
-  args[0] = r[REG_RDI];
-  args[1] = r[REG_RSI];
-  args[2] = r[REG_RDX];
-  args[3] = r[REG_R10];
-  args[4] = r[REG_R8];
-  args[5] = r[REG_R9];
+  syscall_arguments(r, args);
   return r[REG_RAX];
 }
 
