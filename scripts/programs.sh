@@ -360,7 +360,9 @@ bench_one() { # LABEL: a table row; the shim is timed only if its first run was 
   one_run "$l" shim || st=$?
   if [ "$st" -ne 0 ]; then
     sm=$(short_end "$st")
-    notes+=("$l under ptshim: $(how_ended "$st")$(cmp -s want out.shim && echo ", output complete and identical")")
+    local complete=""
+    cmp -s want out.shim && complete=", its output complete and byte-identical"
+    notes+=("$l under ptshim: $(how_ended "$st")$complete")
   elif ! cmp -s want out.shim; then
     sm=differs
     notes+=("$l under ptshim: output differs from the native run")
