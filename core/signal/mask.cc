@@ -99,7 +99,9 @@ void set_thread_mask(Thread* t, uint64_t mask) {
     count(mask & ~old, +1);
     recompute();
   }
-  if (t->state == ThreadState::kExited) return;
+  // Held signals go only to a thread that runs, or will with this mask: not
+  // one being made (its creator may still set its mask) or gone.
+  if (t->state == ThreadState::kExited || t->state == ThreadState::kFree) return;
   for (uint64_t held = signal_held_for(nullptr) & ~mask; held != 0; held &= held - 1) {
     siginfo_t info;
     int sig = __builtin_ctzll(held) + 1;
