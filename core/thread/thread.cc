@@ -177,7 +177,8 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   const auto* extension = static_cast<const GlibcAttrExtension*>(attr.glibc_extension);
   if (extension != nullptr && extension->sigmask_set) {
     // glibc's helper threads block every signal this way.
-    signal_mask_swap(t, signal_mask_from_set(reinterpret_cast<const sigset_t*>(extension->sigmask)));
+    signal_mask_swap(t,
+                     signal_mask_from_set(reinterpret_cast<const sigset_t*>(extension->sigmask)));
   }
   t->creator_number = self->number;
   t->created_at = created_at;

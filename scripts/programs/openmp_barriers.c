@@ -20,7 +20,7 @@ static uint64_t mix(uint64_t x) { /* splitmix64's finaliser */
   return x ^ (x >> 31);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   long rounds = argc > 1 ? atol(argv[1]) : 2000;
   long n = argc > 2 ? atol(argv[2]) : 20000;
   if (rounds < 1 || n < 3) {
@@ -62,7 +62,8 @@ int main(int argc, char **argv) {
   free(a);
   free(b);
 
-  printf("openmp_barriers: team %d, %ld rounds of %ld: reductions %016" PRIx64 ", stencil %016" PRIx64 "\n",
+  printf("openmp_barriers: team %d, %ld rounds of %ld: reductions %016" PRIx64
+         ", stencil %016" PRIx64 "\n",
          team, rounds, n, total, stencil);
   return 0;
 }
