@@ -52,6 +52,17 @@ void* internal_alloc_zeroed(size_t size);  // dies on exhaustion
 size_t internal_alloc_size(size_t size);   // the block internal_alloc_zeroed(size) gives
 void internal_free(void* p, size_t size);
 size_t page_size();
+// A growing array of pointers: twice the room (`first` slots when it has
+// none), the `used` ones kept, the old block freed. Updates *capacity.
+template <typename T>
+T** internal_grow(T** items, size_t used, size_t* capacity, size_t first) {
+  size_t grown = *capacity == 0 ? first : *capacity * 2;
+  auto** bigger = static_cast<T**>(internal_alloc_zeroed(grown * sizeof(T*)));
+  for (size_t i = 0; i < used; ++i) bigger[i] = items[i];
+  if (items != nullptr) internal_free(items, *capacity * sizeof(T*));
+  *capacity = grown;
+  return bigger;
+}
 
 // ---- time (time.cc) -----------------------------------------------------------------
 // Every deadline in ptshim is nanoseconds on CLOCK_MONOTONIC; 0 means "none".

@@ -42,14 +42,7 @@ void sift_down(size_t i) {
   place(i, t);
 }
 
-void grow() {
-  size_t capacity = g_capacity == 0 ? 256 : g_capacity * 2;
-  auto** heap = static_cast<Thread**>(internal_alloc_zeroed(capacity * sizeof(Thread*)));
-  for (size_t i = 0; i < g_count; ++i) heap[i] = g_heap[i];
-  if (g_heap != nullptr) internal_free(g_heap, g_capacity * sizeof(Thread*));
-  g_heap = heap;
-  g_capacity = capacity;
-}
+void grow() { g_heap = internal_grow(g_heap, g_count, &g_capacity, 256); }
 }  // namespace
 
 void deadline_insert(Thread* t, uint64_t deadline_ns) {

@@ -90,7 +90,7 @@ constexpr size_t kNotifierStack = 256 * 1024;  // it may reach malloc (tls_prepa
 
 Timer** g_timers;  // slots [0, g_used), each allocated once and reused
 uint32_t g_used;
-uint32_t g_capacity;
+size_t g_capacity;
 uint32_t g_free;  // index + 1 of the first free slot
 Timer* g_armed;
 Thread* g_notifier;  // null until the first SIGEV_THREAD timer
@@ -248,14 +248,7 @@ Timer* allocate() {
     return t;
   }
   if (g_used == kMaxTimers) return nullptr;
-  if (g_used == g_capacity) {
-    uint32_t capacity = g_capacity == 0 ? 16 : g_capacity * 2;
-    auto** table = static_cast<Timer**>(internal_alloc_zeroed(capacity * sizeof(Timer*)));
-    for (uint32_t i = 0; i < g_used; ++i) table[i] = g_timers[i];
-    if (g_timers != nullptr) internal_free(g_timers, g_capacity * sizeof(Timer*));
-    g_timers = table;
-    g_capacity = capacity;
-  }
+  if (g_used == g_capacity) g_timers = internal_grow(g_timers, g_used, &g_capacity, 16);
   Timer* t = static_cast<Timer*>(internal_alloc_zeroed(sizeof(Timer)));
   t->index = g_used;
   g_timers[g_used++] = t;
