@@ -61,7 +61,13 @@ inline void syscall_arguments(const greg_t* r, long args[6]) {
 inline bool interrupted_syscall_ended(const void* ucontext, long args[6]) {
   const greg_t* r = static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs;
   const auto* pc = reinterpret_cast<const unsigned char*>(r[REG_RIP]);
-  if (r[REG_RAX] != -4 /* EINTR */ || pc[-2] != 0x0f || pc[-1] != 0x05) return false;
+  // The bytes before the pc are read only within its 4 KiB block, which is
+  // mapped with it (a pc that only looks like it ended a call may start code
+  // after an unmapped page).
+  if (r[REG_RAX] != -4 /* EINTR */ || (reinterpret_cast<uintptr_t>(pc) & 4095) < 2 ||
+      pc[-2] != 0x0f || pc[-1] != 0x05) {
+    return false;
+  }
   syscall_arguments(r, args);
   return true;
 }
@@ -73,7 +79,9 @@ inline bool syscall_number_loaded_before(const void* ucontext, long number) {
   const auto* end = reinterpret_cast<const unsigned char*>(
                         static_cast<const ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RIP]) -
                     2;
-  for (const unsigned char* p = end - 5; p >= end - 16; --p) {
+  auto block = reinterpret_cast<uintptr_t>(end) & ~uintptr_t{4095};  // see above
+  for (const unsigned char* p = end - 5; p >= end - 16 && reinterpret_cast<uintptr_t>(p) >= block;
+       --p) {
     int32_t imm;
     __builtin_memcpy(&imm, p + 1, sizeof imm);
     if (p[0] == 0xb8 && imm == number) return true;

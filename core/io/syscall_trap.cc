@@ -82,7 +82,7 @@ int find_libc_code(dl_phdr_info* info, size_t, void*) {
   return 0;
 }
 
-bool must_let_through(long number, const long args[6]) {
+bool must_let_through(long number) {
   switch (number) {
     case SYS_clone:
     case SYS_clone3:
@@ -92,7 +92,6 @@ bool must_let_through(long number, const long args[6]) {
     case SYS_rt_sigprocmask:
       return true;
     default:
-      (void)args;
       return false;
   }
 }
@@ -111,7 +110,7 @@ void on_trapped_syscall(int sig, siginfo_t* info, void* ucontext) {
   long a[6];
   long number = arch::trapped_syscall(ucontext, a);
   long result;
-  if (must_let_through(number, a)) {
+  if (must_let_through(number)) {
     g_selector = SYSCALL_DISPATCH_FILTER_ALLOW;
     arch::repeat_trapped_syscall(ucontext);
     errno = saved_errno;
