@@ -1,11 +1,8 @@
-// waitpid, wait, wait4: the caller checks with WNOHANG and, while its child
-// has not changed state, sleeps in the scheduler a millisecond at a time,
-// so the other threads run meanwhile. The polling stays: the kernel's event
-// for a child's change, SIGCHLD, is discarded unless the program catches it
-// (its default action ignores it), and catching it on the program's behalf
-// would interrupt the program's other calls. A handler that runs on the
-// waiting thread ends the wait with EINTR unless it has SA_RESTART, as the
-// kernel's wait4.
+// wait, waitpid, wait4, waitid: the caller looks with WNOHANG and, while no
+// child it waits for has changed state, sleeps in the scheduler until the
+// next SIGCHLD (core/signal/child.cc), so the other threads run meanwhile.
+// A handler that runs on the waiting thread ends the wait with EINTR unless
+// it has SA_RESTART, as the kernel's wait4 and waitid do.
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -14,27 +11,39 @@
 using namespace ptshim;
 
 namespace {
-constexpr uint64_t kPollNs = 1000000;
+// Repeats `look` (a WNOHANG call: 0 while nothing changed) until it finds a
+// change or an error, or the wait is cut short.
+template <typename Look>
+long wait_for_child(Look look) {
+  struct InWait {
+    InWait() { child_wait_begin(); }
+    ~InWait() { child_wait_end(); }
+  } in_wait;
+  for (;;) {
+    uint64_t changes = child_changes();
+    long r = look();
+    if (r != 0) return r;
+    WakeReason reason = child_wait(changes);
+    Thread* self = current();
+    if ((self->cancel_pending && !self->cancel_disabled) ||
+        (reason == WakeReason::kSignaled && !signal_wait_restarts())) {
+      return -EINTR;
+    }
+  }
+}
 }  // namespace
 
 PTSHIM_EXPORT pid_t wait4(pid_t pid, int* status, int options, rusage* usage) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  if (lone_thread_may_block()) {  // nobody else to run: just block
-    return static_cast<pid_t>(libc_result(arch::raw_syscall(
-        SYS_wait4, pid, reinterpret_cast<long>(status), options, reinterpret_cast<long>(usage))));
+  auto call = [&](int with) {
+    return arch::raw_syscall(SYS_wait4, pid, reinterpret_cast<long>(status), with,
+                             reinterpret_cast<long>(usage));
+  };
+  if ((options & WNOHANG) != 0 || lone_thread_may_block()) {  // nobody else to run: just block
+    return static_cast<pid_t>(libc_result(call(options)));
   }
-  for (;;) {
-    long r = arch::raw_syscall(SYS_wait4, pid, reinterpret_cast<long>(status), options | WNOHANG,
-                               reinterpret_cast<long>(usage));
-    if (r != 0 || (options & WNOHANG) != 0) return static_cast<pid_t>(libc_result(r));
-    WakeReason reason = sleep_until(monotonic_now_ns() + kPollNs);
-    Thread* self = current();
-    if ((self->cancel_pending && !self->cancel_disabled) ||
-        (reason == WakeReason::kSignaled && !signal_wait_restarts())) {
-      return static_cast<pid_t>(libc_result(-EINTR));
-    }
-  }
+  return static_cast<pid_t>(libc_result(wait_for_child([&] { return call(options | WNOHANG); })));
 }
 
 PTSHIM_EXPORT pid_t waitpid(pid_t pid, int* status, int options) {
@@ -42,3 +51,25 @@ PTSHIM_EXPORT pid_t waitpid(pid_t pid, int* status, int options) {
 }
 
 PTSHIM_EXPORT pid_t wait(int* status) { return wait4(-1, status, 0, nullptr); }
+
+PTSHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
+  ShimEntry entry(__func__);
+  CancellationPoint cancellation_point;
+  siginfo_t own;
+  siginfo_t* found = info != nullptr ? info : &own;  // the kernel accepts a null one
+  auto call = [&](int with) {
+    return arch::raw_syscall(SYS_waitid, idtype, static_cast<long>(id),
+                             reinterpret_cast<long>(found), with, 0);
+  };
+  if ((options & WNOHANG) != 0 || lone_thread_may_block()) {
+    return static_cast<int>(libc_result(call(options)));
+  }
+  // With WNOHANG, waitid returns 0 whether or not it found a change: one
+  // found has a pid.
+  long r = wait_for_child([&] {
+    found->si_pid = 0;
+    long looked = call(options | WNOHANG);
+    return looked == 0 && found->si_pid != 0 ? 1 : looked;
+  });
+  return static_cast<int>(libc_result(r == 1 ? 0 : r));
+}

@@ -35,6 +35,8 @@ const char* wait_kind_name(WaitKind k) {
       return "futex";
     case WaitKind::kTimer:
       return "timers";
+    case WaitKind::kChild:
+      return "child process";
   }
   return "?";
 }
@@ -101,6 +103,9 @@ void write_thread_state(Writer& w, const Thread* t) {
       break;
     case WaitKind::kSleep:
       w.str("sleeping");
+      break;
+    case WaitKind::kChild:
+      w.str("waiting for a child process");
       break;
     case WaitKind::kTimer:  // ptshim's timer notifier: its deadline is the next expiration
       w.str("waiting for timers, ");

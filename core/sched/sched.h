@@ -62,6 +62,7 @@ enum class WaitKind : uint8_t {
   kIo,
   kFutex,
   kTimer,  // ptshim's timer notifier, until the next expiration (core/thread/timer.cc)
+  kChild,  // wait4, waitid: a child's change of state (core/signal/child.cc)
 };
 
 // kInterrupted: a cancellation request woke a thread blocked at a

@@ -11,6 +11,15 @@
 // frame and restarts are what they would be for the program's handler.
 // SA_RESETHAND is ptshim's to do: the catcher's first call may only record a
 // signal for later, and the kernel would already have reset the action.
+//
+// A signal whose default action ignores it may have the catcher stand in for
+// the program's SIG_DFL (signal_stand_in_for_default: SIGCHLD while a thread
+// waits for a child, child.cc). It stays the kernel's action while the
+// program's action is SIG_DFL, until signal_stand_down, and the signal's
+// disposition is still the program's: ignored. It stands down when no one
+// needs it, since a catcher interrupts the system calls a lone thread makes
+// in the kernel (those SA_RESTART does not restart fail with EINTR), which
+// the program's SIG_DFL never does.
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
@@ -24,6 +33,7 @@ struct sigaction g_program[NSIG];  // what the program asked for (or inherited)
 uint64_t g_recorded;               // the unmanaged signals set through program_action_exchange
 uint64_t g_caught;                 // the unmanaged signals whose kernel action is the catcher
 uint64_t g_catcher_blocks[NSIG];   // what the kernel blocks while the catcher runs
+uint64_t g_standing_in;            // of the recorded, those whose SIG_DFL the catcher stands in for
 
 constexpr int kPassedFlags = SA_RESTART | SA_ONSTACK | SA_NODEFER | SA_NOCLDSTOP | SA_NOCLDWAIT;
 
@@ -31,10 +41,20 @@ bool is_handler(const struct sigaction& a) {
   return (a.sa_flags & SA_SIGINFO) != 0 || (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN);
 }
 
-void kernel_default(int sig) {
+// What the kernel gets for the program's SIG_DFL.
+struct sigaction kernel_default_action(int sig) {
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
+  if ((g_standing_in & signal_bit(sig)) != 0) {
+    dfl.sa_sigaction = signal_catch;
+    dfl.sa_flags = SA_SIGINFO | SA_RESTART;  // nothing of the program's is interrupted
+  }
+  return dfl;
+}
+
+void kernel_default(int sig) {
+  struct sigaction dfl = kernel_default_action(sig);
   __sigaction(sig, &dfl, nullptr);
 }
 }  // namespace
@@ -89,6 +109,10 @@ int program_action_exchange(int sig, const struct sigaction* act, struct sigacti
     if (handler) {
       kernel.sa_sigaction = signal_catch;
       kernel.sa_flags = (act->sa_flags & kPassedFlags) | SA_SIGINFO;
+    } else if (act->sa_handler == SIG_DFL) {
+      kernel = kernel_default_action(sig);
+    } else {
+      g_standing_in &= ~bit;  // the program ignores it: nothing will come
     }
     // The record first: a signal caught meanwhile finds the new action (or,
     // for SIG_DFL / SIG_IGN, program_handler_call does what it says).
@@ -112,6 +136,34 @@ int program_action_exchange(int sig, const struct sigaction* act, struct sigacti
   return 0;
 }
 
+bool signal_stand_in_for_default(int sig) {
+  uint64_t bit = signal_bit(sig);
+  if ((g_standing_in & bit) != 0) return true;
+  if (signal_is_managed(sig) || signal_facts(sig).default_action != SignalDefault::kIgnore) {
+    return false;
+  }
+  struct sigaction now;
+  if ((g_recorded & bit) != 0) {
+    now = g_program[sig];
+  } else if (__sigaction(sig, nullptr, &now) != 0) {
+    return false;
+  }
+  if (is_handler(now) || now.sa_handler != SIG_DFL) return false;
+  g_program[sig] = now;
+  g_recorded |= bit;
+  g_standing_in |= bit;
+  g_catcher_blocks[sig] = bit;
+  kernel_default(sig);
+  return true;
+}
+
+void signal_stand_down(int sig) {
+  uint64_t bit = signal_bit(sig);
+  if ((g_standing_in & bit) == 0) return;
+  g_standing_in &= ~bit;
+  if ((g_caught & bit) == 0 && !program_ignores(sig)) kernel_default(sig);
+}
+
 int program_action_interrupt(int sig, int flag) {
   struct sigaction a;
   if (program_action_exchange(sig, nullptr, &a) != 0) return -1;
@@ -130,6 +182,8 @@ Disposition signal_disposition(int sig) {
     return program_ignores(sig) ? Disposition::kIgnored : Disposition::kDefault;
   }
   if ((g_caught & signal_bit(sig)) != 0) return Disposition::kCaught;
+  if ((g_standing_in & signal_bit(sig)) != 0)
+    return Disposition::kIgnored;  // the program's SIG_DFL
   // The kernel's action is the truth here: glibc's own callers of
   // __sigaction (sigset, system) do not pass through ptshim.
   struct sigaction k;

@@ -94,6 +94,7 @@ Thread* choose_taker(int sig) {
 // caller is its signal frame and may run it); otherwise the signal is where
 // it belongs: taken by a thread, held for one, or held for the process.
 bool route(int sig, const siginfo_t* info, Thread* for_thread, bool may_run_here) {
+  if (sig == SIGCHLD) child_changed();
   Thread* t = for_thread != nullptr ? for_thread : choose_taker(sig);
   if (t == nullptr) {
     signal_hold(nullptr, sig, info);  // until a thread unblocks it or waits for it

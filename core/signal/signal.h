@@ -96,6 +96,12 @@ Disposition signal_disposition(int sig);
 bool signal_handler_restarts(int sig);    // the program's handler has SA_RESTART
 uint64_t signals_caught();                // the signals whose kernel action is the catcher
 uint64_t signal_catcher_blocks(int sig);  // what the kernel blocks while the catcher runs
+// Makes the kernel deliver `sig`, which the program leaves at SIG_DFL and
+// whose default action ignores it, to ptshim's catcher (which then ignores
+// it) for as long as the program does not set an action of its own; true if
+// the catcher is now the kernel's action.
+bool signal_stand_in_for_default(int sig);
+void signal_stand_down(int sig);  // the kernel gets the program's SIG_DFL back
 // The kernel's handler for every signal the program handles (route.cc).
 void signal_catch(int sig, siginfo_t* info, void* ucontext);
 
@@ -152,6 +158,18 @@ void signal_handler_ran();
 // thread (start-up, fork child).
 void signal_leader_set(Thread* t);
 void signal_forget_arrivals();  // after fork, in the child
+
+// ---- waiting for a child (child.cc) -----------------------------------------------------
+// wait4 and waitid, between child_wait_begin() and child_wait_end(): look
+// with WNOHANG after child_changes(), then child_wait(what it returned),
+// until a change is found. kWoken: look again; kSignaled, kInterrupted: as
+// from block().
+void child_wait_begin();
+void child_wait_end();
+uint64_t child_changes();
+WakeReason child_wait(uint64_t changes_seen);
+void child_changed();         // a SIGCHLD is being routed (route.cc)
+void child_waiters_forget();  // after fork, in the child
 
 // ---- delivery to a thread (deliver.cc) ---------------------------------------------------
 // si_errno of a signal ptshim raised for one thread (signal_raised_for).
