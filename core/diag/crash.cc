@@ -9,7 +9,11 @@
 //   runs, and may recover by longjmp);
 // - otherwise a report is written and the process dies by the same signal,
 //   so the exit status and core dumps are as without the shim;
-// - the dump signal under the default action prints every thread and goes on.
+// - the dump signal under the default action prints every thread and goes on;
+// - a program handler for SIGABRT or the dump signal sent by kill() or a
+//   timer, or raised for a thread by ptshim, is routed like any other
+//   signal's (core/signal): the thread the kernel would choose runs it,
+//   masks and pending sets apply, a waiting thread is woken.
 //
 // The handlers run on an alternate signal stack (an overflowed stack has no
 // room left). libunwind was warmed up at start-up; its locks are the shim's
@@ -98,6 +102,15 @@ void report_fault(int sig, siginfo_t* info, void* ucontext, bool overflow) {
   if (t != nullptr) write_creation(w, t);
 }
 
+// glibc's abort() raises SIGABRT at this kernel thread with its own raise
+// (ptshim's interposes only the program's), after unblocking it in the
+// kernel: the program's handler runs at once, on the running thread, as
+// abort expects. So does one a raw tgkill of the program's sent.
+bool raised_inside_libc(const siginfo_t* info) {
+  return info->si_code == SI_TKILL && info->si_errno != kSignalMark &&
+         info->si_pid == static_cast<pid_t>(arch::raw_syscall(SYS_getpid));
+}
+
 // The dump signal, or a SIGABRT the program ignores: never fatal.
 void on_nonfatal_signal(int sig, siginfo_t* info, void* ucontext) {
   if (program_has_handler(sig)) {
@@ -118,6 +131,11 @@ void crash_signal(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
   if (g_dying) {  // a fault while reporting one
     raise_with_default_action(sig);
+    return;
+  }
+  if (program_has_handler(sig) && signal_is_routed_when_handled(sig) && !raised_inside_libc(info)) {
+    signal_forward_program_signal(sig, info, ucontext);  // to the thread that takes it
+    errno = saved_errno;
     return;
   }
   if (sig == options().dump_signal || (sig == SIGABRT && program_ignores(sig))) {

@@ -198,7 +198,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   bool ours = info->si_code == SI_TIMER &&
               (info->si_timerid == g_slice_timer || info->si_timerid == g_wake_timer);
   if (!ours) {
-    signal_forward_program_alarm(sig, info, ucontext);
+    signal_forward_program_signal(sig, info, ucontext);
     return;
   }
   int saved_errno = errno;

@@ -177,7 +177,7 @@ int program_action_interrupt(int sig, int flag) {
 
 Disposition signal_disposition(int sig) {
   if (signal_is_managed(sig)) {
-    if (sig != SIGALRM) return Disposition::kDirect;  // ptshim's handler chains (core/diag)
+    if (!signal_is_routed_when_handled(sig)) return Disposition::kDirect;  // core/diag chains
     if (program_has_handler(sig)) return Disposition::kCaught;
     return program_ignores(sig) ? Disposition::kIgnored : Disposition::kDefault;
   }
@@ -203,7 +203,10 @@ bool signal_handler_restarts(int sig) { return (g_program[sig].sa_flags & SA_RES
 
 uint64_t signals_caught() {
   uint64_t caught = g_caught;
-  if (program_has_handler(SIGALRM)) caught |= signal_bit(SIGALRM);
+  const int managed_routed[] = {SIGALRM, SIGABRT, options().dump_signal};
+  for (int sig : managed_routed) {
+    if (signal_is_routed_when_handled(sig) && program_has_handler(sig)) caught |= signal_bit(sig);
+  }
   return caught;
 }
 

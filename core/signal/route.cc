@@ -199,7 +199,7 @@ void signal_catch(int sig, siginfo_t* info, void* ucontext) {
   if (run_here) program_handler_call(sig, info, ucontext);
 }
 
-void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext) {
+void signal_forward_program_signal(int sig, siginfo_t* info, void* ucontext) {
   if (!on_scheduler_kernel_thread()) {
     if (program_has_handler(sig)) program_handler_call(sig, info, ucontext);
     return;

@@ -64,6 +64,10 @@ const char* signal_name(int sig);
 // The signals ptshim keeps its own handler for: the faults, SIGALRM, the
 // dump signal.
 bool signal_is_managed(int sig);
+// Of those, the ones a program handler takes like any other signal (routed
+// to a thread, masks, pending, waking a waiter): all but the faults, whose
+// handler runs where the fault is. SIGALRM, SIGABRT, the dump signal.
+bool signal_is_routed_when_handled(int sig);
 // The kernel delivers these even while the running thread blocks them.
 uint64_t signals_always_delivered();
 
@@ -136,9 +140,11 @@ uint64_t signal_idle_begin();
 void signal_idle_end(uint64_t mask);
 
 // ---- arrival and routing (route.cc) -------------------------------------------------------
-// A SIGALRM that is not one of ptshim's ticks (alarm(), setitimer, kill),
-// from the SIGALRM handler: delivered like any other program signal.
-void signal_forward_program_alarm(int sig, siginfo_t* info, void* ucontext);
+// A managed signal the program handles that reached ptshim's own handler (a
+// SIGALRM that is not one of ptshim's ticks, a SIGABRT or dump signal sent
+// by kill): delivered like any other program signal
+// (signal_is_routed_when_handled).
+void signal_forward_program_signal(int sig, siginfo_t* info, void* ucontext);
 // Routes the signals that arrived while the core was busy (in the core).
 void signal_route_arrivals();
 // Nothing can run and nobody sleeps or waits for I/O: could a signal still

@@ -74,6 +74,10 @@ bool signal_is_managed(int sig) {
   return (kManaged & signal_bit(sig)) != 0 || sig == options().dump_signal;
 }
 
+bool signal_is_routed_when_handled(int sig) {
+  return signal_is_managed(sig) && (signal_facts(sig).roles & kRoleSynchronous) == 0;
+}
+
 uint64_t signals_always_delivered() { return kAlwaysDelivered; }
 
 }  // namespace ptshim
