@@ -26,10 +26,14 @@ namespace {
 // glibc's own (SIGCANCEL, SIGSETXID): not the program's to send.
 bool is_internal(int sig) { return sig == 32 || sig == 33; }
 
+// glibc 2.34 and later: a thread that has exited (joined or not) is sent
+// nothing, and that is success (its pthread_kill@@GLIBC_2.34).
 int send_to(Thread* t, int sig) {
-  if (!thread_is_valid(t) || t->state == ThreadState::kExited) return ESRCH;
+  if (!thread_is_slot(t)) return ESRCH;
   if (sig < 0 || sig >= NSIG || is_internal(sig)) return EINVAL;
-  if (sig != 0) signal_request(t, sig);
+  if (sig != 0 && t->state != ThreadState::kExited && t->state != ThreadState::kFree) {
+    signal_request(t, sig);
+  }
   return 0;
 }
 }  // namespace

@@ -125,11 +125,14 @@ Thread* adopt_main_thread() {
   return t;
 }
 
-bool thread_is_valid(const Thread* t) {
+bool thread_is_slot(const Thread* t) {
   auto p = reinterpret_cast<const char*>(t);
   if (p < g_table || p >= g_table + kSlotSize * g_slots_used) return false;
-  if (static_cast<size_t>(p - g_table) % kSlotSize != 0) return false;
-  return t->state != ThreadState::kFree;
+  return static_cast<size_t>(p - g_table) % kSlotSize == 0;
+}
+
+bool thread_is_valid(const Thread* t) {
+  return thread_is_slot(t) && t->state != ThreadState::kFree;
 }
 
 Thread* all_threads_head() { return g_all; }

@@ -75,6 +75,9 @@ int thread_join(Thread* t, void** result, uint64_t deadline_ns = 0, bool try_onl
 int thread_detach(Thread* t);
 [[noreturn]] void thread_exit(void* result);
 bool thread_is_valid(const Thread* t);  // a live or unjoined thread
+// A slot of the thread table, whatever its state: the handle of a thread
+// that existed, possibly exited and joined since.
+bool thread_is_slot(const Thread* t);
 Thread* all_threads_head();
 size_t live_thread_count();  // not exited, ptshim's own included: what reports count
 // The threads that may still run: not exited, and not one of ptshim's own
