@@ -66,8 +66,9 @@ void switch_to(Thread* next) {
 }
 
 // Nothing can run: the kernel thread sleeps until the earliest deadline,
-// until an I/O waiter's fd is ready, or until a program signal arrives that
-// may wake a thread (core/signal). The program's signals are blocked from
+// until an I/O waiter's fd is ready, or until a program signal arrives
+// (with neither of the first two, core/diag first decides whether that is a
+// deadlock). The program's signals are blocked from
 // the last look at the deferred work until the sleeping call, which lets
 // them in atomically (ppoll's mask): one arriving in between ends the sleep
 // instead of waiting in core/signal's inbox until the sleep ends. EINTR just
@@ -75,7 +76,7 @@ void switch_to(Thread* next) {
 void idle_until_next_event() {
   bool io = io_waiters_exist();
   bool deadline = deadline_any();
-  if (!deadline && !io && !signal_may_wake_a_thread()) report_deadlock_and_abort();
+  if (!deadline && !io) deadlock_check_idle();  // may report, warn, or die (core/diag)
   preempt_before_idle();
   uint64_t sleeping_mask = signal_idle_begin();
   if (!work_deferred()) {

@@ -150,6 +150,7 @@ void signal_after_fork_in_child(Thread* survivor) {
   survivor->pending_signals = survivor->pending_info = 0;
   signal_forget_held();
   signal_forget_arrivals();
+  program_timers_after_fork_in_child();
   signal_leader_set(survivor);
 }
 
