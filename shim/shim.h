@@ -77,6 +77,17 @@ int acquire_until(clockid_t clock, const timespec* abstime, int busy, Acquire ac
   return acquire(deadline, false);
 }
 
+// pthread_once and call_once: the routine runs outside the core; a runner
+// that unwinds out of it (cancelled, or pthread_exit) leaves the control as
+// never run and wakes its waiters, as glibc's cleanup handler does.
+inline void once_call(int* control, void (*init)()) {
+  if (!once_claim(control)) return;
+  call_unwind_guarded([](void* routine) { reinterpret_cast<void (*)()>(routine)(); },
+                      reinterpret_cast<void*>(init),
+                      [](void* c) { once_abandon(static_cast<int*>(c)); }, control);
+  once_finish(control);
+}
+
 // glibc's types as the core's: each core type has the glibc type's size
 // (core/sync/sync.h), and these are the only casts between them.
 inline Thread* to_thread(pthread_t t) { return reinterpret_cast<Thread*>(t); }

@@ -164,6 +164,23 @@ void cleanup_pop(void* frame) {
 
 void cleanup_next(void* frame) { unwind_from_here(as_buffer(frame)->__pad[kPrevBuffer]); }
 
+// As a C caller's pthread_cleanup_push would: a buffer the unwind's stop
+// function longjmps into as it passes this frame.
+void call_unwind_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg) {
+  __pthread_unwind_buf_t buffer;
+  if (__sigsetjmp(reinterpret_cast<__jmp_buf_tag*>(buffer.__cancel_jmp_buf), 0) != 0) {
+    enter_core();
+    on_unwind(unwind_arg);
+    leave_core();
+    cleanup_next(&buffer);
+  }
+  cleanup_push(&buffer);
+  leave_core();
+  fn(arg);
+  enter_core();
+  cleanup_pop(&buffer);
+}
+
 void old_cleanup_push(void* frame, void (*routine)(void*), void* arg) {
   auto* buffer = static_cast<OldCleanup*>(frame);
   Thread* self = current();
