@@ -175,6 +175,13 @@ void key_release_storage(Thread* t);
 [[noreturn]] void unwind_and_exit(void* result);
 // At a cancellation point (outside the core): acts on a pending request.
 void act_on_cancellation();
+// Asynchronous cancellation is due: the tick (core/sched) then acts on it
+// where it interrupted the thread in safe code, from inside its handler, as
+// glibc's SIGCANCEL handler does.
+inline bool cancel_async_due(const Thread* t) {
+  return __builtin_expect(t->cancel_pending, 0) && t->cancel_async && !t->cancel_disabled &&
+         !t->unwinding;
+}
 int cancel_request(Thread* t);                        // pthread_cancel: 0 or ESRCH
 void cleanup_push(void* jmp_buf_frame);               // __pthread_register_cancel
 void cleanup_pop(void* jmp_buf_frame);                // __pthread_unregister_cancel
