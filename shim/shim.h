@@ -32,6 +32,9 @@ class ShimEntry {
   }
   ShimEntry(const ShimEntry&) = delete;
   ShimEntry& operator=(const ShimEntry&) = delete;
+  // Called from inside the core (a library ptshim uses, a report): such a
+  // call must not act on a cancellation request.
+  bool nested() const { return nested_ != 0; }
 
  private:
   int nested_;

@@ -1,4 +1,4 @@
-// waitpid, wait, wait4: the caller checks with WNOHANG and, while its child
+// waitpid, wait, wait4, waitid: the caller checks with WNOHANG and, while its child
 // has not changed state, sleeps in the scheduler a millisecond at a time,
 // so the other threads run meanwhile. The polling stays: the kernel's event
 // for a child's change, SIGCHLD, is discarded unless the program catches it
@@ -42,3 +42,19 @@ PTSHIM_EXPORT pid_t waitpid(pid_t pid, int* status, int options) {
 }
 
 PTSHIM_EXPORT pid_t wait(int* status) { return wait4(-1, status, 0, nullptr); }
+
+PTSHIM_EXPORT int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
+  return static_cast<int>(at_cancellation_point(__func__, [&] {
+    auto call = [&](int how) {
+      return arch::raw_syscall(SYS_waitid, idtype, id, reinterpret_cast<long>(info), how, 0);
+    };
+    if ((options & WNOHANG) != 0 || lone_thread_may_block()) return call(options);
+    // With WNOHANG and nothing to report, the kernel leaves si_pid 0.
+    return retry_every_ms(
+        [&] {
+          info->si_pid = 0;
+          return call(options | WNOHANG);
+        },
+        [&](long r) { return r == 0 && info->si_pid == 0; });
+  }));
+}

@@ -191,6 +191,16 @@ class HandlerMask {
   uint64_t interrupted_;
 };
 
+// The number of the interruptible system call under way (0: none).
+volatile long g_interruptible_number;
+
+void end_interruptible_syscall(void* ucontext) {
+  long number, args[4];
+  if (arch::interrupted_syscall(ucontext, &number, args) && number == g_interruptible_number) {
+    arch::skip_interrupted_syscall(ucontext, -EINTR);
+  }
+}
+
 // Asynchronous cancellation, as glibc's SIGCANCEL handler does it: the
 // unwind starts in this handler and crosses the signal frame (the restorer's
 // CFI marks it as one, so the unwinder looks up the interrupted frame at its
@@ -219,6 +229,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
   if (g_in_core) {
     g_deferred.switch_wanted = 1;
+    if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
     errno = saved_errno;
     return;
   }
@@ -307,6 +318,15 @@ void preempt_sync_timers() {
       g_wake_armed_ns = earliest;
     }
   }
+}
+
+long preempt_interruptible_syscall(long number, long a0, long a1, long a2, long a3) {
+  g_interruptible_number = number;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  long r = arch::raw_syscall(number, a0, a1, a2, a3);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_interruptible_number = 0;
+  return r;
 }
 
 bool lone_thread_may_block() {

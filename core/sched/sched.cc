@@ -241,6 +241,7 @@ WakeReason sleep_until(uint64_t deadline_ns) {
     return WakeReason::kTimedOut;
   }
   // Only the deadline, a cancellation request or a signal's handler ends it.
+  if (cancel_due_at_point(g_current)) return WakeReason::kInterrupted;
   WakeReason reason;
   while ((reason = block(nullptr, WaitKind::kSleep, nullptr, deadline_ns)) == WakeReason::kWoken) {
   }

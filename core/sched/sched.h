@@ -297,6 +297,11 @@ void wake_all(WaitQueue* queue);
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
 bool wake_keyed(const void* key);  // true if it woke anyone
 void make_runnable(Thread* t);     // a new thread
+// A thread at a cancellation point with a request it will act on. A wait
+// that hands nothing over (a sleep, an I/O wait) returns kInterrupted at once
+// for it instead of blocking: the request may have come while the thread was
+// runnable between two waits of one call, and woke nothing.
+inline bool cancel_due_at_point(const Thread* t);
 // kTimedOut, or kInterrupted / kSignaled if a cancellation request or a
 // signal's handler cut it short.
 WakeReason sleep_until(uint64_t deadline_ns);
@@ -311,6 +316,11 @@ void scheduler_after_fork_in_child();
 void wait_queue_push(WaitQueue* q, Thread* t);
 void wait_queue_push_front(WaitQueue* q, Thread* t);
 void wait_queue_remove(WaitQueue* q, Thread* t);
+
+inline bool cancel_due_at_point(const Thread* t) {
+  return __builtin_expect(t->cancel_pending, 0) && t->at_cancel_point && !t->cancel_disabled &&
+         !t->unwinding;
+}
 
 // ---- deadlines (deadline.cc) -------------------------------------------------------------
 void deadline_insert(Thread* t, uint64_t deadline_ns);
@@ -345,6 +355,12 @@ void slice_reset();  // no thread was preempted yet (timers created, fork child)
 bool lone_thread_may_block();
 void preempt_after_fork_in_child();
 bool on_signal_stack();  // the running code is on a sigaltstack
+// A system call that may block in the kernel with nothing ptshim can wait on
+// instead (the open of a FIFO until its other end is opened), made for the
+// running thread inside the core: a tick that lands while it waits (or just
+// before it) ends it with -EINTR instead of letting the kernel restart it,
+// so the caller can let the others run and try again. Returns the raw result.
+long preempt_interruptible_syscall(long number, long a0, long a1, long a2, long a3);
 // Rule 2 of preempt.cc: code at `pc` may be suspended midway (safe_code.cc).
 bool pc_is_safe(uintptr_t pc);
 void rebuild_code_ranges();  // the loaded objects changed (dlopen)
