@@ -4,15 +4,16 @@
  *   - blocked in it (a read of a pipe nobody writes, sleep, accept, the open
  *     of a FIFO for reading and for writing with nobody at the other end,
  *     poll, select, waitpid and waitid for a child that sleeps, pause,
- *     sigwait, nanosleep, a record lock another process holds, msgrcv on an
- *     empty queue) when the request comes: the request ends the wait;
+ *     sigwait, nanosleep, a record lock another process holds, msgrcv and
+ *     mq_receive on an empty queue) when the request comes: the request ends the wait;
  *   - or with the request already pending (it disabled cancellation until
  *     then) when it calls one that would not block (close, open, fsync,
- *     fdatasync, pread, pwrite, msync, an uncontended F_SETLKW, msgsnd):
+ *     fdatasync, pread, pwrite, msync, an uncontended F_SETLKW, msgsnd, mq_send):
  *     the request is acted on in the call.
  * Either way the thread never returns from the call, its cleanup handler
  * runs and a join sees PTHREAD_CANCELED. */
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -28,6 +29,7 @@
 #include "check.h"
 
 static int pipe_fds[2], listener, lock_fd, file_fd, queue;
+static mqd_t mq;
 static char fifo_read[256], fifo_write[256];
 static pid_t sleeper, lock_holder;
 static void* mapping;
@@ -93,6 +95,11 @@ static void call_msgrcv(void) {
   msgrcv(queue, &m, sizeof m.text, 0, 0);
 }
 
+static void call_mq_receive(void) {
+  char m[64];
+  mq_receive(mq, m, sizeof m, NULL);
+}
+
 /* Cases that do not block: the request is pending at the call. */
 static void call_close(void) { close(dup(file_fd)); }
 static void call_open(void) { open("/dev/null", O_RDONLY); }
@@ -108,6 +115,7 @@ static void call_fcntl_setlkw_free(void) {
   struct flock fl = write_lock();
   fcntl(file_fd, F_SETLKW, &fl);
 }
+static void call_mq_send(void) { mq_send(mq, "hi", 2, 0); }
 static void call_msgsnd(void) {
   struct {
     long type;
@@ -137,6 +145,7 @@ static const struct cancel_case cases[] = {
     {"nanosleep", call_nanosleep, 0},
     {"fcntl(F_SETLKW) of a held lock", call_fcntl_setlkw_held, 0},
     {"msgrcv", call_msgrcv, 0},
+    {"mq_receive", call_mq_receive, 0},
     {"close", call_close, 1},
     {"open", call_open, 1},
     {"fsync", call_fsync, 1},
@@ -146,6 +155,7 @@ static const struct cancel_case cases[] = {
     {"msync", call_msync, 1},
     {"fcntl(F_SETLKW) of a free lock", call_fcntl_setlkw_free, 1},
     {"msgsnd", call_msgsnd, 1},
+    {"mq_send", call_mq_send, 1},
 };
 
 static void* run_case(void* arg) {
@@ -227,6 +237,14 @@ int main(void) {
   CHECK(mapping != MAP_FAILED);
   queue = msgget(IPC_PRIVATE, IPC_CREAT | 0600);
   CHECK(queue >= 0);
+  char mq_name[64];
+  snprintf(mq_name, sizeof mq_name, "/cancel_points.%d", (int)getpid());
+  struct mq_attr attr = {0};
+  attr.mq_maxmsg = 4;
+  attr.mq_msgsize = 64;
+  mq = mq_open(mq_name, O_RDWR | O_CREAT | O_EXCL, 0600, &attr);
+  CHECK_MSG(mq != (mqd_t)-1, "mq_open: %s", strerror(errno));
+  mq_unlink(mq_name);
   sleeper = fork_sleeper(0);
   lock_holder = fork_sleeper(1);
 
