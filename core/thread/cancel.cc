@@ -9,11 +9,12 @@
 // stack the thread exits: thread_local and key destructors, then the switch
 // away for good.
 //
-// Cancellation is deferred: a request is acted on at the cancellation points
-// ptshim implements (condvar waits, joins, sleeps, semaphore waits,
-// pthread_testcancel), and wakes a thread blocked in one. The asynchronous
-// type is honoured at those points too (see docs/design.md). glibc's own
-// cancellation points (read, write, ...) do not see ptshim's requests.
+// A deferred request is acted on at the cancellation points (every shim
+// function with a CancellationPoint: the waits, the I/O calls, and thin
+// interpositions of glibc's other points such as open, close and fsync),
+// and wakes a thread blocked in one. An asynchronous one is acted on also
+// by the tick that finds the thread in safe code (core/sched/preempt.cc,
+// cancel_from_tick), which unwinds from inside its handler.
 //
 // Everything here runs outside the core: the unwinder is libgcc's (or
 // libunwind's) and calls program code.
