@@ -5,15 +5,17 @@
  * sees PTHREAD_CANCELED. One is cancelled while main waits in a join, one
  * while main itself keeps spinning (the target is only runnable, not
  * blocked), one after it set the asynchronous type with a request already
- * pending (the type change acts at once), and one that enables cancellation
- * with a request pending while asynchronous. */
+ * pending (the type change acts at once), one that enables cancellation
+ * with a request pending while asynchronous, and one blocked in
+ * pthread_mutex_lock (no cancellation point) on a mutex main holds. */
 #include <pthread.h>
 #include <unistd.h>
 
 #include "check.h"
 
-static volatile unsigned long spins[4];
-static volatile int cleaned[4];
+static volatile unsigned long spins[5];
+static volatile int cleaned[5];
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 static volatile int may_switch_type;
 
 static void mark_cleaned(void* arg) { cleaned[(long)arg] = 1; }
@@ -58,6 +60,18 @@ static void* late_enable(void* arg) {
   return NULL;
 }
 
+static void* async_locker(void* arg) {
+  long i = (long)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL), 0);
+  pthread_cleanup_push(mark_cleaned, arg);
+  spins[i] = 1;
+  pthread_mutex_lock(&held);
+  CHECK_MSG(0, "the mutex was taken by a cancelled thread");
+  pthread_cleanup_pop(0);
+  return NULL;
+}
+
 static void wait_until_spinning(long i) {
   while (spins[i] == 0) usleep(1000);
 }
@@ -75,7 +89,7 @@ static void check_cancelled(pthread_t t, long i, int result_known) {
 
 int main(void) {
   CHECK_ON_MAIN_KERNEL_THREAD();
-  pthread_t t[4];
+  pthread_t t[5];
 
   /* Cancelled, then joined: main blocks, the spinner runs alone. */
   CHECK_RC(pthread_create(&t[0], NULL, async_spinner, (void*)0), 0);
@@ -101,7 +115,16 @@ int main(void) {
   check_cancelled(t[2], 2, 1);
   check_cancelled(t[3], 3, 0);
 
-  printf("cancel_async_loop: 4 spinning threads cancelled asynchronously\n");
+  /* Blocked in a mutex main holds: cancelled in its wait. */
+  CHECK_RC(pthread_mutex_lock(&held), 0);
+  CHECK_RC(pthread_create(&t[4], NULL, async_locker, (void*)4), 0);
+  wait_until_spinning(4);
+  usleep(50 * 1000); /* it blocks on the mutex meanwhile */
+  CHECK_RC(pthread_cancel(t[4]), 0);
+  check_cancelled(t[4], 4, 1);
+  CHECK_RC(pthread_mutex_unlock(&held), 0);
+
+  printf("cancel_async_loop: 5 threads cancelled asynchronously\n");
   CHECK_ONE_KERNEL_THREAD();
   return 0;
 }

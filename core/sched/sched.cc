@@ -185,6 +185,13 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->wait_object = nullptr;
   WakeReason reason = self->wake_reason;  // a handler's own waits overwrite it
   if (__builtin_expect(reason == WakeReason::kSignaled, 0)) signal_run_handlers_in_wait();
+  // An asynchronous cancellation ended a wait that is no cancellation point
+  // (a mutex, a rwlock, ...): acted on here, out of the waiting call.
+  if (__builtin_expect(reason == WakeReason::kInterrupted, 0) && !self->at_cancel_point &&
+      cancel_async_due(self)) {
+    leave_core();
+    act_on_cancellation();
+  }
   return reason;
 }
 

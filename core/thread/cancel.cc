@@ -142,11 +142,22 @@ void act_on_cancellation() {
   }
 }
 
+namespace {
+// Waits an asynchronous cancellation may end: the thread holds nothing of
+// the object yet and leaves no count behind (not a barrier's arrival, nor
+// the tick's parking of a call inside libc: kIo, kFutex).
+bool async_cancel_may_end(WaitKind k) {
+  return k == WaitKind::kMutex || k == WaitKind::kRwRead || k == WaitKind::kRwWrite ||
+         k == WaitKind::kSpin || k == WaitKind::kOnce;
+}
+}  // namespace
+
 int cancel_request(Thread* t) {
   if (!thread_is_valid(t)) return ESRCH;
   t->cancel_pending = true;
-  if (!t->cancel_disabled && t->at_cancel_point && t->state == ThreadState::kBlocked) {
-    wake(t, WakeReason::kInterrupted);
+  if (!t->cancel_disabled && t->state == ThreadState::kBlocked &&
+      (t->at_cancel_point || (t->cancel_async && async_cancel_may_end(t->wait_kind)))) {
+    wake(t, WakeReason::kInterrupted);  // block() acts on an asynchronous one
   }
   return 0;
 }
