@@ -81,8 +81,9 @@ int acquire_until(clockid_t clock, const timespec* abstime, int busy, Acquire ac
 }
 
 // pthread_once and call_once: the routine runs outside the core; a runner
-// that unwinds out of it (cancelled, or pthread_exit) leaves the control as
-// never run and wakes its waiters, as glibc's cleanup handler does.
+// that unwinds out of it (cancelled, pthread_exit, a C++ exception: how
+// std::call_once reports a failed call) leaves the control as never run and
+// wakes its waiters, as glibc's cleanup handler does.
 inline void once_call(int* control, void (*init)()) {
   if (!once_claim(control)) return;
   call_unwind_guarded([](void* routine) { reinterpret_cast<void (*)()>(routine)(); },

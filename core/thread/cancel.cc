@@ -176,21 +176,28 @@ void cleanup_pop(void* frame) {
 
 void cleanup_next(void* frame) { unwind_from_here(as_buffer(frame)->__pad[kPrevBuffer]); }
 
-// As a C caller's pthread_cleanup_push would: a buffer the unwind's stop
-// function longjmps into as it passes this frame.
-void call_unwind_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg) {
-  __pthread_unwind_buf_t buffer;
-  if (__sigsetjmp(reinterpret_cast<__jmp_buf_tag*>(buffer.__cancel_jmp_buf), 0) != 0) {
-    enter_core();
-    on_unwind(unwind_arg);
-    leave_core();
-    cleanup_next(&buffer);
-  }
-  cleanup_push(&buffer);
-  leave_core();
-  fn(arg);
+namespace {
+struct UnwindGuard {
+  void (*on_unwind)(void*);
+  void* arg;
+};
+
+void run_unwind_guard(void* guard) {
+  auto* g = static_cast<UnwindGuard*>(guard);
   enter_core();
-  cleanup_pop(&buffer);
+  g->on_unwind(g->arg);
+  leave_core();
+}
+}  // namespace
+
+// The cleanup is arch's (a landing pad with the C personality): it runs for
+// the forced unwind of pthread_exit and cancellation and for a C++
+// exception alike.
+void call_unwind_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg) {
+  UnwindGuard guard{on_unwind, unwind_arg};
+  leave_core();
+  arch::call_guarded(fn, arg, run_unwind_guard, &guard);
+  enter_core();
 }
 
 void old_cleanup_push(void* frame, void (*routine)(void*), void* arg) {

@@ -187,8 +187,9 @@ void cleanup_push(void* jmp_buf_frame);               // __pthread_register_canc
 void cleanup_pop(void* jmp_buf_frame);                // __pthread_unregister_cancel
 [[noreturn]] void cleanup_next(void* jmp_buf_frame);  // __pthread_unwind_next
 // Calls fn(arg) outside the core (from inside it; back inside on return).
-// If the thread unwinds out of fn (pthread_exit, cancellation),
-// on_unwind(unwind_arg) runs first, in the core, and the unwind goes on.
+// If the thread unwinds out of fn (pthread_exit, cancellation, a C++
+// exception), on_unwind(unwind_arg) runs first, in the core, and the unwind
+// goes on.
 void call_unwind_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg);
 void old_cleanup_push(void* frame, void (*routine)(void*), void* arg);  // _pthread_cleanup_push
 void old_cleanup_pop(void* frame, bool execute);
