@@ -5,6 +5,9 @@
  *   spin_alarm    a spin lock taken twice by its holder, alarm(1): SIGALRM;
  *   timer_signal  a normal mutex locked twice, a POSIX timer that sends
  *                 SIGUSR2 (default action) in 1 s: killed by SIGUSR2;
+ *   alarm_jump    a thread locks a normal mutex twice with alarm(1) pending and
+ *                 a SIGALRM handler that siglongjmps out of the wait; the mutex
+ *                 is then unlocked and locked again, and the program goes on;
  *   usr1_handler  two threads deadlock on two mutexes, main joins one; a
  *                 child process sends SIGUSR1, whose handler _exit(0)s;
  *   sigwait_all   every thread waits in sigwait for its own signal, which a
@@ -15,6 +18,7 @@
  * The blocking happens in a created thread after its one-kernel-thread check,
  * so natively the program fails that check first, as the harness expects. */
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,6 +56,36 @@ static void* lock_twice(void* arg) {
   CHECK_RC(pthread_mutex_lock(&self_locked), 0);
   pthread_mutex_lock(&self_locked); /* a normal mutex: waits forever */
   CHECK_MSG(0, "a normal mutex was locked twice");
+  return NULL;
+}
+
+static sigjmp_buf out_of_the_wait;
+
+static void jump_out(int sig) {
+  (void)sig;
+  siglongjmp(out_of_the_wait, 1);
+}
+
+/* Main blocks SIGALRM, so the alarm comes to this thread, as natively. */
+static void* lock_twice_and_jump(void* arg) {
+  (void)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  CHECK_RC(pthread_sigmask(SIG_UNBLOCK, &alrm, NULL), 0);
+  struct sigaction sa = {0};
+  sa.sa_handler = jump_out;
+  CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+  if (sigsetjmp(out_of_the_wait, 1) == 0) {
+    alarm(1);
+    CHECK_RC(pthread_mutex_lock(&self_locked), 0);
+    pthread_mutex_lock(&self_locked);
+    CHECK_MSG(0, "a normal mutex was locked twice");
+  }
+  CHECK_RC(pthread_mutex_unlock(&self_locked), 0);
+  CHECK_RC(pthread_mutex_lock(&self_locked), 0);
+  CHECK_RC(pthread_mutex_unlock(&self_locked), 0);
   return NULL;
 }
 
@@ -110,6 +144,15 @@ int main(int argc, char** argv) {
     alarm(1);
     CHECK_RC(pthread_create(&t, NULL, lock_twice, NULL), 0);
     join_forever(t);
+  } else if (strcmp(mode, "alarm_jump") == 0) {
+    sigset_t alrm;
+    sigemptyset(&alrm);
+    sigaddset(&alrm, SIGALRM);
+    CHECK_RC(pthread_sigmask(SIG_BLOCK, &alrm, NULL), 0);
+    CHECK_RC(pthread_create(&t, NULL, lock_twice_and_jump, NULL), 0);
+    CHECK_RC(pthread_join(t, NULL), 0);
+    printf("deadlock_wakeups: the handler jumped out of the wait\n");
+    CHECK_ONE_KERNEL_THREAD();
   } else if (strcmp(mode, "spin_alarm") == 0) {
     CHECK_RC(pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE), 0);
     alarm(1);
