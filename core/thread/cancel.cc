@@ -143,12 +143,13 @@ void act_on_cancellation() {
 }
 
 namespace {
-// Waits an asynchronous cancellation may end: the thread holds nothing of
-// the object yet and leaves no count behind (not a barrier's arrival, nor
-// the tick's parking of a call inside libc: kIo, kFutex).
+// Waits an asynchronous cancellation may end: the waiter holds nothing of
+// the object yet and its object needs nothing done when it leaves (not a
+// barrier's arrival, not a rwlock writer, whose leaving lets the readers
+// queued behind it go, nor the tick's parking of a call inside libc).
 bool async_cancel_may_end(WaitKind k) {
-  return k == WaitKind::kMutex || k == WaitKind::kRwRead || k == WaitKind::kRwWrite ||
-         k == WaitKind::kSpin || k == WaitKind::kOnce;
+  return k == WaitKind::kMutex || k == WaitKind::kRwRead || k == WaitKind::kSpin ||
+         k == WaitKind::kOnce;
 }
 }  // namespace
 
