@@ -1,9 +1,9 @@
-// open, open64, openat, openat64, creat, creat64: cancellation points
-// (POSIX), and an open that waits in the kernel must not hold the one kernel
-// thread. Only a FIFO's open waits (until its other end is opened; a device
-// may too): the call is made interruptible by the tick
-// (preempt_interruptible_syscall), so a regular open costs nothing more, and
-// one that the tick found waiting waits in the scheduler instead:
+// open, open64, openat, openat64, creat, creat64 (and _FORTIFY_SOURCE's
+// __open_2 family, which a program calls with flags it does not know at
+// compile time): cancellation points (POSIX), and an open that waits in the kernel must not hold
+// the one kernel thread. Only a FIFO's open waits (until its other end is opened; a device may
+// too): the call is made interruptible by the tick (preempt_interruptible_syscall), so a regular
+// open costs nothing more, and one that the tick found waiting waits in the scheduler instead:
 // - for reading: the thread opens the FIFO non-blocking (a reader now, so a
 //   writer's open completes at once), watches its opens with inotify, and
 //   on each open tries its blocking open again (which returns at once if a
@@ -216,4 +216,30 @@ PTSHIM_EXPORT int creat(const char* path, mode_t mode) {
 
 PTSHIM_EXPORT int creat64(const char* path, mode_t mode) {
   return open_file(__func__, AT_FDCWD, path, O_CREAT | O_WRONLY | O_TRUNC, mode);
+}
+
+// _FORTIFY_SOURCE: no mode argument, so creating a file is the caller's bug,
+// which glibc reports so before it aborts.
+namespace {
+int open_checked(const char* function, int dirfd, const char* path, int flags) {
+  if (takes_mode(flags))
+    fatal("*** invalid open call: O_CREAT or O_TMPFILE without mode ***: terminated");
+  return open_file(function, dirfd, path, flags, 0);
+}
+}  // namespace
+
+PTSHIM_EXPORT int __open_2(const char* path, int flags) {
+  return open_checked(__func__, AT_FDCWD, path, flags);
+}
+
+PTSHIM_EXPORT int __open64_2(const char* path, int flags) {
+  return open_checked(__func__, AT_FDCWD, path, flags);
+}
+
+PTSHIM_EXPORT int __openat_2(int dirfd, const char* path, int flags) {
+  return open_checked(__func__, dirfd, path, flags);
+}
+
+PTSHIM_EXPORT int __openat64_2(int dirfd, const char* path, int flags) {
+  return open_checked(__func__, dirfd, path, flags);
 }

@@ -34,6 +34,11 @@ static char fifo_read[256], fifo_write[256];
 static pid_t sleeper, lock_holder;
 static void* mapping;
 static volatile int about_to_call, request_made, cleaned;
+/* Results nobody reads, and a count the compiler cannot know: built with
+ * _FORTIFY_SOURCE, the program then calls __read_chk, __pread_chk and
+ * __poll_chk. */
+static volatile long sink;
+static volatile size_t one = 1;
 
 static void mark_cleaned(void* arg) {
   (void)arg;
@@ -49,16 +54,16 @@ static struct flock write_lock(void) {
 
 /* Blocking cases. */
 static void call_read(void) {
-  char c;
-  read(pipe_fds[0], &c, 1);
+  char buf[8];
+  sink = read(pipe_fds[0], buf, one);
 }
 static void call_sleep(void) { sleep(100); }
 static void call_accept(void) { accept(listener, NULL, NULL); }
 static void call_open_fifo_read(void) { open(fifo_read, O_RDONLY); }
 static void call_open_fifo_write(void) { open(fifo_write, O_WRONLY); }
 static void call_poll(void) {
-  struct pollfd p = {pipe_fds[0], POLLIN, 0};
-  poll(&p, 1, -1);
+  struct pollfd p[2] = {{pipe_fds[0], POLLIN, 0}, {-1, 0, 0}};
+  poll(p, one, -1);
 }
 static void call_select(void) {
   fd_set r;
@@ -106,10 +111,10 @@ static void call_open(void) { open("/dev/null", O_RDONLY); }
 static void call_fsync(void) { fsync(file_fd); }
 static void call_fdatasync(void) { fdatasync(file_fd); }
 static void call_pread(void) {
-  char c;
-  pread(file_fd, &c, 1, 0);
+  char buf[8];
+  sink = pread(file_fd, buf, one, 0);
 }
-static void call_pwrite(void) { pwrite(file_fd, "x", 1, 0); }
+static void call_pwrite(void) { sink = pwrite(file_fd, "x", 1, 0); }
 static void call_msync(void) { msync(mapping, 4096, MS_SYNC); }
 static void call_fcntl_setlkw_free(void) {
   struct flock fl = write_lock();
