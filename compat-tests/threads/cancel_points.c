@@ -8,7 +8,7 @@
  *     mq_receive on an empty queue) when the request comes: the request ends the wait;
  *   - or with the request already pending (it disabled cancellation until
  *     then) when it calls one that would not block (close, open, fsync,
- *     fdatasync, pread, pwrite, msync, an uncontended F_SETLKW, msgsnd, mq_send):
+ *     fdatasync, pread, pwrite, msync, an uncontended F_SETLKW, msgsnd, mq_send, system):
  *     the request is acted on in the call.
  * Either way the thread never returns from the call, its cleanup handler
  * runs and a join sees PTHREAD_CANCELED. */
@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/select.h>
@@ -120,6 +121,7 @@ static void call_fcntl_setlkw_free(void) {
   struct flock fl = write_lock();
   fcntl(file_fd, F_SETLKW, &fl);
 }
+static void call_system(void) { sink = system("true"); }
 static void call_mq_send(void) { mq_send(mq, "hi", 2, 0); }
 static void call_msgsnd(void) {
   struct {
@@ -161,6 +163,7 @@ static const struct cancel_case cases[] = {
     {"fcntl(F_SETLKW) of a free lock", call_fcntl_setlkw_free, 1},
     {"msgsnd", call_msgsnd, 1},
     {"mq_send", call_mq_send, 1},
+    {"system", call_system, 1},
 };
 
 static void* run_case(void* arg) {
