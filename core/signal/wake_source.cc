@@ -101,7 +101,11 @@ const char* signal_wake_source(int* sig_out) {
       return "a POSIX timer of the program is armed";
     }
   }
-  for (uint64_t caught = signals_caught(); caught != 0; caught &= caught - 1) {
+  uint64_t handled = signals_caught();
+  // The dump signal is ptshim's own, but with a program handler it is the
+  // program's (core/diag chains to it).
+  if (program_has_handler(options().dump_signal)) handled |= signal_bit(options().dump_signal);
+  for (uint64_t caught = handled; caught != 0; caught &= caught - 1) {
     int sig = __builtin_ctzll(caught) + 1;
     if ((signal_facts(sig).roles & kRoleSynchronous) == 0 && would_end_the_wait(sig)) {
       *sig_out = sig;
