@@ -113,6 +113,19 @@ Thread* pick_next() {
   }
 }
 
+// block() ended by a signal for the thread, whose handlers run now, or by
+// a cancellation request. An asynchronous one that ended a wait that is no
+// cancellation point (a mutex, a rwlock read, ...) is acted on here, out of
+// the waiting call; at a cancellation point the point acts on it.
+__attribute__((noinline)) void after_unusual_wake(Thread* self, WakeReason reason) {
+  if (reason == WakeReason::kSignaled) {
+    signal_run_handlers_in_wait();
+  } else if (!self->at_cancel_point && cancel_async_due(self)) {
+    leave_core();
+    act_on_cancellation();
+  }
+}
+
 void enqueue_runnable(Thread* t) {
   t->state = ThreadState::kRunnable;
   g_policy->make_runnable(t);
@@ -184,14 +197,8 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
   WakeReason reason = self->wake_reason;  // a handler's own waits overwrite it
-  if (__builtin_expect(reason == WakeReason::kSignaled, 0)) signal_run_handlers_in_wait();
-  // An asynchronous cancellation ended a wait that is no cancellation point
-  // (a mutex, a rwlock, ...): acted on here, out of the waiting call.
-  if (__builtin_expect(reason == WakeReason::kInterrupted, 0) && !self->at_cancel_point &&
-      cancel_async_due(self)) {
-    leave_core();
-    act_on_cancellation();
-  }
+  // One compare for both unusual ends (kInterrupted, kSignaled are last).
+  if (__builtin_expect(reason >= WakeReason::kInterrupted, 0)) after_unusual_wake(self, reason);
   return reason;
 }
 
