@@ -58,9 +58,12 @@ class CancellationPoint {
   CancellationPoint& operator=(const CancellationPoint&) = delete;
 
  private:
+  // Not while a report is written: a library the report uses (libunwind)
+  // may reach a cancellation point from inside the core.
   static void check() {
     Thread* self = current();
-    if (__builtin_expect(self->cancel_pending, 0) && !self->cancel_disabled && !self->unwinding) {
+    if (__builtin_expect(self->cancel_pending, 0) && !self->cancel_disabled && !self->unwinding &&
+        !g_reporting) {
       leave_core();
       act_on_cancellation();
     }
