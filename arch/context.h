@@ -52,6 +52,11 @@ bool context_restored_signal_mask(const Context* ctx, uint64_t* mask);
 // Calls fn(arg) on the stack that ends at `stack_top`, then returns here.
 void call_on_stack(void (*fn)(void*), void* arg, void* stack_top);
 
+// Calls fn(arg); if an unwind leaves fn (a forced unwind, a C++ exception),
+// on_unwind(unwind_arg) runs first and the unwind goes on, as a C cleanup
+// attribute would do (call_guarded_x86_64.S).
+void call_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg);
+
 // Copies a saved context into a libunwind unw_context_t (`size` bytes) so a
 // suspended thread can be unwound. False if this context kind cannot.
 bool context_for_unwind(const Context* ctx, void* unw_context, std::size_t size);

@@ -12,6 +12,7 @@ extern "C" {
 void ptshim_context_swap(void** save_sp, void* load_sp);
 void ptshim_context_start();
 void ptshim_call_on_stack(void (*fn)(void*), void* arg, void* stack_top);
+void ptshim_call_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg);
 }
 
 namespace ptshim::arch {
@@ -47,6 +48,10 @@ void fast_context_switch(Context* from, Context* to) {
 
 void call_on_stack(void (*fn)(void*), void* arg, void* stack_top) {
   ptshim_call_on_stack(fn, arg, stack_top);
+}
+
+void call_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg) {
+  ptshim_call_guarded(fn, arg, on_unwind, unwind_arg);
 }
 
 bool fast_context_for_unwind(const Context* ctx, void* unw_context, std::size_t size) {

@@ -89,6 +89,16 @@ inline bool syscall_number_loaded_before(const void* ucontext, long number) {
   return false;
 }
 
+// For a signal on a `syscall` instruction (interrupted_syscall): the call is
+// not made again (the kernel wound the pc back to restart it, or it was
+// about to be made); returning from the handler resumes after it with
+// `result` in rax, as if the call had returned that.
+inline void skip_interrupted_syscall(void* ucontext, long result) {
+  greg_t* r = static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs;
+  r[REG_RIP] += 2;
+  r[REG_RAX] = result;
+}
+
 // The interrupted call returns `result` when the handler returns.
 inline void set_interrupted_syscall_result(void* ucontext, long result) {
   static_cast<ucontext_t*>(ucontext)->uc_mcontext.gregs[REG_RAX] = result;

@@ -20,7 +20,7 @@ _dl_allocate_tls _dl_allocate_tls_init _dl_deallocate_tls _dl_get_tls_static_inf
 _rtld_global readlink sigaddset sigismember __sched_cpucount dlvsym
 _ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
 _ULx86_64_step unw_backtrace
-_Unwind_ForcedUnwind _Unwind_GetCFA longjmp
+_Unwind_ForcedUnwind _Unwind_GetCFA _Unwind_Resume __gcc_personality_v0 longjmp
 _ITM_deregisterTMCloneTable _ITM_registerTMCloneTable __gmon_start__
 '
 bad=0

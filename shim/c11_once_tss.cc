@@ -4,7 +4,7 @@ using namespace ptshim;
 
 PTSHIM_EXPORT void call_once(once_flag* flag, void (*func)()) {
   ShimEntry entry(__func__);
-  once_run(reinterpret_cast<int*>(flag), func);
+  once_call(reinterpret_cast<int*>(flag), func);
 }
 
 PTSHIM_EXPORT int tss_create(tss_t* key, tss_dtor_t destructor) {

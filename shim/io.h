@@ -125,4 +125,36 @@ inline long write_without_blocking(int fd, long flags, long number, long a1, lon
   return r;
 }
 
+// A call POSIX makes a cancellation point that ptshim otherwise leaves to
+// the kernel as it is (close, fsync, pread, ...): a pending request is acted
+// on at entry and at exit. Called from inside the core (a library ptshim
+// uses), it is only the call.
+template <typename Call>
+long at_cancellation_point(const char* function, Call call) {
+  ShimEntry entry(function);
+  if (entry.nested()) return libc_result(call());
+  CancellationPoint cancellation_point;
+  return libc_result(call());
+}
+
+// A blocking call with a non-blocking form but nothing to poll (a record
+// lock, a SysV message, a child's change): `try_once()` makes the
+// non-blocking form and returns the raw result; while `would_block(result)`,
+// the thread sleeps in the scheduler a millisecond at a time, so the others
+// run meanwhile. A cancellation request or a handler without SA_RESTART
+// ends it with -EINTR, as the kernel's call. Returns the raw result.
+template <typename Try, typename WouldBlock>
+long retry_every_ms(Try try_once, WouldBlock would_block) {
+  constexpr uint64_t kRetryNs = 1'000'000;
+  for (;;) {
+    long r = try_once();
+    if (!would_block(r)) return r;
+    WakeReason reason = sleep_until(monotonic_now_ns() + kRetryNs);
+    if (reason == WakeReason::kInterrupted ||
+        (reason == WakeReason::kSignaled && !signal_wait_restarts())) {
+      return -EINTR;
+    }
+  }
+}
+
 }  // namespace ptshim

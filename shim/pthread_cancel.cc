@@ -1,6 +1,7 @@
-// Deferred cancellation (core/thread/cancel.cc): requests are acted on at ptshim's
-// cancellation points; the asynchronous type is accepted and acted on at the
-// same points.
+// Cancellation (core/thread/cancel.cc): requests are acted on at the
+// cancellation points; an asynchronous one also at the next tick in the
+// thread's own code (core/sched/preempt.cc), and at once when the thread
+// cancels itself or makes the type asynchronous or the state enabled.
 #include <errno.h>
 
 #include "shim/shim.h"

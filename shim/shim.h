@@ -32,6 +32,9 @@ class ShimEntry {
   }
   ShimEntry(const ShimEntry&) = delete;
   ShimEntry& operator=(const ShimEntry&) = delete;
+  // Called from inside the core (a library ptshim uses, a report): such a
+  // call must not act on a cancellation request.
+  bool nested() const { return nested_ != 0; }
 
  private:
   int nested_;
@@ -55,9 +58,12 @@ class CancellationPoint {
   CancellationPoint& operator=(const CancellationPoint&) = delete;
 
  private:
+  // Not while a report is written: a library the report uses (libunwind)
+  // may reach a cancellation point from inside the core.
   static void check() {
     Thread* self = current();
-    if (__builtin_expect(self->cancel_pending, 0) && !self->cancel_disabled && !self->unwinding) {
+    if (__builtin_expect(self->cancel_pending, 0) && !self->cancel_disabled && !self->unwinding &&
+        !g_reporting) {
       leave_core();
       act_on_cancellation();
     }
@@ -75,6 +81,18 @@ int acquire_until(clockid_t clock, const timespec* abstime, int busy, Acquire ac
   uint64_t deadline;
   if (int bad = deadline_from_abstime(clock, abstime, &deadline)) return bad;
   return acquire(deadline, false);
+}
+
+// pthread_once and call_once: the routine runs outside the core; a runner
+// that unwinds out of it (cancelled, pthread_exit, a C++ exception: how
+// std::call_once reports a failed call) leaves the control as never run and
+// wakes its waiters, as glibc's cleanup handler does.
+inline void once_call(int* control, void (*init)()) {
+  if (!once_claim(control)) return;
+  call_unwind_guarded([](void* routine) { reinterpret_cast<void (*)()>(routine)(); },
+                      reinterpret_cast<void*>(init),
+                      [](void* c) { once_abandon(static_cast<int*>(c)); }, control);
+  once_finish(control);
 }
 
 // glibc's types as the core's: each core type has the glibc type's size

@@ -72,6 +72,10 @@ PTSHIM_EXPORT int timer_create(clockid_t clock, struct sigevent* evp, timer_t* t
   long r = arch::raw_syscall(SYS_timer_create, kernel_clock(clock), reinterpret_cast<long>(evp),
                              reinterpret_cast<long>(&id));
   if (r < 0) return fail(static_cast<int>(-r));
+  {
+    ShimEntry entry(__func__);
+    program_timer_created(id, clock, evp);  // an armed one can end a deadlock (core/signal)
+  }
   *timerid = reinterpret_cast<timer_t>(static_cast<intptr_t>(id));
   return 0;
 }
@@ -121,7 +125,12 @@ PTSHIM_EXPORT int timer_getoverrun(timer_t timer) {
 
 PTSHIM_EXPORT int timer_delete(timer_t timer) {
   if (!is_ours(timer)) {
-    return kernel_result(arch::raw_syscall(SYS_timer_delete, kernel_id(timer)));
+    long r = arch::raw_syscall(SYS_timer_delete, kernel_id(timer));
+    if (r == 0) {
+      ShimEntry entry(__func__);
+      program_timer_deleted(static_cast<int>(kernel_id(timer)));
+    }
+    return kernel_result(r);
   }
   ShimEntry entry(__func__);
   if (int err = thread_timer_delete(handle_of(timer))) return fail(err);

@@ -22,6 +22,10 @@ extern "C" int __sigaction(int, const struct sigaction*, struct sigaction*);
 namespace ptshim {
 
 // ---- options (options.cc) -------------------------------------------------------
+// PTSHIM_DEADLOCK. kAuto: fatal only when nothing in the process can end
+// the wait, a warning (and the wait goes on) when a signal still may.
+enum class DeadlockMode : uint8_t { kAuto, kAbort, kWarn };
+
 struct Options {
   uint64_t timeslice_ns;         // PTSHIM_TIMESLICE; 0: cooperative, no timer
   size_t default_stack_size;     // PTSHIM_STACK_SIZE, bytes
@@ -32,6 +36,7 @@ struct Options {
   int report_fd;                 // PTSHIM_REPORT=path: reports go there too; -1: stderr only
   int dump_signal;               // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
   const char* dump_signal_name;
+  DeadlockMode deadlock;  // PTSHIM_DEADLOCK: what a deadlock report does (core/diag)
 };
 // The defaults. The guard budget comes from vm.max_map_count (core/thread).
 Options default_options(size_t guarded_stacks);

@@ -170,6 +170,14 @@ const char* parse_dump_signal(const char* value, Options* o) {
   return "not a signal for thread dumps (QUIT, USR1, USR2, HUP, INT, TERM, PWR, WINCH)";
 }
 
+const char* parse_deadlock(const char* value, Options* o) {
+  using enum DeadlockMode;
+  if (parse_choice(value, {"auto", "abort", "warn"}, {kAuto, kAbort, kWarn}, &o->deadlock)) {
+    return nullptr;
+  }
+  return "not a deadlock action (auto, abort or warn)";
+}
+
 struct Parser {
   const char* name;
   const char* (*parse)(const char* value, Options* o);
@@ -183,6 +191,7 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_BACKTRACE", parse_backtrace},
     {"PTSHIM_REPORT", parse_report},
     {"PTSHIM_DUMP_SIGNAL", parse_dump_signal},
+    {"PTSHIM_DEADLOCK", parse_deadlock},
 };
 
 size_t default_stack_size() {
@@ -210,6 +219,7 @@ Options default_options(size_t guarded_stacks) {
   o.report_fd = -1;
   o.dump_signal = SIGQUIT;
   o.dump_signal_name = "SIGQUIT";
+  o.deadlock = DeadlockMode::kAuto;
   return o;
 }
 

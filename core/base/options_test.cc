@@ -38,7 +38,7 @@ bool same(const Options& a, const Options& b) {
          a.guarded_stacks == b.guarded_stacks && a.shared_tls == b.shared_tls &&
          a.switch_kind == b.switch_kind && a.backtraces == b.backtraces &&
          a.report_fd == b.report_fd && a.dump_signal == b.dump_signal &&
-         a.dump_signal_name == b.dump_signal_name;
+         a.dump_signal_name == b.dump_signal_name && a.deadlock == b.deadlock;
 }
 
 // `value` is accepted; returns the options it gave (from the defaults). A
@@ -63,8 +63,9 @@ bool same(const Options& a, const Options& b) {
 
 void test_option_list() {
   static const char* const kExpected[] = {
-      "PTSHIM_TIMESLICE", "PTSHIM_STACK_SIZE", "PTSHIM_GUARDED_STACKS", "PTSHIM_TLS",
-      "PTSHIM_SWITCH",    "PTSHIM_BACKTRACE",  "PTSHIM_REPORT",         "PTSHIM_DUMP_SIGNAL"};
+      "PTSHIM_TIMESLICE", "PTSHIM_STACK_SIZE",  "PTSHIM_GUARDED_STACKS",
+      "PTSHIM_TLS",       "PTSHIM_SWITCH",      "PTSHIM_BACKTRACE",
+      "PTSHIM_REPORT",    "PTSHIM_DUMP_SIGNAL", "PTSHIM_DEADLOCK"};
   constexpr size_t n = sizeof kExpected / sizeof kExpected[0];
   CHECK_EQ(option_count(), n);
   for (size_t i = 0; i < n && i < option_count(); ++i) CHECK_STREQ(option_name(i), kExpected[i]);
@@ -89,6 +90,7 @@ void test_defaults() {
   CHECK_EQ(o.report_fd, -1);
   CHECK_EQ(o.dump_signal, SIGQUIT);
   CHECK_STREQ(o.dump_signal_name, "SIGQUIT");
+  CHECK(o.deadlock == DeadlockMode::kAuto);
   CHECK_EQ(default_options(SIZE_MAX).guarded_stacks, SIZE_MAX);
 
   // The stack size: the soft RLIMIT_STACK, 8 MiB when it is unlimited or
@@ -425,6 +427,16 @@ void test_dump_signal() {
   }
 }
 
+void test_deadlock() {
+  const char* n = "PTSHIM_DEADLOCK";
+  ACCEPT(n, "auto", deadlock, DeadlockMode::kAuto);
+  ACCEPT(n, "abort", deadlock, DeadlockMode::kAbort);
+  ACCEPT(n, "warn", deadlock, DeadlockMode::kWarn);
+  for (const char* bad : {"", "ABORT", "Warn", "fatal", "0", "1", "abort ", " warn", "warning"}) {
+    REJECT(n, bad, "not a deadlock action (auto, abort or warn)");
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -437,5 +449,6 @@ int main() {
   test_tls_switch_backtrace();
   test_report();
   test_dump_signal();
+  test_deadlock();
   return ptshim::testing::finish();
 }

@@ -65,7 +65,12 @@ const char* object_of(uintptr_t pc);  // base name of the loaded object
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 
 // ---- reports (one file each) -----------------------------------------------------------------
-[[noreturn]] void report_deadlock_and_abort();  // deadlock.cc: nothing can ever run again
+// deadlock.cc. The idle path found nothing runnable, no deadline and no I/O
+// waiter: reports a deadlock if threads wait for each other, fatal when no
+// signal can end it (or PTSHIM_DEADLOCK=abort), else once as a warning, and
+// returns to let the wait go on.
+void deadlock_check_idle();
+[[noreturn]] void report_deadlock_and_abort();  // nothing can ever run again
 // overflow.cc: an overflow of a stack without a guard page, found at a
 // switch (ucontext null) or a tick; dies by SIGSEGV.
 [[noreturn]] void report_unguarded_overflow(Thread* t, const void* ucontext);

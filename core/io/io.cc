@@ -64,6 +64,7 @@ bool io_waiters_exist() { return g_io_waiters.head != nullptr || futex_waiters_e
 
 WakeReason io_block(pollfd* fds, size_t count, uint64_t deadline_ns) {
   Thread* self = current();
+  if (cancel_due_at_point(self)) return WakeReason::kInterrupted;  // see sched.h
   self->io_fds = fds;
   self->io_count = count;
   WakeReason reason = block(&g_io_waiters, WaitKind::kIo, fds, deadline_ns);

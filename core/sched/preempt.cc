@@ -191,6 +191,31 @@ class HandlerMask {
   uint64_t interrupted_;
 };
 
+// The number of the interruptible system call under way (0: none).
+volatile long g_interruptible_number;
+
+void end_interruptible_syscall(void* ucontext) {
+  long number, args[4];
+  if (arch::interrupted_syscall(ucontext, &number, args) && number == g_interruptible_number) {
+    arch::skip_interrupted_syscall(ucontext, -EINTR);
+  }
+}
+
+// Asynchronous cancellation, as glibc's SIGCANCEL handler does it: the
+// unwind starts in this handler and crosses the signal frame (the restorer's
+// CFI marks it as one, so the unwinder looks up the interrupted frame at its
+// exact pc, even at a function's first instruction) into the interrupted
+// code, running its cleanup handlers and destructors. The handler never
+// returns, so the mask sigreturn would restore is restored here first.
+[[noreturn]] void cancel_from_tick(const void* ucontext) {
+  uint64_t interrupted = arch::interrupted_signal_mask(ucontext);
+  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&interrupted), 0,
+                    sizeof interrupted);
+  signal_mask_note_kernel(interrupted);
+  act_on_cancellation();
+  __builtin_unreachable();  // it was due: the thread unwinds
+}
+
 void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   HandlerMask handler_mask(ucontext);
   // Before preempt_enable (and in a fork child) both ids are -1, which no
@@ -204,6 +229,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
   if (g_in_core) {
     g_deferred.switch_wanted = 1;
+    if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
     errno = saved_errno;
     return;
   }
@@ -215,7 +241,9 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   syscall_trap_on_tick(ucontext);
   expire_deadlines();
   if (!g_policy->any_runnable()) {
-    if (!io_waiters_exist()) disarm_slice_timer();
+    // A thread with an asynchronous cancellation due keeps the ticks coming
+    // until one lands in its safe code.
+    if (!io_waiters_exist() && !cancel_async_due(current())) disarm_slice_timer();
     preempt_sync_timers();
   } else if (!g_policy->switch_at(SchedPoint::kTick)) {
     // The policy lets the thread run on.
@@ -229,10 +257,16 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   // to program code without a safe point: a deferred dump is taken here,
   // and its signals are raised (core/signal) once the core is left.
   if (g_deferred.dump) take_deferred_dump();
+  // The thread this handler returns to (the one whose stack this is, after
+  // any switch) may have an asynchronous cancellation due: acted on only
+  // where a switch could have suspended it, program code.
+  bool cancel_now = cancel_async_due(current()) && pc_is_safe(arch::interrupted_pc(ucontext)) &&
+                    !on_signal_stack();
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_in_core = 0;
   if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
   errno = saved_errno;
+  if (__builtin_expect(cancel_now, 0)) cancel_from_tick(ucontext);
 }
 
 }  // namespace
@@ -284,6 +318,15 @@ void preempt_sync_timers() {
       g_wake_armed_ns = earliest;
     }
   }
+}
+
+long preempt_interruptible_syscall(long number, long a0, long a1, long a2, long a3) {
+  g_interruptible_number = number;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  long r = arch::raw_syscall(number, a0, a1, a2, a3);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_interruptible_number = 0;
+  return r;
 }
 
 bool lone_thread_may_block() {

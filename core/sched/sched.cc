@@ -66,8 +66,9 @@ void switch_to(Thread* next) {
 }
 
 // Nothing can run: the kernel thread sleeps until the earliest deadline,
-// until an I/O waiter's fd is ready, or until a program signal arrives that
-// may wake a thread (core/signal). The program's signals are blocked from
+// until an I/O waiter's fd is ready, or until a program signal arrives
+// (with neither of the first two, core/diag first decides whether that is a
+// deadlock). The program's signals are blocked from
 // the last look at the deferred work until the sleeping call, which lets
 // them in atomically (ppoll's mask): one arriving in between ends the sleep
 // instead of waiting in core/signal's inbox until the sleep ends. EINTR just
@@ -75,7 +76,7 @@ void switch_to(Thread* next) {
 void idle_until_next_event() {
   bool io = io_waiters_exist();
   bool deadline = deadline_any();
-  if (!deadline && !io && !signal_may_wake_a_thread()) report_deadlock_and_abort();
+  if (!deadline && !io) deadlock_check_idle();  // may report, warn, or die (core/diag)
   preempt_before_idle();
   uint64_t sleeping_mask = signal_idle_begin();
   if (!work_deferred()) {
@@ -109,6 +110,19 @@ Thread* pick_next() {
       continue;
     }
     idle_until_next_event();
+  }
+}
+
+// block() ended by a signal for the thread, whose handlers run now, or by
+// a cancellation request. An asynchronous one that ended a wait that is no
+// cancellation point (a mutex, a rwlock read, ...) is acted on here, out of
+// the waiting call; at a cancellation point the point acts on it.
+__attribute__((noinline)) void after_unusual_wake(Thread* self, WakeReason reason) {
+  if (reason == WakeReason::kSignaled) {
+    signal_run_handlers_in_wait();
+  } else if (!self->at_cancel_point && cancel_async_due(self)) {
+    leave_core();
+    act_on_cancellation();
   }
 }
 
@@ -183,7 +197,8 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
   WakeReason reason = self->wake_reason;  // a handler's own waits overwrite it
-  if (__builtin_expect(reason == WakeReason::kSignaled, 0)) signal_run_handlers_in_wait();
+  // One compare for both unusual ends (kInterrupted, kSignaled are last).
+  if (__builtin_expect(reason >= WakeReason::kInterrupted, 0)) after_unusual_wake(self, reason);
   return reason;
 }
 
@@ -240,6 +255,7 @@ WakeReason sleep_until(uint64_t deadline_ns) {
     return WakeReason::kTimedOut;
   }
   // Only the deadline, a cancellation request or a signal's handler ends it.
+  if (cancel_due_at_point(g_current)) return WakeReason::kInterrupted;
   WakeReason reason;
   while ((reason = block(nullptr, WaitKind::kSleep, nullptr, deadline_ns)) == WakeReason::kWoken) {
   }

@@ -151,6 +151,7 @@ void signal_after_fork_in_child(Thread* survivor) {
   signal_forget_held();
   signal_forget_arrivals();
   child_waiters_forget();
+  program_timers_after_fork_in_child();
   signal_leader_set(survivor);
 }
 

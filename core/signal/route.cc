@@ -235,15 +235,6 @@ void signal_route_arrivals() {
   }
 }
 
-bool signal_may_wake_a_thread() {
-  if ((signals_caught() & ~signal_blocked_by_all()) != 0) return true;
-  for (const Thread* t = all_threads_head(); t != nullptr; t = t->all_next) {
-    // Waiting for a signal, whatever its action: a default one ends the wait too.
-    if ((t->sigwait_set != 0 || t->in_sigsuspend) && t->state == ThreadState::kBlocked) return true;
-  }
-  return false;
-}
-
 void signal_leader_set(Thread* t) {
   g_leader = t;
   g_scheduler_tid = arch::raw_syscall(SYS_gettid);  // at start-up, and in a fork child

@@ -147,10 +147,19 @@ void signal_idle_end(uint64_t mask);
 void signal_forward_program_signal(int sig, siginfo_t* info, void* ucontext);
 // Routes the signals that arrived while the core was busy (in the core).
 void signal_route_arrivals();
-// Nothing can run and nobody sleeps or waits for I/O: could a signal still
-// wake a thread? (A handler the program installed for a signal some thread
-// accepts, or a thread in sigwait or sigsuspend.)
-bool signal_may_wake_a_thread();
+
+// ---- what could end an idle wait (wake_source.cc) ------------------------------------------
+// Nothing can run and nobody sleeps or waits for I/O: what could still end
+// the wait? Null: nothing (a deadlock no signal can end). Otherwise why a
+// signal may still come and do something: a thread waits for one, an alarm
+// or a POSIX timer of the program is armed, or the program handles one
+// (*sig: which; 0 for the others) that some thread accepts.
+const char* signal_wake_source(int* sig);
+// The program's kernel POSIX timers (shim/timer.cc; in the core), so that
+// an armed one counts above. `how` as given to timer_create.
+void program_timer_created(int id, clockid_t clock, const struct sigevent* how);
+void program_timer_deleted(int id);
+void program_timers_after_fork_in_child();
 // `t` takes `sig` now (it accepts it): handed to its sigwait, or its
 // handler runs on it, or the default action is taken. `info` null: as
 // pthread_kill's (SI_TKILL from this process).

@@ -1,6 +1,9 @@
 // pthread_once. The control word (PTHREAD_ONCE_INIT == 0) moves from
 // kNotRun to kRunning to kDone; callers that find it kRunning wait, keyed by
-// the control's address, until the runner finishes.
+// the control's address, until the runner finishes or gives up. A runner
+// that gives up (its init routine was cancelled, or called pthread_exit)
+// puts the word back to kNotRun and wakes the waiters, as glibc's cleanup
+// handler does: the next caller to find it so runs the routine itself.
 #include "core/sync/sync.h"
 
 namespace ptshim {
@@ -9,21 +12,26 @@ namespace {
 enum OnceState : int { kNotRun = 0, kRunning = 1, kDone = 2 };
 }  // namespace
 
-int once_run(int* control, void (*init)()) {
+bool once_claim(int* control) {
   for (;;) {
     int state = __atomic_load_n(control, __ATOMIC_ACQUIRE);
-    if (state == kDone) return 0;
+    if (state == kDone) return false;
     if (state == kNotRun) break;
-    if (g_reporting) return 0;  // the runner is suspended; a report must not wait
+    if (g_reporting) return false;  // the runner is suspended; a report must not wait
     block_keyed(WaitKind::kOnce, control, 0);
   }
   __atomic_store_n(control, kRunning, __ATOMIC_RELAXED);
-  leave_core();  // init is program code
-  init();
-  enter_core();
+  return true;
+}
+
+void once_finish(int* control) {
   __atomic_store_n(control, kDone, __ATOMIC_RELEASE);
   wake_keyed(control);
-  return 0;
+}
+
+void once_abandon(int* control) {
+  __atomic_store_n(control, kNotRun, __ATOMIC_RELEASE);
+  wake_keyed(control);
 }
 
 }  // namespace ptshim

@@ -88,7 +88,13 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns);         // ETIMEDOUT, EP
 void cond_signal(Cond* c);
 void cond_broadcast(Cond* c);
 int cond_destroy(Cond* c);
-int once_run(int* control, void (*init)());
+// pthread_once: true when the caller must run the routine (the control is
+// now running); false when it was done, or became done while it waited. The
+// runner then calls once_finish, or once_abandon if it unwinds out of the
+// routine (the control is as never run, and a waiter runs it).
+bool once_claim(int* control);
+void once_finish(int* control);
+void once_abandon(int* control);
 bool barrier_wait(Barrier* b);  // true for exactly one thread of each round
 int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only);  // EDEADLK, EAGAIN, ETIMEDOUT
 int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only);

@@ -9,11 +9,12 @@
 // stack the thread exits: thread_local and key destructors, then the switch
 // away for good.
 //
-// Cancellation is deferred: a request is acted on at the cancellation points
-// ptshim implements (condvar waits, joins, sleeps, semaphore waits,
-// pthread_testcancel), and wakes a thread blocked in one. The asynchronous
-// type is honoured at those points too (see docs/design.md). glibc's own
-// cancellation points (read, write, ...) do not see ptshim's requests.
+// A deferred request is acted on at the cancellation points (every shim
+// function with a CancellationPoint: the waits, the I/O calls, and thin
+// interpositions of glibc's other points such as open, close and fsync),
+// and wakes a thread blocked in one. An asynchronous one is acted on also
+// by the tick that finds the thread in safe code (core/sched/preempt.cc,
+// cancel_from_tick), which unwinds from inside its handler.
 //
 // Everything here runs outside the core: the unwinder is libgcc's (or
 // libunwind's) and calls program code.
@@ -141,11 +142,23 @@ void act_on_cancellation() {
   }
 }
 
+namespace {
+// Waits an asynchronous cancellation may end: the waiter holds nothing of
+// the object yet and its object needs nothing done when it leaves (not a
+// barrier's arrival, not a rwlock writer, whose leaving lets the readers
+// queued behind it go, nor the tick's parking of a call inside libc).
+bool async_cancel_may_end(WaitKind k) {
+  return k == WaitKind::kMutex || k == WaitKind::kRwRead || k == WaitKind::kSpin ||
+         k == WaitKind::kOnce;
+}
+}  // namespace
+
 int cancel_request(Thread* t) {
   if (!thread_is_valid(t)) return ESRCH;
   t->cancel_pending = true;
-  if (!t->cancel_disabled && t->at_cancel_point && t->state == ThreadState::kBlocked) {
-    wake(t, WakeReason::kInterrupted);
+  if (!t->cancel_disabled && t->state == ThreadState::kBlocked &&
+      (t->at_cancel_point || (t->cancel_async && async_cancel_may_end(t->wait_kind)))) {
+    wake(t, WakeReason::kInterrupted);  // block() acts on an asynchronous one
   }
   return 0;
 }
@@ -163,6 +176,30 @@ void cleanup_pop(void* frame) {
 }
 
 void cleanup_next(void* frame) { unwind_from_here(as_buffer(frame)->__pad[kPrevBuffer]); }
+
+namespace {
+struct UnwindGuard {
+  void (*on_unwind)(void*);
+  void* arg;
+};
+
+void run_unwind_guard(void* guard) {
+  auto* g = static_cast<UnwindGuard*>(guard);
+  enter_core();
+  g->on_unwind(g->arg);
+  leave_core();
+}
+}  // namespace
+
+// The cleanup is arch's (a landing pad with the C personality): it runs for
+// the forced unwind of pthread_exit and cancellation and for a C++
+// exception alike.
+void call_unwind_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg) {
+  UnwindGuard guard{on_unwind, unwind_arg};
+  leave_core();
+  arch::call_guarded(fn, arg, run_unwind_guard, &guard);
+  enter_core();
+}
 
 void old_cleanup_push(void* frame, void (*routine)(void*), void* arg) {
   auto* buffer = static_cast<OldCleanup*>(frame);

@@ -178,10 +178,22 @@ void key_release_storage(Thread* t);
 [[noreturn]] void unwind_and_exit(void* result);
 // At a cancellation point (outside the core): acts on a pending request.
 void act_on_cancellation();
+// Asynchronous cancellation is due: the tick (core/sched) then acts on it
+// where it interrupted the thread in safe code, from inside its handler, as
+// glibc's SIGCANCEL handler does.
+inline bool cancel_async_due(const Thread* t) {
+  return __builtin_expect(t->cancel_pending, 0) && t->cancel_async && !t->cancel_disabled &&
+         !t->unwinding;
+}
 int cancel_request(Thread* t);                        // pthread_cancel: 0 or ESRCH
 void cleanup_push(void* jmp_buf_frame);               // __pthread_register_cancel
 void cleanup_pop(void* jmp_buf_frame);                // __pthread_unregister_cancel
 [[noreturn]] void cleanup_next(void* jmp_buf_frame);  // __pthread_unwind_next
+// Calls fn(arg) outside the core (from inside it; back inside on return).
+// If the thread unwinds out of fn (pthread_exit, cancellation, a C++
+// exception), on_unwind(unwind_arg) runs first, in the core, and the unwind
+// goes on.
+void call_unwind_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* unwind_arg);
 void old_cleanup_push(void* frame, void (*routine)(void*), void* arg);  // _pthread_cleanup_push
 void old_cleanup_pop(void* frame, bool execute);
 
