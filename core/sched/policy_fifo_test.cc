@@ -10,7 +10,13 @@ using namespace ptshim;
 // policy.cc's scheduling_point_slow yields; here a yield is only counted.
 namespace ptshim {
 int g_yields;
-void yield() { ++g_yields; }
+bool yield() {
+  ++g_yields;
+  return true;
+}
+// The policy compares with the running thread's level: a thread at level 0.
+Thread g_running;
+Thread* current() { return &g_running; }
 }  // namespace ptshim
 
 namespace {
@@ -44,10 +50,10 @@ void test_empty() {
 
 void test_order() {
   empty_run_queue();
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   CHECK(fifo.any_runnable());
-  fifo.make_runnable(B);
-  fifo.make_runnable(C);
+  fifo.make_runnable(B, false);
+  fifo.make_runnable(C, false);
   CHECK_EQ(fifo.take_next(), A);
   CHECK_EQ(A->next, nullptr);  // unlinked
   CHECK_EQ(A->prev, nullptr);
@@ -58,13 +64,13 @@ void test_order() {
   CHECK_EQ(fifo.take_next(), nullptr);
 
   // Interleaved: a thread made runnable again goes to the back.
-  fifo.make_runnable(A);
-  fifo.make_runnable(B);
+  fifo.make_runnable(A, false);
+  fifo.make_runnable(B, false);
   CHECK_EQ(fifo.take_next(), A);
-  fifo.make_runnable(C);
-  fifo.make_runnable(A);
+  fifo.make_runnable(C, false);
+  fifo.make_runnable(A, false);
   CHECK_EQ(fifo.take_next(), B);
-  fifo.make_runnable(D);
+  fifo.make_runnable(D, false);
   CHECK_EQ(fifo.take_next(), C);
   CHECK_EQ(fifo.take_next(), A);
   CHECK_EQ(fifo.take_next(), D);
@@ -73,14 +79,14 @@ void test_order() {
   // Stale links from an earlier queue do not matter.
   A->next = B;
   A->prev = C;
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   CHECK_EQ(fifo.take_next(), A);
   CHECK_EQ(fifo.take_next(), nullptr);
 
   // Many threads, in and out repeatedly: always first in, first out.
   bool fifo_order = true;
   for (int round = 0; round < 3; ++round) {
-    for (Thread& t : g_threads) fifo.make_runnable(&t);
+    for (Thread& t : g_threads) fifo.make_runnable(&t, false);
     for (Thread& t : g_threads) fifo_order &= fifo.take_next() == &t;
   }
   CHECK(fifo_order);
@@ -118,14 +124,14 @@ void test_switch_at() {
 
 void test_after_fork_in_child() {
   empty_run_queue();
-  fifo.make_runnable(A);
-  fifo.make_runnable(B);
-  fifo.make_runnable(C);
+  fifo.make_runnable(A, false);
+  fifo.make_runnable(B, false);
+  fifo.make_runnable(C, false);
   fifo.after_fork_in_child();
   CHECK(!fifo.any_runnable());
   CHECK_EQ(fifo.take_next(), nullptr);
   // Usable again, holding only what comes after.
-  fifo.make_runnable(D);
+  fifo.make_runnable(D, false);
   CHECK(fifo.any_runnable());
   CHECK_EQ(fifo.take_next(), D);
   CHECK_EQ(fifo.take_next(), nullptr);
@@ -176,7 +182,7 @@ void test_scheduling_point() {
   scheduling_point_slow(SchedPoint::kTick);
   scheduling_point_slow(SchedPoint::kUncontendedLock);
   CHECK_EQ(g_yields, 0);  // nobody else to run
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   scheduling_point_slow(SchedPoint::kUncontendedLock);
   scheduling_point_slow(SchedPoint::kUncontendedUnlock);
   CHECK_EQ(g_yields, 0);
@@ -194,7 +200,7 @@ void test_scheduling_point() {
   sched_select_policy(&every);
   CHECK_EQ(g_policy, &every);
   CHECK(g_policy_sees_every_point);
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   scheduling_point(SchedPoint::kUncontendedUnlock);
   CHECK_EQ(g_yields, 2);  // seen, but FIFO does not switch there
   scheduling_point(SchedPoint::kTick);

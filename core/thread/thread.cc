@@ -121,6 +121,7 @@ Thread* adopt_main_thread() {
   tls_initialize(t);
   signal_mask_adopt_first_thread(t);
   set_initial_current(t);
+  thread_adopt_kernel_sched(t);
   g_live = 1;
   return t;
 }
@@ -144,11 +145,14 @@ void attr_set_defaults(ThreadAttr* a) {
 int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
                   Thread** out) {
   Thread* self = current();
+  // As glibc: explicit scheduling takes from the attribute what was set in
+  // it, the rest from the creator, and the kernel then judges the result
+  // against the creator's (the new kernel thread starts with them).
   int policy = self->sched_policy, priority = self->sched_priority;
   if (attr.has(ThreadAttr::kExplicitSched)) {
-    policy = attr.sched_policy;
-    priority = attr.sched_priority;
-    if (int err = sched_params_check(policy, priority)) return err;
+    if (attr.has(ThreadAttr::kPolicySet)) policy = attr.sched_policy;
+    if (attr.has(ThreadAttr::kSchedParamSet)) priority = attr.sched_priority;
+    if (int err = sched_params_check(self, policy, priority)) return err;
   }
   TlsBlock tls;
   if (!tls_prepare(&tls)) return EAGAIN;
@@ -171,8 +175,7 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   t->start_routine = start;
   t->start_arg = arg;
   t->detached = attr.has(ThreadAttr::kDetached);
-  t->sched_policy = policy;
-  t->sched_priority = priority;
+  thread_set_sched(t, policy, priority);
   signal_thread_start(t, self);  // the mask is inherited, as POSIX says
   const auto* extension = static_cast<const GlibcAttrExtension*>(attr.glibc_extension);
   if (extension != nullptr && extension->sigmask_set) {
