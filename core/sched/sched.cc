@@ -249,8 +249,8 @@ bool wake_keyed(const void* key) {
   return woke;
 }
 
-void make_runnable(Thread* t) {
-  enqueue_runnable(t);
+void make_runnable(Thread* t, bool front) {
+  enqueue_runnable(t, front);
   preempt_sync_timers();
 }
 

@@ -320,7 +320,8 @@ void wake_all(WaitQueue* queue);
 // controls, spinlocks): one shared queue, woken by key.
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
 bool wake_keyed(const void* key);  // true if it woke anyone
-void make_runnable(Thread* t);     // a new thread
+// A new thread; `front`: ahead of its equals.
+void make_runnable(Thread* t, bool front = false);
 // kTimedOut, or kInterrupted / kSignaled if a cancellation request or a
 // signal's handler cut it short.
 WakeReason sleep_until(uint64_t deadline_ns);

@@ -188,7 +188,10 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
   if (g_live == 1) become_multithreaded();
   ++g_live;
-  make_runnable(t);
+  // glibc starts a thread with explicit scheduling at its creator's priority
+  // and then sets its own, so on Linux one set below its creator's is lowered
+  // while runnable, which puts it ahead of its equals (sched(7)).
+  make_runnable(t, t->level < self->level);
   *out = t;
   return 0;
 }
