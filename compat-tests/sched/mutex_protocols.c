@@ -1,0 +1,122 @@
+/* Priority-protect and priority-inherit mutexes raise their holder. A low
+ * thread L (10) holds the mutex and becomes runnable together with a middle
+ * thread M (20), made runnable first: L, raised to the ceiling (30) or to
+ * its waiter H (30), runs before M. Also the ceiling's attributes, defaults
+ * and errors as glibc gives them. */
+#include "sched_common.h"
+
+static pthread_mutex_t g_m;
+static sem_t g_go;
+
+static void* low(void* arg) {
+  (void)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock(&g_m), 0);
+  CHECK(sem_wait(&g_go) == 0);
+  mark('L');
+  CHECK_RC(pthread_mutex_unlock(&g_m), 0);
+  mark('l');
+  return NULL;
+}
+
+static void* marker(void* arg) {
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  mark(*(const char*)arg);
+  return NULL;
+}
+
+static void* high(void* arg) {
+  (void)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock(&g_m), 0);
+  mark('H');
+  CHECK_RC(pthread_mutex_unlock(&g_m), 0);
+  return NULL;
+}
+
+static void inversion(int protocol) {
+  pthread_mutexattr_t a;
+  CHECK_RC(pthread_mutexattr_init(&a), 0);
+  CHECK_RC(pthread_mutexattr_setprotocol(&a, protocol), 0);
+  if (protocol == PTHREAD_PRIO_PROTECT) CHECK_RC(pthread_mutexattr_setprioceiling(&a, 30), 0);
+  CHECK_RC(pthread_mutex_init(&g_m, &a), 0);
+  CHECK_RC(pthread_mutexattr_destroy(&a), 0);
+
+  pthread_t l = start_thread(SCHED_FIFO, 10, low, NULL);
+  pause_ms(5); /* L takes the mutex and waits for g_go */
+  pthread_t h = 0;
+  if (protocol == PTHREAD_PRIO_INHERIT) {
+    h = start_thread(SCHED_FIFO, 30, high, NULL);
+    pause_ms(5); /* H waits for the mutex */
+  }
+  pthread_t m = start_thread(SCHED_FIFO, 20, marker, (void*)"M");
+  CHECK(sem_post(&g_go) == 0);
+  CHECK_RC(pthread_join(l, NULL), 0);
+  CHECK_RC(pthread_join(m, NULL), 0);
+  if (h != 0) CHECK_RC(pthread_join(h, NULL), 0);
+  /* PI: L runs at H's priority until it unlocks, H then, M, and L again. */
+  check_order(protocol == PTHREAD_PRIO_INHERIT ? "LHMl" : "LMl");
+  CHECK_RC(pthread_mutex_destroy(&g_m), 0);
+}
+
+static void* lock_refused(void* arg) {
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock((pthread_mutex_t*)arg), EINVAL);
+  return NULL;
+}
+
+static void ceilings(void) {
+  pthread_mutexattr_t a;
+  int c = -1;
+  CHECK_RC(pthread_mutexattr_init(&a), 0);
+  CHECK_RC(pthread_mutexattr_getprioceiling(&a, &c), 0);
+  CHECK_MSG(c == sched_get_priority_min(SCHED_FIFO), "default ceiling %d", c);
+  CHECK_RC(pthread_mutexattr_setprioceiling(&a, sched_get_priority_min(SCHED_FIFO) - 1), EINVAL);
+  CHECK_RC(pthread_mutexattr_setprioceiling(&a, sched_get_priority_max(SCHED_FIFO) + 1), EINVAL);
+  CHECK_RC(pthread_mutexattr_setprotocol(&a, 7), EINVAL);
+
+  pthread_mutex_t plain;
+  CHECK_RC(pthread_mutex_init(&plain, &a), 0);
+  CHECK_RC(pthread_mutex_getprioceiling(&plain, &c), EINVAL); /* no ceiling without PP */
+  CHECK_RC(pthread_mutex_setprioceiling(&plain, 20, &c), EINVAL);
+
+  CHECK_RC(pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_PROTECT), 0);
+  pthread_mutex_t pp;
+  CHECK_RC(pthread_mutex_init(&pp, &a), 0);
+  CHECK_RC(pthread_mutex_getprioceiling(&pp, &c), 0);
+  CHECK_MSG(c == sched_get_priority_min(SCHED_FIFO), "default mutex ceiling %d", c);
+  CHECK_RC(pthread_mutex_setprioceiling(&pp, 100, &c), EINVAL);
+  int old = -1;
+  CHECK_RC(pthread_mutex_setprioceiling(&pp, 40, &old), 0);
+  CHECK(old == sched_get_priority_min(SCHED_FIFO));
+  CHECK_RC(pthread_mutex_getprioceiling(&pp, &c), 0);
+  CHECK(c == 40);
+  /* glibc refuses a thread above the ceiling, and one it cannot raise to
+   * it: a SCHED_OTHER thread (sched_setscheduler refuses it a priority). */
+  set_self(SCHED_FIFO, 45);
+  CHECK_RC(pthread_mutex_lock(&pp), EINVAL);
+  CHECK_RC(pthread_mutex_trylock(&pp), EINVAL);
+  /* In a thread of its own: glibc's failed attempt leaves the thread's
+   * ceiling bookkeeping raised. */
+  pthread_t other = start_thread(SCHED_OTHER, 0, lock_refused, &pp);
+  CHECK_RC(pthread_join(other, NULL), 0);
+  set_self(SCHED_FIFO, 40);
+  CHECK_RC(pthread_mutex_lock(&pp), 0);
+  CHECK_RC(pthread_mutex_unlock(&pp), 0);
+  CHECK_RC(pthread_mutex_destroy(&pp), 0);
+  CHECK_RC(pthread_mutex_destroy(&plain), 0);
+  CHECK_RC(pthread_mutexattr_destroy(&a), 0);
+}
+
+int main(void) {
+  pin_to_one_cpu();
+  set_self(SCHED_FIFO, 50);
+  CHECK(sem_init(&g_go, 0, 0) == 0);
+  inversion(PTHREAD_PRIO_PROTECT);
+  inversion(PTHREAD_PRIO_INHERIT);
+  ceilings();
+  set_self(SCHED_OTHER, 0);
+  CHECK_ONE_KERNEL_THREAD();
+  puts("mutex_protocols: holders were raised");
+  return 0;
+}
