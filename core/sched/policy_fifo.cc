@@ -45,6 +45,11 @@ void remove_from_level(Thread* t, int level) {
 // whose priority was lowered, goes first among its new equals, as Linux does).
 bool fifo_make_runnable(Thread* t, bool front) {
   int level = t->level;
+  if (__builtin_expect(level == 0 && !front, 1)) {  // every thread of most programs
+    wait_queue_push(&g_levels[0], t);
+    if ((g_nonempty[0] & 1) == 0) g_nonempty[0] |= 1;
+    return false;
+  }
   if (front) {
     wait_queue_push_front(&g_levels[level], t);
   } else {
@@ -55,8 +60,23 @@ bool fifo_make_runnable(Thread* t, bool front) {
 }
 
 Thread* fifo_take_next() {
+  // Only level 0 holds threads (or none does): its head, unlinked directly.
+  if (__builtin_expect((g_nonempty[1] | (g_nonempty[0] & ~uint64_t{1})) == 0, 1)) {
+    WaitQueue* q = &g_levels[0];
+    Thread* t = q->head;
+    if (t == nullptr) return nullptr;
+    Thread* next = t->next;
+    q->head = next;
+    if (next != nullptr) {
+      next->prev = nullptr;
+    } else {
+      q->tail = nullptr;
+      g_nonempty[0] = 0;
+    }
+    t->next = nullptr;
+    return t;
+  }
   int level = top_level();
-  if (level < 0) return nullptr;
   Thread* t = g_levels[level].head;
   remove_from_level(t, level);
   return t;
