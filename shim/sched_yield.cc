@@ -9,8 +9,11 @@
 using namespace ptshim;
 
 namespace {
+// Out of line: the system call's registers would cost every yield a frame.
+[[gnu::noinline]] void yield_to_processes() { arch::raw_syscall(SYS_sched_yield); }
+
 void yield_to_threads_or_processes() {
-  if (!yield()) arch::raw_syscall(SYS_sched_yield);
+  if (!yield()) yield_to_processes();
 }
 }  // namespace
 

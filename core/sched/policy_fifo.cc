@@ -4,8 +4,11 @@
 // its own priority, raised by the mutexes it holds, priority.cc).
 //
 // INVARIANTS:
-// - The run queue is one FIFO per level; bit l of g_nonempty is set exactly
-//   when level l's queue holds a thread.
+// - The run queue is one FIFO per level. For the real-time levels, bit l of
+//   g_nonempty is set exactly when level l's queue holds a thread, and
+//   g_rt_runnable counts the threads they hold; level 0 has no bit, its
+//   queue's head says it all. So while no real-time thread is runnable, one
+//   load of g_rt_runnable sends every operation to level 0 alone.
 // - The highest non-empty level runs first: a thread made runnable above the
 //   running thread's level preempts it (make_runnable returns true), one at
 //   or below it waits.
@@ -20,24 +23,21 @@ namespace ptshim {
 
 namespace {
 WaitQueue g_levels[kPriorityLevels];
-uint64_t g_nonempty[2];  // bit l % 64 of word l / 64: level l is not empty
+uint64_t g_nonempty[2];  // bit l % 64 of word l / 64: real-time level l is not empty
+uint32_t g_rt_runnable;
 int g_raised;
 
 int top_level() {
   if (g_nonempty[1] != 0) return 127 - __builtin_clzll(g_nonempty[1]);
   if (g_nonempty[0] != 0) return 63 - __builtin_clzll(g_nonempty[0]);
-  return -1;
-}
-
-void note_nonempty(int level) {
-  uint64_t bit = uint64_t{1} << (level & 63);
-  uint64_t& word = g_nonempty[level >> 6];
-  if ((word & bit) == 0) word |= bit;  // one load, and a store only when it changes
+  return g_levels[0].head != nullptr ? 0 : -1;
 }
 
 void remove_from_level(Thread* t, int level) {
   WaitQueue* q = &g_levels[level];
   wait_queue_remove(q, t);
+  if (level == 0) return;
+  --g_rt_runnable;
   if (q->head == nullptr) g_nonempty[level >> 6] &= ~(uint64_t{1} << (level & 63));
 }
 
@@ -45,9 +45,8 @@ void remove_from_level(Thread* t, int level) {
 // whose priority was lowered, goes first among its new equals, as Linux does).
 bool fifo_make_runnable(Thread* t, bool front) {
   int level = t->level;
-  if (__builtin_expect(level == 0 && !front, 1)) {  // every thread of most programs
+  if (__builtin_expect((level | static_cast<int>(front)) == 0, 1)) {  // most programs' threads
     wait_queue_push(&g_levels[0], t);
-    if ((g_nonempty[0] & 1) == 0) g_nonempty[0] |= 1;
     return false;
   }
   if (front) {
@@ -55,13 +54,16 @@ bool fifo_make_runnable(Thread* t, bool front) {
   } else {
     wait_queue_push(&g_levels[level], t);
   }
-  note_nonempty(level);
+  if (level != 0) {
+    ++g_rt_runnable;
+    g_nonempty[level >> 6] |= uint64_t{1} << (level & 63);
+  }
   return level > current()->level;
 }
 
 Thread* fifo_take_next() {
-  // Only level 0 holds threads (or none does): its head, unlinked directly.
-  if (__builtin_expect((g_nonempty[1] | (g_nonempty[0] & ~uint64_t{1})) == 0, 1)) {
+  // No real-time thread is runnable: level 0's head, unlinked directly.
+  if (__builtin_expect(g_rt_runnable == 0, 1)) {
     WaitQueue* q = &g_levels[0];
     Thread* t = q->head;
     if (t == nullptr) return nullptr;
@@ -71,7 +73,6 @@ Thread* fifo_take_next() {
       next->prev = nullptr;
     } else {
       q->tail = nullptr;
-      g_nonempty[0] = 0;
     }
     t->next = nullptr;
     return t;
@@ -82,7 +83,7 @@ Thread* fifo_take_next() {
   return t;
 }
 
-bool fifo_any_runnable() { return (g_nonempty[0] | g_nonempty[1]) != 0; }
+bool fifo_any_runnable() { return g_levels[0].head != nullptr || g_rt_runnable != 0; }
 
 // The highest level, and the longest waiter among those.
 Thread* fifo_choose_waiter(const WaitQueue* q) {
@@ -116,6 +117,7 @@ bool fifo_level_changed(Thread* t, int old_level) {
 void fifo_after_fork_in_child() {
   for (WaitQueue& q : g_levels) q = WaitQueue{};
   g_nonempty[0] = g_nonempty[1] = 0;
+  g_rt_runnable = 0;
   g_raised = current() != nullptr && current()->level > 0;
 }
 }  // namespace
