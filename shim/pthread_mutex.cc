@@ -20,6 +20,10 @@ void mutex_init_protocol(Mutex* m, const pthread_mutexattr_t* attr) {
 }  // namespace
 
 PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) {
+  if ((to_mutex(mutex)->kind & kMutexProtocolBits) != 0) {
+    ShimEntry entry(__func__);
+    mutex_protocol_forget(to_mutex(mutex));
+  }
   memset(mutex, 0, sizeof *mutex);
   if (attr != nullptr) {
     to_mutex(mutex)->kind = attr_bits(attr) & kMutexAttrTypeMask;

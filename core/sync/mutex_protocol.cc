@@ -85,12 +85,7 @@ void mutex_protocol_acquired(Mutex* m) {
 }
 
 void mutex_protocol_released(Mutex* m, Thread* former_owner) {
-  for (size_t k = 0; k < g_held_count; ++k) {
-    if (g_held[k] == m) {
-      g_held[k] = g_held[--g_held_count];
-      break;
-    }
-  }
+  mutex_protocol_forget(m);
   refresh(former_owner);
 }
 
@@ -108,6 +103,25 @@ void mutex_protocol_before_wait(Mutex* m) {
     if (owner->boost_level < level) priority_set_boost(owner, level);
     Mutex* next = inheriting_mutex_waited_for(owner);
     owner = next != nullptr ? next->owner : nullptr;
+  }
+}
+
+void mutex_protocol_forget(const Mutex* m) {
+  for (size_t k = 0; k < g_held_count; ++k) {
+    if (g_held[k] == m) {
+      g_held[k] = g_held[--g_held_count];
+      return;
+    }
+  }
+}
+
+void mutex_protocol_owner_exited(const Thread* t) {
+  for (size_t k = 0; k < g_held_count;) {
+    if (g_held[k]->owner == t) {
+      g_held[k] = g_held[--g_held_count];
+    } else {
+      ++k;
+    }
   }
 }
 

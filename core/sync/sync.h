@@ -110,6 +110,12 @@ void mutex_protocol_acquired(Mutex* m);         // m->owner just took it
 void mutex_protocol_released(Mutex* m, Thread* former_owner);
 void mutex_protocol_before_wait(Mutex* m);      // the caller is about to wait for m
 void mutex_protocol_waiters_changed(Mutex* m);  // a waiter left without the mutex
+// m's memory is made a mutex again (pthread_mutex_init): whatever it held
+// before is no longer held.
+void mutex_protocol_forget(const Mutex* m);
+// t exits: the mutexes it still holds stay locked, but are no longer listed
+// (their memory may go with its stack).
+void mutex_protocol_owner_exited(const Thread* t);
 // t's level changed: the owners it waits behind follow (any thread).
 void mutex_waiter_priority_changed(Thread* t);
 void spin_lock(int* lock);

@@ -213,6 +213,7 @@ void thread_exit(void* result) {
   }
   --g_live;
   signal_thread_exit(self);
+  mutex_protocol_owner_exited(self);
   self->state = ThreadState::kExited;
   // The joiner may be running a signal handler instead of waiting (it looks
   // at the state again when its wait resumes).
