@@ -2,7 +2,8 @@
 // The process has one kernel thread, so pid 0 and the process's own pid (its
 // one tid) name the calling user thread, whose policy and priority the
 // scheduler applies; any other pid is another process, and the kernel's
-// business.
+// business. A change another process made to ours reaches the kernel thread
+// only: the getters pass it on to the caller.
 #include <errno.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -59,6 +60,7 @@ PTSHIM_EXPORT int sched_getscheduler(pid_t pid) {
   if (pid < 0) return fail(EINVAL);
   if (!names_caller(pid)) return kernel_result(arch::raw_syscall(SYS_sched_getscheduler, pid));
   ShimEntry entry(__func__);
+  thread_follow_kernel_sched(current());
   return current()->sched_policy;
 }
 
@@ -68,6 +70,7 @@ PTSHIM_EXPORT int sched_getparam(pid_t pid, sched_param* param) {
     return kernel_result(arch::raw_syscall(SYS_sched_getparam, pid, reinterpret_cast<long>(param)));
   }
   ShimEntry entry(__func__);
+  thread_follow_kernel_sched(current());
   param->sched_priority = current()->sched_priority;
   return 0;
 }

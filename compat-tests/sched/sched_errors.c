@@ -113,6 +113,26 @@ int main(void) {
   CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the unprivileged child failed");
   CHECK_RC(set(SCHED_OTHER, 0), 0);
 
+  /* A change another process makes to a process is what its own
+   * sched_getscheduler(0) then sees. */
+  int ready[2];
+  CHECK(pipe(ready) == 0);
+  child = fork();
+  CHECK(child >= 0);
+  if (child == 0) {
+    char byte;
+    CHECK(read(ready[0], &byte, 1) == 1);
+    struct sched_param mine;
+    CHECK(sched_getscheduler(0) == SCHED_RR);
+    CHECK(sched_getparam(0, &mine) == 0 && mine.sched_priority == 7);
+    _exit(0);
+  }
+  p.sched_priority = 7;
+  CHECK(sched_setscheduler(child, SCHED_RR, &p) == 0);
+  CHECK(write(ready[1], "x", 1) == 1);
+  CHECK(waitpid(child, &status, 0) == child);
+  CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child did not see its new policy");
+
   CHECK_ONE_KERNEL_THREAD();
   puts("sched_errors: refused as Linux refuses");
   return 0;

@@ -70,13 +70,36 @@ void thread_set_sched(Thread* t, int policy, int priority) {
   priority_set_base(t, policy, priority);
 }
 
-void thread_adopt_kernel_sched(Thread* t) {
-  long policy = arch::raw_syscall(SYS_sched_getscheduler, 0);
+namespace {
+// The kernel thread's policy and priority when last looked at: ptshim never
+// changes them, so a difference is another process's doing (chrt -p, a
+// parent's sched_setscheduler).
+int g_kernel_policy = -1, g_kernel_priority;
+
+bool read_kernel_sched(int* policy, int* priority) {
+  long p = arch::raw_syscall(SYS_sched_getscheduler, 0);
   sched_param param{};
-  if (policy < 0 || arch::raw_syscall(SYS_sched_getparam, 0, reinterpret_cast<long>(&param)) != 0) {
-    return;
+  if (p < 0 || arch::raw_syscall(SYS_sched_getparam, 0, reinterpret_cast<long>(&param)) != 0) {
+    return false;
   }
-  thread_set_sched(t, static_cast<int>(policy & ~SCHED_RESET_ON_FORK), param.sched_priority);
+  *policy = static_cast<int>(p & ~SCHED_RESET_ON_FORK);
+  *priority = param.sched_priority;
+  return true;
+}
+}  // namespace
+
+void thread_adopt_kernel_sched(Thread* t) {
+  if (!read_kernel_sched(&g_kernel_policy, &g_kernel_priority)) return;
+  thread_set_sched(t, g_kernel_policy, g_kernel_priority);
+}
+
+void thread_follow_kernel_sched(Thread* t) {
+  int policy, priority;
+  if (!read_kernel_sched(&policy, &priority)) return;
+  if (policy == g_kernel_policy && priority == g_kernel_priority) return;
+  g_kernel_policy = policy;
+  g_kernel_priority = priority;
+  thread_set_sched(t, policy, priority);
 }
 
 }  // namespace ptshim

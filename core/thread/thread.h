@@ -67,6 +67,9 @@ int sched_params_check(const Thread* t, int policy, int priority);
 void thread_set_sched(Thread* t, int policy, int priority);
 // The first thread starts with the kernel thread's policy (chrt, a parent's).
 void thread_adopt_kernel_sched(Thread* t);
+// Another process changed the kernel thread's policy or priority since it
+// was last looked at: t (the caller asking for its own) takes them.
+void thread_follow_kernel_sched(Thread* t);
 
 // ---- the thread table, create, join, exit (thread.cc) -----------------------------------
 Thread* adopt_main_thread();
