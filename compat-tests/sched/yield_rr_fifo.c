@@ -13,12 +13,23 @@ static void* marker(void* arg) {
   return NULL;
 }
 
-/* SCHED_FIFO: spins 30 ms; its equal must not run meanwhile. */
+/* SCHED_FIFO: spins 30 ms, in and out of libc and of pthread calls (where
+ * a tick cannot switch and a later safe point may), and its equal must not
+ * run meanwhile. */
+static pthread_mutex_t g_mutex = PTHREAD_MUTEX_INITIALIZER;
 static void* fifo_spinner(void* arg) {
   (void)arg;
   CHECK_ON_MAIN_KERNEL_THREAD();
   int64_t end = clock_ns(CLOCK_MONOTONIC) + 30 * NS_PER_MS;
-  while (clock_ns(CLOCK_MONOTONIC) < end) CHECK_MSG(!g_b_ran, "its equal ran: it was rotated");
+  while (clock_ns(CLOCK_MONOTONIC) < end) {
+    int policy;
+    struct sched_param p;
+    CHECK(getppid() > 0);
+    CHECK_RC(pthread_getschedparam(pthread_self(), &policy, &p), 0);
+    CHECK_RC(pthread_mutex_lock(&g_mutex), 0);
+    CHECK_RC(pthread_mutex_unlock(&g_mutex), 0);
+    CHECK_MSG(!g_b_ran, "its equal ran: it was rotated");
+  }
   mark('A');
   return NULL;
 }

@@ -176,7 +176,9 @@ void take_deferred_work() {
   g_deferred.switch_wanted = 0;
   if (wanted == kSwitchPriority) {
     yield_to_higher_priority();
-  } else {
+  } else if (g_policy->any_runnable() && g_policy->switch_at(SchedPoint::kTick)) {
+    // A tick deferred inside the core was not put to the policy then (a
+    // SCHED_FIFO thread is not rotated).
     preempt_switch();
   }
   leave_core();
