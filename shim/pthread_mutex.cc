@@ -87,31 +87,22 @@ PTSHIM_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t* mutex, int
   return 0;
 }
 
-// As glibc: the ceiling changes under the mutex, taken without the protocol
-// (waiting for it if another thread holds it) unless the caller holds it.
+// As glibc: the ceiling changes under the mutex, waited for without the
+// protocol if another thread holds it.
 PTSHIM_EXPORT int pthread_mutex_setprioceiling(pthread_mutex_t* mutex, int ceiling, int* old) {
   ShimEntry entry(__func__);
   Mutex* m = to_mutex(mutex);
   if ((m->kind & kMutexPrioProtect) == 0) return EINVAL;
   if (ceiling < priority_fifo_min() || ceiling > priority_fifo_max()) return EINVAL;
-  bool held = m->owner == current();
-  if (held && m->type() == kMutexErrorCheck) return EDEADLK;
-  if (!held) {
-    int32_t kind = m->kind;
-    m->kind &= ~kMutexProtocolBits;  // locked as a plain mutex of its type
-    int err = mutex_lock(m, 0, false);
-    m->kind = kind;
-    if (err != 0) return err;
+  if (m->owner == current()) {
+    if (m->type() == kMutexErrorCheck) return EDEADLK;
+  } else {
+    mutex_wait_unowned(m);
   }
   // glibc's header says `old` is never null, but glibc's own code checks.
   int* old_out = old;
   asm("" : "+r"(old_out));
   if (old_out != nullptr) *old_out = mutex_ceiling(m);
   mutex_set_ceiling(m, ceiling);
-  if (!held) {
-    m->kind &= ~kMutexProtocolBits;
-    mutex_unlock(m);
-    m->kind |= kMutexPrioProtect;
-  }
   return 0;
 }

@@ -65,6 +65,15 @@ static void* lock_refused(void* arg) {
   return NULL;
 }
 
+static void* hold_a_while(void* arg) {
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock((pthread_mutex_t*)arg), 0);
+  pause_ms(20);
+  mark('u');
+  CHECK_RC(pthread_mutex_unlock((pthread_mutex_t*)arg), 0);
+  return NULL;
+}
+
 static void ceilings(void) {
   pthread_mutexattr_t a;
   int c = -1;
@@ -103,6 +112,16 @@ static void ceilings(void) {
   set_self(SCHED_FIFO, 40);
   CHECK_RC(pthread_mutex_lock(&pp), 0);
   CHECK_RC(pthread_mutex_unlock(&pp), 0);
+  /* A ceiling changes under the mutex: the call waits for its holder. */
+  pthread_t holder = start_thread(SCHED_FIFO, 30, hold_a_while, &pp);
+  pause_ms(5);
+  CHECK_RC(pthread_mutex_setprioceiling(&pp, 35, &old), 0);
+  mark('c');
+  check_order("uc");
+  CHECK(old == 40);
+  CHECK_RC(pthread_join(holder, NULL), 0);
+  CHECK_RC(pthread_mutex_getprioceiling(&pp, &c), 0);
+  CHECK(c == 35);
   CHECK_RC(pthread_mutex_destroy(&pp), 0);
   CHECK_RC(pthread_mutex_destroy(&plain), 0);
   CHECK_RC(pthread_mutexattr_destroy(&a), 0);

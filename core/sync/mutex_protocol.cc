@@ -129,6 +129,22 @@ void mutex_waiter_priority_changed(Thread* t) {
   if (Mutex* m = inheriting_mutex_waited_for(t)) refresh(m->owner);
 }
 
+// On one kernel thread, inside the core, nothing else runs between the
+// owner's unlock and the change: waiting until no one owns the mutex is as
+// good as locking it, and leaves the protocol alone (which glibc's lock
+// without it does too). A wake this waiter took is passed on.
+void mutex_wait_unowned(Mutex* m) {
+  bool retry = false;
+  while (m->owner != nullptr) {
+    if (block(&m->waiters, WaitKind::kMutex, m, 0, retry) == WakeReason::kWoken) m->woken = 0;
+    retry = true;
+  }
+  if (retry && m->waiters.head != nullptr && m->woken == 0) {
+    m->woken = 1;
+    wake_one(&m->waiters);
+  }
+}
+
 void mutex_set_ceiling(Mutex* m, int ceiling) {
   m->kind = (m->kind & ~(0x7f << kMutexCeilingShift)) | (ceiling << kMutexCeilingShift);
   if (m->owner != nullptr) refresh(m->owner);

@@ -105,6 +105,7 @@ int semaphore_post(Semaphore* s);                                       // EOVER
 // Priority protocols (mutex_protocol.cc), for mutexes with kMutexProtocolBits.
 int mutex_ceiling(const Mutex* m);
 void mutex_set_ceiling(Mutex* m, int ceiling);  // the owner's boost follows
+void mutex_wait_unowned(Mutex* m);              // until another thread unlocks it
 int mutex_protocol_may_lock(const Mutex* m);    // 0, or EINVAL (above the ceiling)
 void mutex_protocol_acquired(Mutex* m);         // m->owner just took it
 void mutex_protocol_released(Mutex* m, Thread* former_owner);
