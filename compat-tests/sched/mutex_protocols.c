@@ -34,7 +34,9 @@ static void* high(void* arg) {
   return NULL;
 }
 
-static void inversion(int protocol) {
+/* lowered: the waiter H is lowered to 15 while it waits, and L's priority
+ * follows it down, below M's. */
+static void inversion(int protocol, int lowered) {
   pthread_mutexattr_t a;
   CHECK_RC(pthread_mutexattr_init(&a), 0);
   CHECK_RC(pthread_mutexattr_setprotocol(&a, protocol), 0);
@@ -48,14 +50,23 @@ static void inversion(int protocol) {
   if (protocol == PTHREAD_PRIO_INHERIT) {
     h = start_thread(SCHED_FIFO, 30, high, NULL);
     pause_ms(5); /* H waits for the mutex */
+    if (lowered) {
+      struct sched_param p = {.sched_priority = 15};
+      CHECK_RC(pthread_setschedparam(h, SCHED_FIFO, &p), 0);
+    }
   }
   pthread_t m = start_thread(SCHED_FIFO, 20, marker, (void*)"M");
   CHECK(sem_post(&g_go) == 0);
   CHECK_RC(pthread_join(l, NULL), 0);
   CHECK_RC(pthread_join(m, NULL), 0);
   if (h != 0) CHECK_RC(pthread_join(h, NULL), 0);
-  /* PI: L runs at H's priority until it unlocks, H then, M, and L again. */
-  check_order(protocol == PTHREAD_PRIO_INHERIT ? "LHMl" : "LMl");
+  /* PI: L runs at H's priority until it unlocks, H then, M, and L again;
+   * with H lowered, M first, then L at 15 until H (15) takes the mutex. */
+  if (lowered) {
+    check_order("MLHl");
+  } else {
+    check_order(protocol == PTHREAD_PRIO_INHERIT ? "LHMl" : "LMl");
+  }
   CHECK_RC(pthread_mutex_destroy(&g_m), 0);
 }
 
@@ -63,6 +74,65 @@ static void* lock_refused(void* arg) {
   CHECK_ON_MAIN_KERNEL_THREAD();
   CHECK_RC(pthread_mutex_lock((pthread_mutex_t*)arg), EINVAL);
   return NULL;
+}
+
+/* A chain: H waits for m2, held by M, which waits for m1, held by L. */
+static pthread_mutex_t g_m1, g_m2;
+static void* chain_low(void* arg) {
+  (void)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock(&g_m1), 0);
+  CHECK(sem_wait(&g_go) == 0);
+  mark('L');
+  CHECK_RC(pthread_mutex_unlock(&g_m1), 0);
+  mark('l');
+  return NULL;
+}
+
+static void* chain_middle(void* arg) {
+  (void)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock(&g_m2), 0);
+  CHECK_RC(pthread_mutex_lock(&g_m1), 0);
+  mark('M');
+  CHECK_RC(pthread_mutex_unlock(&g_m1), 0);
+  CHECK_RC(pthread_mutex_unlock(&g_m2), 0);
+  return NULL;
+}
+
+static void* chain_high(void* arg) {
+  (void)arg;
+  CHECK_ON_MAIN_KERNEL_THREAD();
+  CHECK_RC(pthread_mutex_lock(&g_m2), 0);
+  mark('H');
+  CHECK_RC(pthread_mutex_unlock(&g_m2), 0);
+  return NULL;
+}
+
+/* H's priority reaches L through M: L runs before X (20), which is above
+ * M's own (15). */
+static void chain(void) {
+  pthread_mutexattr_t a;
+  CHECK_RC(pthread_mutexattr_init(&a), 0);
+  CHECK_RC(pthread_mutexattr_setprotocol(&a, PTHREAD_PRIO_INHERIT), 0);
+  CHECK_RC(pthread_mutex_init(&g_m1, &a), 0);
+  CHECK_RC(pthread_mutex_init(&g_m2, &a), 0);
+  CHECK_RC(pthread_mutexattr_destroy(&a), 0);
+  pthread_t l = start_thread(SCHED_FIFO, 10, chain_low, NULL);
+  pause_ms(5);
+  pthread_t m = start_thread(SCHED_FIFO, 15, chain_middle, NULL);
+  pause_ms(5);
+  pthread_t h = start_thread(SCHED_FIFO, 30, chain_high, NULL);
+  pause_ms(5);
+  pthread_t x = start_thread(SCHED_FIFO, 20, marker, (void*)"X");
+  CHECK(sem_post(&g_go) == 0);
+  CHECK_RC(pthread_join(l, NULL), 0);
+  CHECK_RC(pthread_join(m, NULL), 0);
+  CHECK_RC(pthread_join(h, NULL), 0);
+  CHECK_RC(pthread_join(x, NULL), 0);
+  check_order("LMHXl");
+  CHECK_RC(pthread_mutex_destroy(&g_m1), 0);
+  CHECK_RC(pthread_mutex_destroy(&g_m2), 0);
 }
 
 static void* hold_a_while(void* arg) {
@@ -131,8 +201,10 @@ int main(void) {
   pin_to_one_cpu();
   set_self(SCHED_FIFO, 50);
   CHECK(sem_init(&g_go, 0, 0) == 0);
-  inversion(PTHREAD_PRIO_PROTECT);
-  inversion(PTHREAD_PRIO_INHERIT);
+  inversion(PTHREAD_PRIO_PROTECT, 0);
+  inversion(PTHREAD_PRIO_INHERIT, 0);
+  inversion(PTHREAD_PRIO_INHERIT, 1);
+  chain();
   ceilings();
   set_self(SCHED_OTHER, 0);
   CHECK_ONE_KERNEL_THREAD();
