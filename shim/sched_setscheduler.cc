@@ -70,7 +70,12 @@ PTSHIM_EXPORT int sched_getparam(pid_t pid, sched_param* param) {
     return kernel_result(arch::raw_syscall(SYS_sched_getparam, pid, reinterpret_cast<long>(param)));
   }
   ShimEntry entry(__func__);
-  thread_follow_kernel_sched(current());
-  param->sched_priority = current()->sched_priority;
+  Thread* self = current();
+  thread_follow_kernel_sched(self);
+  // glibc raises a priority-protect mutex's holder with sched_setscheduler,
+  // so the kernel's answer includes the ceiling (pthread_getschedparam's
+  // does not).
+  int ceiling = mutex_protocol_highest_ceiling(self);
+  param->sched_priority = ceiling > self->sched_priority ? ceiling : self->sched_priority;
   return 0;
 }

@@ -179,9 +179,18 @@ static void ceilings(void) {
    * ceiling bookkeeping raised. */
   pthread_t other = start_thread(SCHED_OTHER, 0, lock_refused, &pp);
   CHECK_RC(pthread_join(other, NULL), 0);
-  set_self(SCHED_FIFO, 40);
+  set_self(SCHED_FIFO, 20);
   CHECK_RC(pthread_mutex_lock(&pp), 0);
+  /* glibc raises the holder with sched_setscheduler: the kernel's answer
+   * shows the ceiling, glibc's own does not. */
+  struct sched_param sp;
+  int policy;
+  CHECK(sched_getparam(0, &sp) == 0 && sp.sched_priority == 40);
+  CHECK_RC(pthread_getschedparam(pthread_self(), &policy, &sp), 0);
+  CHECK(policy == SCHED_FIFO && sp.sched_priority == 20);
   CHECK_RC(pthread_mutex_unlock(&pp), 0);
+  CHECK(sched_getparam(0, &sp) == 0 && sp.sched_priority == 20);
+  set_self(SCHED_FIFO, 40);
   /* A ceiling changes under the mutex: the call waits for its holder. */
   pthread_t holder = start_thread(SCHED_FIFO, 30, hold_a_while, &pp);
   pause_ms(5);

@@ -115,6 +115,17 @@ void mutex_protocol_forget(const Mutex* m) {
   }
 }
 
+int mutex_protocol_highest_ceiling(const Thread* t) {
+  int ceiling = 0;
+  for (size_t k = 0; k < g_held_count; ++k) {
+    const Mutex* m = g_held[k];
+    if (m->owner == t && (m->kind & kMutexPrioProtect) != 0 && mutex_ceiling(m) > ceiling) {
+      ceiling = mutex_ceiling(m);
+    }
+  }
+  return ceiling;
+}
+
 void mutex_protocol_owner_exited(const Thread* t) {
   for (size_t k = 0; k < g_held_count;) {
     if (g_held[k]->owner == t) {

@@ -114,6 +114,8 @@ void mutex_protocol_waiters_changed(Mutex* m);  // a waiter left without the mut
 // m's memory is made a mutex again (pthread_mutex_init): whatever it held
 // before is no longer held.
 void mutex_protocol_forget(const Mutex* m);
+// The highest ceiling of the priority-protect mutexes t holds (0: none).
+int mutex_protocol_highest_ceiling(const Thread* t);
 // t exits: the mutexes it still holds stay locked, but are no longer listed
 // (their memory may go with its stack).
 void mutex_protocol_owner_exited(const Thread* t);
