@@ -47,7 +47,9 @@ static inline void pause_ms(int ms) {
 static char g_order[64];
 static int g_order_len;
 static inline void mark(char c) {
-  if (g_order_len < (int)sizeof g_order - 1) g_order[g_order_len++] = c;
+  /* One instruction takes the slot: a preemption cannot split it. */
+  int slot = __atomic_fetch_add(&g_order_len, 1, __ATOMIC_SEQ_CST);
+  if (slot < (int)sizeof g_order - 1) g_order[slot] = c;
 }
 static inline void check_order(const char* want) {
   g_order[g_order_len] = '\0';
