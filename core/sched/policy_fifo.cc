@@ -70,7 +70,10 @@ void charge_real_time(const Thread* self) {
       g_rt.runtime_ns = static_cast<uint64_t>(runtime) * 1000;
     }
   }
-  if (g_rt.runtime_ns == 0) return;
+  // While SCHED_OTHER threads run unthrottled there is nothing to charge:
+  // a tick costs them no clock read. (The first real-time charge after that
+  // is at most kLongestCharge.)
+  if (g_rt.runtime_ns == 0 || (self->level == 0 && !g_throttled)) return;
   uint64_t now = monotonic_now_ns();
   if (now - g_rt.start_ns >= g_rt.period_ns) {
     g_rt.start_ns = now;
