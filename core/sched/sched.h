@@ -285,7 +285,7 @@ struct SchedPolicy {
 };
 extern const SchedPolicy* g_policy;     // chosen once, by sched_select_policy
 extern bool g_policy_sees_every_point;  // g_policy->sees_every_point, one load away
-extern const SchedPolicy kFifoPolicy;   // round robin: the default
+extern const SchedPolicy kFifoPolicy;   // the default: round robin within priority levels
 void sched_select_policy(const SchedPolicy* policy);
 // A scheduling point outside the scheduler (in the core section): the
 // policy may switch threads here.
