@@ -5,10 +5,29 @@
 
 using namespace ptshim;
 
+namespace {
+// glibc's encoding in __kind: a protocol bit, and for priority-protect a
+// ceiling (the attribute's, or the lowest SCHED_FIFO priority).
+void mutex_init_protocol(Mutex* m, const pthread_mutexattr_t* attr) {
+  int protocol = (attr_bits(attr) & kMutexAttrProtocolMask) >> kMutexAttrProtocolShift;
+  if (protocol == PTHREAD_PRIO_INHERIT) m->kind |= kMutexPrioInherit;
+  if (protocol != PTHREAD_PRIO_PROTECT) return;
+  int ceiling = (attr_bits(attr) >> kMutexAttrCeilingShift) & 0xff;
+  m->kind |= kMutexPrioProtect | (ceiling != 0 ? ceiling : priority_fifo_min())
+                                     << kMutexCeilingShift;
+}
+
+}  // namespace
+
 PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) {
+  if ((to_mutex(mutex)->kind & kMutexProtocolBits) != 0) {
+    ShimEntry entry(__func__);
+    mutex_protocol_forget(to_mutex(mutex));
+  }
   memset(mutex, 0, sizeof *mutex);
   if (attr != nullptr) {
     to_mutex(mutex)->kind = attr_bits(attr) & kMutexAttrTypeMask;
+    mutex_init_protocol(to_mutex(mutex), attr);
   }
   return 0;
 }
@@ -61,6 +80,29 @@ PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
 // No mutex is ever marked inconsistent (robustness is recorded, not enforced).
 PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t*) { return EINVAL; }
 
-// Only PTHREAD_PRIO_PROTECT mutexes have a ceiling; ptshim's never do.
-PTSHIM_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t*, int*) { return EINVAL; }
-PTSHIM_EXPORT int pthread_mutex_setprioceiling(pthread_mutex_t*, int, int*) { return EINVAL; }
+PTSHIM_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t* mutex, int* ceiling) {
+  const Mutex* m = reinterpret_cast<const Mutex*>(mutex);
+  if ((m->kind & kMutexPrioProtect) == 0) return EINVAL;
+  *ceiling = mutex_ceiling(m);
+  return 0;
+}
+
+// As glibc: the ceiling changes under the mutex, waited for without the
+// protocol if another thread holds it.
+PTSHIM_EXPORT int pthread_mutex_setprioceiling(pthread_mutex_t* mutex, int ceiling, int* old) {
+  ShimEntry entry(__func__);
+  Mutex* m = to_mutex(mutex);
+  if ((m->kind & kMutexPrioProtect) == 0) return EINVAL;
+  if (ceiling < priority_fifo_min() || ceiling > priority_fifo_max()) return EINVAL;
+  if (m->owner == current()) {
+    if (m->type() == kMutexErrorCheck) return EDEADLK;
+  } else {
+    mutex_wait_unowned(m);
+  }
+  // glibc's header says `old` is never null, but glibc's own code checks.
+  int* old_out = old;
+  asm("" : "+r"(old_out));
+  if (old_out != nullptr) *old_out = mutex_ceiling(m);
+  mutex_set_ceiling(m, ceiling);
+  return 0;
+}

@@ -45,10 +45,10 @@ PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, 
   return 0;
 }
 
-// Robustness and priority protocols are recorded and reported back, not
-// enforced: one kernel thread has no priorities to inherit, and a mutex whose
+// Robustness is recorded and reported back, not enforced: a mutex whose
 // owner exited stays locked (a deadlock report then names the exited owner)
-// instead of returning EOWNERDEAD.
+// instead of returning EOWNERDEAD. The priority protocols are applied by the
+// mutexes (core/sync/mutex_protocol.cc).
 PTSHIM_EXPORT int pthread_mutexattr_setrobust(pthread_mutexattr_t* attr, int robust) {
   return set_flag(attr, kMutexAttrRobust, robust, PTHREAD_MUTEX_ROBUST, PTHREAD_MUTEX_STALLED);
 }
@@ -73,8 +73,12 @@ PTSHIM_EXPORT int pthread_mutexattr_getprotocol(const pthread_mutexattr_t* attr,
   return 0;
 }
 
+// The ceiling is a SCHED_FIFO priority, as glibc checks it; 0 in the bits
+// (never set) reads as the lowest.
 PTSHIM_EXPORT int pthread_mutexattr_setprioceiling(pthread_mutexattr_t* attr, int ceiling) {
-  if (ceiling < 0 || ceiling > 255) return EINVAL;
+  if (ceiling < priority_fifo_min() || ceiling > priority_fifo_max() || ceiling > 0xff) {
+    return EINVAL;
+  }
   attr_bits(attr) =
       (attr_bits(attr) & ~(0xff << kMutexAttrCeilingShift)) | (ceiling << kMutexAttrCeilingShift);
   return 0;
@@ -82,5 +86,6 @@ PTSHIM_EXPORT int pthread_mutexattr_setprioceiling(pthread_mutexattr_t* attr, in
 
 PTSHIM_EXPORT int pthread_mutexattr_getprioceiling(const pthread_mutexattr_t* attr, int* ceiling) {
   *ceiling = (attr_bits(attr) >> kMutexAttrCeilingShift) & 0xff;
+  if (*ceiling == 0) *ceiling = priority_fifo_min();
   return 0;
 }

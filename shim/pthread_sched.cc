@@ -1,6 +1,6 @@
-// Scheduling policy, priority, affinity and concurrency, kept per user thread
-// (core/thread/sched_params.cc): the getters return what was set; the
-// scheduling policy does not use them yet (see README).
+// Scheduling policy and priority per user thread, applied by the scheduler
+// (core/thread/sched_params.cc, core/sched/priority.cc); affinity and
+// concurrency, kept per user thread: the getters return what was set.
 // pthread_getcpuclockid gives the kernel thread's CPU clock, which counts the
 // time of all user threads together.
 #include <errno.h>
@@ -19,9 +19,9 @@ PTSHIM_EXPORT int pthread_setschedparam(pthread_t thread, int policy, const sche
   ShimEntry entry(__func__);
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
-  if (int err = sched_params_check(policy, param->sched_priority)) return err;
-  t->sched_policy = policy;
-  t->sched_priority = param->sched_priority;
+  if (int err = sched_params_check(t, policy, param->sched_priority)) return err;
+  thread_set_sched(t, policy, param->sched_priority);
+  mutex_waiter_priority_changed(t);
   return 0;
 }
 
@@ -38,8 +38,9 @@ PTSHIM_EXPORT int pthread_setschedprio(pthread_t thread, int priority) {
   ShimEntry entry(__func__);
   Thread* t = to_thread(thread);
   if (!thread_is_valid(t)) return ESRCH;
-  if (int err = sched_params_check(t->sched_policy, priority)) return err;
-  t->sched_priority = priority;
+  if (int err = sched_params_check(t, t->sched_policy, priority)) return err;
+  thread_set_sched(t, t->sched_policy, priority);
+  mutex_waiter_priority_changed(t);
   return 0;
 }
 

@@ -1,10 +1,25 @@
+// sched_yield puts the caller behind the runnable threads of its priority
+// (core/sched). When none of them ranks as high, the caller runs on, and the
+// kernel's own sched_yield lets the other processes on the CPU have it, as
+// it would for a thread that is alone at its priority.
+#include <sys/syscall.h>
+
 #include "shim/shim.h"
 
 using namespace ptshim;
 
+namespace {
+// Out of line: the system call's registers would cost every yield a frame.
+[[gnu::noinline]] void yield_to_processes() { arch::raw_syscall(SYS_sched_yield); }
+
+void yield_to_threads_or_processes() {
+  if (!yield()) yield_to_processes();
+}
+}  // namespace
+
 PTSHIM_EXPORT int sched_yield() {
   ShimEntry entry(__func__);
-  yield();
+  yield_to_threads_or_processes();
   return 0;
 }
 
@@ -13,6 +28,6 @@ PTSHIM_EXPORT int sched_yield() {
 PTSHIM_EXPORT int deprecated_pthread_yield() __asm__("pthread_yield");
 PTSHIM_EXPORT int deprecated_pthread_yield() {
   ShimEntry entry("pthread_yield");
-  yield();
+  yield_to_threads_or_processes();
   return 0;
 }

@@ -127,7 +127,8 @@ inline const ThreadAttr* to_attr(const pthread_attr_t* a) {
 }
 
 // pthread_mutexattr_t: the type in the low bits, then flags, then the
-// protocol and priority ceiling (recorded only: see README).
+// protocol and priority ceiling (pthread_mutex_init turns them into glibc's
+// __kind bits: core/sync/mutex_protocol.cc).
 constexpr int kMutexAttrTypeMask = 0xf;
 constexpr int kMutexAttrPshared = 0x10;
 constexpr int kMutexAttrRobust = 0x20;

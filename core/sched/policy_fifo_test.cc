@@ -1,6 +1,8 @@
-// Unit tests of the FIFO policy (policy_fifo.cc) with the wait queues it
-// runs on (wait_queue.cc) and the policy switch (policy.cc).
+// Unit tests of the FIFO policy (policy_fifo.cc): round robin within
+// priority levels, with the wait queues it runs on (wait_queue.cc) and the
+// policy switch (policy.cc).
 #include <cstdint>
+#include <initializer_list>
 
 #include "core/sched/sched.h"
 #include "core/testing/check.h"
@@ -10,7 +12,13 @@ using namespace ptshim;
 // policy.cc's scheduling_point_slow yields; here a yield is only counted.
 namespace ptshim {
 int g_yields;
-void yield() { ++g_yields; }
+bool yield() {
+  ++g_yields;
+  return true;
+}
+// The policy compares with the running thread's level: a thread at level 0.
+Thread g_running;
+Thread* current() { return &g_running; }
 }  // namespace ptshim
 
 namespace {
@@ -23,9 +31,9 @@ Thread* const D = &g_threads[3];
 
 const SchedPolicy& fifo = kFifoPolicy;
 
+// Taken threads are no longer runnable (the scheduler runs them at once).
 void empty_run_queue() {
-  while (fifo.take_next() != nullptr) {
-  }
+  while (Thread* t = fifo.take_next()) t->state = ThreadState::kFree;
 }
 
 void test_description() {
@@ -44,10 +52,10 @@ void test_empty() {
 
 void test_order() {
   empty_run_queue();
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   CHECK(fifo.any_runnable());
-  fifo.make_runnable(B);
-  fifo.make_runnable(C);
+  fifo.make_runnable(B, false);
+  fifo.make_runnable(C, false);
   CHECK_EQ(fifo.take_next(), A);
   CHECK_EQ(A->next, nullptr);  // unlinked
   CHECK_EQ(A->prev, nullptr);
@@ -58,13 +66,13 @@ void test_order() {
   CHECK_EQ(fifo.take_next(), nullptr);
 
   // Interleaved: a thread made runnable again goes to the back.
-  fifo.make_runnable(A);
-  fifo.make_runnable(B);
+  fifo.make_runnable(A, false);
+  fifo.make_runnable(B, false);
   CHECK_EQ(fifo.take_next(), A);
-  fifo.make_runnable(C);
-  fifo.make_runnable(A);
+  fifo.make_runnable(C, false);
+  fifo.make_runnable(A, false);
   CHECK_EQ(fifo.take_next(), B);
-  fifo.make_runnable(D);
+  fifo.make_runnable(D, false);
   CHECK_EQ(fifo.take_next(), C);
   CHECK_EQ(fifo.take_next(), A);
   CHECK_EQ(fifo.take_next(), D);
@@ -73,14 +81,14 @@ void test_order() {
   // Stale links from an earlier queue do not matter.
   A->next = B;
   A->prev = C;
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   CHECK_EQ(fifo.take_next(), A);
   CHECK_EQ(fifo.take_next(), nullptr);
 
   // Many threads, in and out repeatedly: always first in, first out.
   bool fifo_order = true;
   for (int round = 0; round < 3; ++round) {
-    for (Thread& t : g_threads) fifo.make_runnable(&t);
+    for (Thread& t : g_threads) fifo.make_runnable(&t, false);
     for (Thread& t : g_threads) fifo_order &= fifo.take_next() == &t;
   }
   CHECK(fifo_order);
@@ -118,14 +126,14 @@ void test_switch_at() {
 
 void test_after_fork_in_child() {
   empty_run_queue();
-  fifo.make_runnable(A);
-  fifo.make_runnable(B);
-  fifo.make_runnable(C);
+  fifo.make_runnable(A, false);
+  fifo.make_runnable(B, false);
+  fifo.make_runnable(C, false);
   fifo.after_fork_in_child();
   CHECK(!fifo.any_runnable());
   CHECK_EQ(fifo.take_next(), nullptr);
   // Usable again, holding only what comes after.
-  fifo.make_runnable(D);
+  fifo.make_runnable(D, false);
   CHECK(fifo.any_runnable());
   CHECK_EQ(fifo.take_next(), D);
   CHECK_EQ(fifo.take_next(), nullptr);
@@ -176,7 +184,7 @@ void test_scheduling_point() {
   scheduling_point_slow(SchedPoint::kTick);
   scheduling_point_slow(SchedPoint::kUncontendedLock);
   CHECK_EQ(g_yields, 0);  // nobody else to run
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   scheduling_point_slow(SchedPoint::kUncontendedLock);
   scheduling_point_slow(SchedPoint::kUncontendedUnlock);
   CHECK_EQ(g_yields, 0);
@@ -194,7 +202,7 @@ void test_scheduling_point() {
   sched_select_policy(&every);
   CHECK_EQ(g_policy, &every);
   CHECK(g_policy_sees_every_point);
-  fifo.make_runnable(A);
+  fifo.make_runnable(A, false);
   scheduling_point(SchedPoint::kUncontendedUnlock);
   CHECK_EQ(g_yields, 2);  // seen, but FIFO does not switch there
   scheduling_point(SchedPoint::kTick);
@@ -203,6 +211,114 @@ void test_scheduling_point() {
   sched_select_policy(&kFifoPolicy);
   CHECK_EQ(g_policy, &kFifoPolicy);
   CHECK(!g_policy_sees_every_point);
+}
+
+// Sets t's level as priority.cc does, telling the policy.
+bool set_level(Thread* t, int level) {
+  int old = t->level;
+  t->level = static_cast<uint8_t>(level);
+  return fifo.level_changed(t, old);
+}
+
+void make_all_runnable(std::initializer_list<Thread*> threads) {
+  for (Thread* t : threads) {
+    t->state = ThreadState::kRunnable;
+    fifo.make_runnable(t, false);
+  }
+}
+
+// The highest level first, FIFO among equals; a thread above the running
+// one's level asks to preempt it.
+void test_levels() {
+  empty_run_queue();
+  set_level(A, 10);
+  set_level(C, 30);
+  set_level(D, 10);
+  CHECK(fifo.make_runnable(A, false));
+  CHECK(!fifo.make_runnable(B, false));  // level 0, as the running thread
+  CHECK(fifo.make_runnable(C, false));
+  CHECK(fifo.make_runnable(D, false));
+  CHECK(fifo.any_runnable());
+  CHECK_EQ(fifo.take_next(), C);
+  CHECK_EQ(fifo.take_next(), A);
+  CHECK_EQ(fifo.take_next(), D);
+  CHECK_EQ(fifo.take_next(), B);
+  CHECK(!fifo.any_runnable());
+
+  // Ahead of its equals.
+  fifo.make_runnable(A, false);
+  fifo.make_runnable(D, true);
+  CHECK_EQ(fifo.take_next(), D);
+  CHECK_EQ(fifo.take_next(), A);
+  CHECK_EQ(fifo.take_next(), nullptr);
+}
+
+// A runnable thread that is raised goes behind its new equals, one that is
+// lowered ahead of them; either may outrank the running thread.
+void test_level_changed() {
+  empty_run_queue();
+  set_level(A, 10);
+  set_level(B, 10);
+  set_level(C, 20);
+  make_all_runnable({A, B, C});
+  CHECK(set_level(B, 20));  // raised: behind C
+  CHECK(set_level(C, 10));  // lowered: ahead of A
+  CHECK_EQ(fifo.take_next(), B);
+  CHECK_EQ(fifo.take_next(), C);
+  CHECK_EQ(fifo.take_next(), A);
+  for (Thread* t : {A, B, C, D}) {
+    t->state = ThreadState::kBlocked;
+    set_level(t, 0);
+  }
+  CHECK(!set_level(A, 0));
+  for (Thread* t : {A, B, C, D}) t->state = ThreadState::kFree;
+}
+
+// The highest waiter, the longest one among equals.
+void test_choose_waiter_by_level() {
+  WaitQueue q{};
+  wait_queue_push(&q, A);
+  wait_queue_push(&q, B);
+  wait_queue_push(&q, C);
+  CHECK_EQ(fifo.choose_waiter(&q), A);
+  set_level(B, 5);
+  set_level(C, 5);
+  CHECK_EQ(fifo.choose_waiter(&q), B);
+  set_level(C, 6);
+  CHECK_EQ(fifo.choose_waiter(&q), C);
+  set_level(B, 0);
+  set_level(C, 0);
+  CHECK_EQ(fifo.choose_waiter(&q), A);
+  wait_queue_remove(&q, A);
+  wait_queue_remove(&q, B);
+  wait_queue_remove(&q, C);
+}
+
+// A tick rotates SCHED_RR and SCHED_OTHER threads among their equals, never
+// a SCHED_FIFO one, and never gives way to a lower level.
+void test_switch_at_levels() {
+  empty_run_queue();
+  g_running.level = 10;
+  g_running.sched_fifo = true;
+  set_level(A, 10);
+  make_all_runnable({A});
+  CHECK(!fifo.switch_at(SchedPoint::kTick));
+  g_running.sched_fifo = false;
+  CHECK(fifo.switch_at(SchedPoint::kTick));
+  empty_run_queue();
+  set_level(A, 0);
+  make_all_runnable({A});
+  CHECK(!fifo.switch_at(SchedPoint::kTick));  // only a lower level waits
+  empty_run_queue();
+  set_level(A, 11);
+  g_running.sched_fifo = true;
+  make_all_runnable({A});
+  CHECK(fifo.switch_at(SchedPoint::kTick));  // a higher one
+  empty_run_queue();
+  A->state = ThreadState::kFree;
+  set_level(A, 0);
+  g_running.level = 0;
+  g_running.sched_fifo = false;
 }
 
 }  // namespace
@@ -216,5 +332,9 @@ int main() {
   test_after_fork_in_child();
   test_wait_queue();
   test_scheduling_point();
+  test_levels();
+  test_level_changed();
+  test_choose_waiter_by_level();
+  test_switch_at_levels();
   return ptshim::testing::finish();
 }

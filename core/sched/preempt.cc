@@ -228,7 +228,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   }
   int saved_errno = errno;
   if (g_in_core) {
-    g_deferred.switch_wanted = 1;
+    if (g_deferred.switch_wanted == 0) g_deferred.switch_wanted = kSwitchTick;
     if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
     errno = saved_errno;
     return;
@@ -240,18 +240,26 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   }
   syscall_trap_on_tick(ucontext);
   expire_deadlines();
+  // A sleeper of a higher priority that just woke (or one woken before,
+  // whose switch still waits) preempts whatever the slice says.
+  uint8_t wanted = g_deferred.switch_wanted;
   if (!g_policy->any_runnable()) {
     // A thread with an asynchronous cancellation due keeps the ticks coming
     // until one lands in its safe code.
     if (!io_waiters_exist() && !cancel_async_due(current())) disarm_slice_timer();
     preempt_sync_timers();
-  } else if (!g_policy->switch_at(SchedPoint::kTick)) {
+  } else if (wanted != kSwitchPriority && !g_policy->switch_at(SchedPoint::kTick)) {
     // The policy lets the thread run on.
   } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
              !on_signal_stack()) {
-    preempt_switch();
+    g_deferred.switch_wanted = 0;
+    if (wanted == kSwitchPriority) {
+      yield_to_higher_priority();
+    } else {
+      preempt_switch();
+    }
   } else if (!io_park_interrupted_call(ucontext)) {
-    g_deferred.switch_wanted = 1;
+    if (wanted == 0) g_deferred.switch_wanted = kSwitchTick;
   }
   // The thread this handler returns to (switched in, or unparked) goes back
   // to program code without a safe point: a deferred dump is taken here,

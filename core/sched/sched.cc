@@ -126,9 +126,13 @@ __attribute__((noinline)) void after_unusual_wake(Thread* self, WakeReason reaso
   }
 }
 
-void enqueue_runnable(Thread* t) {
+// A thread that should run before the running one preempts it at the next
+// safe point; a tick's switch already asked for keeps its kind.
+void enqueue_runnable(Thread* t, bool front = false) {
   t->state = ThreadState::kRunnable;
-  g_policy->make_runnable(t);
+  if (__builtin_expect(g_policy->make_runnable(t, front), 0) && g_deferred.switch_wanted == 0) {
+    g_deferred.switch_wanted = kSwitchPriority;
+  }
 }
 
 WaitQueue g_keyed_waiters;
@@ -154,14 +158,25 @@ void expire_deadlines() {
   if (io) io_poll_if_due(now);
 }
 
-void yield() {
+bool yield() {
   expire_deadlines();
-  if (!g_policy->any_runnable()) return;
+  if (!g_policy->any_runnable()) return false;
   // The thread gives the processor back; preempt_switch sets the flag again
   // when this yield is a preemption. One store and no load (g_current is in
   // a register already): all that this costs a yield.
-  g_current->preempted = false;
-  enqueue_runnable(g_current);
+  Thread* self = g_current;
+  self->preempted = false;
+  enqueue_runnable(self);
+  Thread* next = g_policy->take_next();  // itself, when the others rank lower
+  switch_to(next);
+  return next != self;
+}
+
+// Not a preemption by the slice: the slice rule (preempt.cc) and the
+// thread's place among its equals are left as they are.
+void yield_to_higher_priority() {
+  Thread* self = g_current;
+  enqueue_runnable(self, true);
   switch_to(g_policy->take_next());
 }
 
@@ -171,8 +186,15 @@ void take_deferred_work() {
   if (!g_deferred.switch_wanted) return;
   if (g_current->file_locks_held != 0) return;  // stays deferred until funlockfile
   enter_core();
+  uint8_t wanted = g_deferred.switch_wanted;
   g_deferred.switch_wanted = 0;
-  preempt_switch();
+  if (wanted == kSwitchPriority) {
+    yield_to_higher_priority();
+  } else if (g_policy->any_runnable() && g_policy->switch_at(SchedPoint::kTick)) {
+    // A tick deferred inside the core was not put to the policy then (a
+    // SCHED_FIFO thread is not rotated).
+    preempt_switch();
+  }
   leave_core();
 }
 
@@ -244,8 +266,8 @@ bool wake_keyed(const void* key) {
   return woke;
 }
 
-void make_runnable(Thread* t) {
-  enqueue_runnable(t);
+void make_runnable(Thread* t, bool front) {
+  enqueue_runnable(t, front);
   preempt_sync_timers();
 }
 
@@ -271,6 +293,10 @@ void reschedule_blocked(Thread* t, uint64_t deadline_ns) {
 void exit_current_and_schedule() {
   Thread* self = g_current;
   if (self->detached && !self->is_main) g_reap = self;
+  if (self->level != 0) {  // keeps the policy's count of raised threads
+    self->base_level = self->boost_level = 0;
+    priority_set_boost(self, 0);
+  }
   switch_to(pick_next());
   __builtin_unreachable();
 }

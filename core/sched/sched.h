@@ -96,6 +96,10 @@ struct Thread {
   // Scheduler: the thread was preempted and has not blocked or yielded
   // since (preempt.cc, "SLICES": it sets the slice timer's period).
   bool preempted;
+  // Scheduler: the priority level it is scheduled at, 0 (SCHED_OTHER, BATCH,
+  // IDLE) to 99: the higher of base_level and boost_level (priority.cc).
+  uint8_t level;
+  bool sched_fifo;  // SCHED_FIFO: a tick does not move it behind its equals
 
   // Scheduler: run queue or wait queue membership (one at a time).
   Thread* next;
@@ -106,6 +110,12 @@ struct Thread {
   // Scheduler: deadline heap membership: index + 1, 0 when not in the heap.
   uint64_t deadline_ns;  // CLOCK_MONOTONIC
   uint32_t heap_slot;
+
+  // Scheduler: its own priority level (its policy's and priority's), and the
+  // level core/sync raises it to (priority-protect ceilings it holds, and the
+  // waiters of its priority-inherit mutexes).
+  uint8_t base_level;
+  uint8_t boost_level;
 
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
@@ -125,7 +135,7 @@ struct Thread {
   void (*notify_routine)(union sigval);
   void* start_arg;
   char name[16];         // pthread_setname_np; empty: the start routine's symbol
-  int32_t sched_policy;  // recorded: the policy does not use them yet
+  int32_t sched_policy;  // as set; the scheduler's base_level follows them
   int32_t sched_priority;
   cpu_set_t* affinity;      // pthread_setaffinity_np's, recorded; null: never set
   uint64_t creator_number;  // the thread that called pthread_create
@@ -215,16 +225,20 @@ extern volatile int g_reporting;
 // byte store cannot be forwarded to the word load that follows it.
 union DeferredWork {
   struct {
-    volatile uint8_t
-        switch_wanted;         // a tick found the running thread where it may not be suspended
-    volatile uint8_t signals;  // the running thread has signals it may now take
-    volatile uint8_t dump;     // the dump signal arrived while the core was busy
+    volatile uint8_t switch_wanted;  // kSwitchTick or kSwitchPriority (below); 0: none
+    volatile uint8_t signals;        // the running thread has signals it may now take
+    volatile uint8_t dump;           // the dump signal arrived while the core was busy
     volatile uint8_t arrived;  // a program signal arrived while the core was busy (core/signal)
   };
   volatile uint32_t any;
 };
 static_assert(sizeof(DeferredWork) == sizeof(uint32_t));
 extern DeferredWork g_deferred;
+// What switch_wanted asks for: a tick found the running thread where it may
+// not be suspended (it goes behind its equals), or a thread of a higher
+// priority level became runnable (the running one stays ahead of its equals).
+inline constexpr uint8_t kSwitchTick = 1;
+inline constexpr uint8_t kSwitchPriority = 2;
 inline bool work_deferred() { return g_deferred.any != 0; }
 // Does the deferred work; enters and leaves the core itself.
 void take_deferred_work();
@@ -257,19 +271,25 @@ enum class SchedPoint : uint8_t {
 // it links runnable threads through Thread::next/prev.
 struct SchedPolicy {
   const char* name;
-  void (*make_runnable)(Thread* t);  // t became runnable (new, woken, yielded, preempted)
-  Thread* (*take_next)();            // removes and returns the next to run; null: none
+  // t became runnable (new, woken, yielded, preempted); `front`: ahead of the
+  // threads it ranks equal with. True: t should run before the running
+  // thread, which the scheduler then preempts at the next safe point.
+  bool (*make_runnable)(Thread* t, bool front);
+  Thread* (*take_next)();  // removes and returns the next to run; null: none
   bool (*any_runnable)();
   Thread* (*choose_waiter)(const WaitQueue* q);  // which waiter a wake-one takes (q not empty)
   bool (*switch_at)(SchedPoint point);           // switch away from the running thread?
-  void (*after_fork_in_child)();                 // only the forking thread is left
+  // t's Thread::level changed from old_level (t running, runnable, blocked or
+  // new). True: a runnable thread should now run before the running one.
+  bool (*level_changed)(Thread* t, int old_level);
+  void (*after_fork_in_child)();  // only the forking thread is left
   // Asked at kUncontendedLock/kUncontendedUnlock too: the lock fast paths
   // then stay off, since they never enter the core.
   bool sees_every_point;
 };
 extern const SchedPolicy* g_policy;     // chosen once, by sched_select_policy
 extern bool g_policy_sees_every_point;  // g_policy->sees_every_point, one load away
-extern const SchedPolicy kFifoPolicy;   // round robin: the default
+extern const SchedPolicy kFifoPolicy;   // the default: round robin within priority levels
 void sched_select_policy(const SchedPolicy* policy);
 // A scheduling point outside the scheduler (in the core section): the
 // policy may switch threads here.
@@ -282,8 +302,12 @@ inline void scheduling_point(SchedPoint point) {
 Thread* current();
 void set_initial_current(Thread* t);  // the first thread is current before anything runs
 void after_first_switch_in();         // a new thread's first step (core/thread)
-// Moves the caller behind the other runnable threads and runs the next.
-void yield();
+// Moves the caller behind the other runnable threads of its priority and
+// runs the next; false when no other thread ran (none runnable ranks as high).
+bool yield();
+// Runs the higher-priority thread that became runnable, the caller staying
+// ahead of its equals (kSwitchPriority).
+void yield_to_higher_priority();
 // Blocks the current thread on `queue` (may be null: a pure sleep) until
 // woken or until `deadline_ns` (0: none) passes; `front` queues it first.
 // Woken for a signal (kSignaled), it runs the handler before returning.
@@ -300,7 +324,8 @@ void wake_all(WaitQueue* queue);
 // controls, spinlocks): one shared queue, woken by key.
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns);
 bool wake_keyed(const void* key);  // true if it woke anyone
-void make_runnable(Thread* t);     // a new thread
+// A new thread; `front`: ahead of its equals.
+void make_runnable(Thread* t, bool front = false);
 // A thread at a cancellation point with a request it will act on. A wait
 // that hands nothing over (a sleep, an I/O wait) returns kInterrupted at once
 // for it instead of blocking: the request may have come while the thread was
@@ -325,6 +350,20 @@ inline bool cancel_due_at_point(const Thread* t) {
   return __builtin_expect(t->cancel_pending, 0) && t->at_cancel_point && !t->cancel_disabled &&
          !t->unwinding;
 }
+
+// ---- priorities (priority.cc) ---------------------------------------------------------------
+inline constexpr int kPriorityLevels = 100;  // 0, and the real-time priorities 1..99
+// The level a policy and priority schedule at (0 for all but SCHED_FIFO and
+// SCHED_RR).
+int priority_level_of(int policy, int priority);
+// t's own policy and priority (core/thread, when they are set).
+void priority_set_base(Thread* t, int policy, int priority);
+// The level core/sync raises t to (0: none).
+void priority_set_boost(Thread* t, int level);
+// sched_get_priority_min/max(SCHED_FIFO), asked once: the limits and the
+// default of mutex priority ceilings, as glibc takes them.
+int priority_fifo_min();
+int priority_fifo_max();
 
 // ---- deadlines (deadline.cc) -------------------------------------------------------------
 void deadline_insert(Thread* t, uint64_t deadline_ns);

@@ -10,9 +10,14 @@ namespace ptshim {
 
 int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
   Thread* self = current();
+  bool protocol = (m->kind & kMutexProtocolBits) != 0;  // mutex_protocol.cc
+  if (protocol) {
+    if (int err = mutex_protocol_may_lock(m)) return err;
+  }
   if (m->owner == nullptr) {
     m->owner = self;
     m->depth = 1;
+    if (protocol) mutex_protocol_acquired(m);
     scheduling_point(SchedPoint::kUncontendedLock);
     return 0;
   }
@@ -32,13 +37,16 @@ int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
   if (g_reporting) return 0;  // its owner is suspended; a report must not wait
   bool retry = false;         // a woken waiter that lost goes back to the front
   for (;;) {
+    if (protocol) mutex_protocol_before_wait(m);
     WakeReason reason = block(&m->waiters, WaitKind::kMutex, m, deadline_ns, retry);
     if (reason == WakeReason::kWoken) m->woken = 0;
     if (m->owner == nullptr) {
       m->owner = self;
       m->depth = 1;
+      if (protocol) mutex_protocol_acquired(m);
       return 0;
     }
+    if (protocol) mutex_protocol_waiters_changed(m);
     if (reason == WakeReason::kTimedOut) return ETIMEDOUT;
     retry = true;
   }
@@ -54,8 +62,10 @@ int mutex_unlock(Mutex* m) {
   } else if (m->type() == kMutexRecursive && --m->depth > 0) {
     return 0;
   }
+  Thread* former_owner = m->owner;
   m->owner = nullptr;
   m->depth = 0;
+  if ((m->kind & kMutexProtocolBits) != 0) mutex_protocol_released(m, former_owner);
   if (m->waiters.head != nullptr && m->woken == 0) {
     m->woken = 1;
     wake_one(&m->waiters);

@@ -4,7 +4,11 @@
 // prefer-reader (the default: new readers join active ones even while a
 // writer waits) and prefer-writer-nonrecursive (new readers queue behind a
 // waiting writer, so writers do not starve). glibc's plain prefer-writer kind
-// behaves as prefer-reader, as in glibc.
+// behaves as prefer-reader, as in glibc. Real-time waiters go by priority
+// instead, as POSIX asks under priority scheduling and glibc does not: the
+// higher of the waiting readers and writers first, a writer before readers
+// of its priority, and a real-time reader does not pass a waiting writer of
+// its priority or higher.
 #include <errno.h>
 
 #include "core/sync/sync.h"
@@ -13,6 +17,22 @@ namespace ptshim {
 
 namespace {
 bool prefers_writers(const RwLock* l) { return l->kind == kRwPreferWriterNonrecursive; }
+
+// The highest priority level among a queue's waiters (0 when empty).
+int top_level(const WaitQueue* q) {
+  int level = 0;
+  for (const Thread* t = q->head; t != nullptr; t = t->next) {
+    if (t->level > level) level = t->level;
+  }
+  return level;
+}
+
+// POSIX, under priority scheduling: a real-time reader does not pass a
+// waiting writer of its priority or higher. (glibc does not do this; its
+// kinds alone decide.)
+bool writer_outranks(const RwLock* l, int level) {
+  return level > 0 && l->writers.head != nullptr && top_level(&l->writers) >= level;
+}
 
 void grant_to_writer(RwLock* l) {
   Thread* w = next_waiter(&l->writers);
@@ -31,6 +51,19 @@ void grant_to_readers(RwLock* l) {
 void grant(RwLock* l) {
   if (l->writer != nullptr) return;
   bool writer_waits = l->writers.head != nullptr;
+  if (writer_waits && l->readers.head != nullptr) {
+    // Real-time waiters take it in priority order, a writer before readers
+    // of its priority (POSIX); SCHED_OTHER ones as the kind says.
+    int writer_level = top_level(&l->writers), reader_level = top_level(&l->readers);
+    if (writer_level > 0 || reader_level > 0) {
+      if (writer_level < reader_level) {
+        grant_to_readers(l);
+      } else if (l->active_readers == 0) {
+        grant_to_writer(l);
+      }
+      return;
+    }
+  }
   if (prefers_writers(l)) {
     if (writer_waits) {
       if (l->active_readers == 0) grant_to_writer(l);
@@ -53,7 +86,8 @@ void grant(RwLock* l) {
 int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   if (l->writer == current()) return try_only ? EBUSY : EDEADLK;
   for (;;) {
-    bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr);
+    bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr) ||
+                      writer_outranks(l, current()->level);
     if (!must_queue) {
       if (l->active_readers == UINT32_MAX) return EAGAIN;
       ++l->active_readers;

@@ -23,6 +23,13 @@ enum MutexType : int32_t {
   kMutexErrorCheck = 2,
   kMutexAdaptive = 3
 };
+// glibc's __kind bits for the priority protocols; the priority-protect
+// ceiling sits in the kind's top byte (glibc keeps it in __lock, which is
+// part of `owner` here).
+constexpr int32_t kMutexPrioInherit = 0x20;  // PTHREAD_MUTEX_PRIO_INHERIT_NP
+constexpr int32_t kMutexPrioProtect = 0x40;  // PTHREAD_MUTEX_PRIO_PROTECT_NP
+constexpr int32_t kMutexProtocolBits = kMutexPrioInherit | kMutexPrioProtect;
+constexpr int kMutexCeilingShift = 24;
 struct Mutex {
   Thread* owner;
   uint32_t depth;  // recursion depth of the owner
@@ -101,6 +108,25 @@ int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only);
 int rwlock_unlock(RwLock* l);                                           // EPERM
 int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only);  // EAGAIN, ETIMEDOUT
 int semaphore_post(Semaphore* s);                                       // EOVERFLOW
+// Priority protocols (mutex_protocol.cc), for mutexes with kMutexProtocolBits.
+int mutex_ceiling(const Mutex* m);
+void mutex_set_ceiling(Mutex* m, int ceiling);  // the owner's boost follows
+void mutex_wait_unowned(Mutex* m);              // until another thread unlocks it
+int mutex_protocol_may_lock(const Mutex* m);    // 0, or EINVAL (above the ceiling)
+void mutex_protocol_acquired(Mutex* m);         // m->owner just took it
+void mutex_protocol_released(Mutex* m, Thread* former_owner);
+void mutex_protocol_before_wait(Mutex* m);      // the caller is about to wait for m
+void mutex_protocol_waiters_changed(Mutex* m);  // a waiter left without the mutex
+// m's memory is made a mutex again (pthread_mutex_init): whatever it held
+// before is no longer held.
+void mutex_protocol_forget(const Mutex* m);
+// The highest ceiling of the priority-protect mutexes t holds (0: none).
+int mutex_protocol_highest_ceiling(const Thread* t);
+// t exits: the mutexes it still holds stay locked, but are no longer listed
+// (their memory may go with its stack).
+void mutex_protocol_owner_exited(const Thread* t);
+// t's level changed: the owners it waits behind follow (any thread).
+void mutex_waiter_priority_changed(Thread* t);
 void spin_lock(int* lock);
 void spin_unlock(int* lock);
 Mutex* file_lock_of(const void* file);  // flockfile's recursive mutex
@@ -108,14 +134,15 @@ Mutex* file_lock_of(const void* file);  // flockfile's recursive mutex
 // The uncontended lock and unlock, without the core section (the rules are
 // at fast_path_allowed in core/sched/sched.h): only owner and depth change.
 inline bool mutex_lock_fast(Mutex* m) {
-  if (m->owner != nullptr) return false;
+  if (m->owner != nullptr || (m->kind & kMutexProtocolBits) != 0) return false;
   m->owner = current();
   m->depth = 1;
   return true;
 }
 // With waiters, only when one was woken already and will retry.
 inline bool mutex_unlock_fast(Mutex* m) {
-  if (m->owner != current() || m->depth != 1 || (m->waiters.head != nullptr && m->woken == 0)) {
+  if (m->owner != current() || m->depth != 1 || (m->waiters.head != nullptr && m->woken == 0) ||
+      (m->kind & kMutexProtocolBits) != 0) {
     return false;
   }
   m->owner = nullptr;

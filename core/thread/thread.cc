@@ -121,6 +121,7 @@ Thread* adopt_main_thread() {
   tls_initialize(t);
   signal_mask_adopt_first_thread(t);
   set_initial_current(t);
+  thread_adopt_kernel_sched(t);
   g_live = 1;
   return t;
 }
@@ -147,11 +148,14 @@ void attr_set_defaults(ThreadAttr* a) {
 int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
                   Thread** out) {
   Thread* self = current();
+  // As glibc: explicit scheduling takes from the attribute what was set in
+  // it, the rest from the creator, and the kernel then judges the result
+  // against the creator's (the new kernel thread starts with them).
   int policy = self->sched_policy, priority = self->sched_priority;
   if (attr.has(ThreadAttr::kExplicitSched)) {
-    policy = attr.sched_policy;
-    priority = attr.sched_priority;
-    if (int err = sched_params_check(policy, priority)) return err;
+    if (attr.has(ThreadAttr::kPolicySet)) policy = attr.sched_policy;
+    if (attr.has(ThreadAttr::kSchedParamSet)) priority = attr.sched_priority;
+    if (int err = sched_params_check(self, policy, priority)) return err;
   }
   TlsBlock tls;
   if (!tls_prepare(&tls)) return EAGAIN;
@@ -174,8 +178,7 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   t->start_routine = start;
   t->start_arg = arg;
   t->detached = attr.has(ThreadAttr::kDetached);
-  t->sched_policy = policy;
-  t->sched_priority = priority;
+  thread_set_sched(t, policy, priority);
   signal_thread_start(t, self);  // the mask is inherited, as POSIX says
   const auto* extension = static_cast<const GlibcAttrExtension*>(attr.glibc_extension);
   if (extension != nullptr && extension->sigmask_set) {
@@ -188,7 +191,10 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
   if (g_live == 1) become_multithreaded();
   ++g_live;
-  make_runnable(t);
+  // glibc starts a thread with explicit scheduling at its creator's priority
+  // and then sets its own, so on Linux one set below its creator's is lowered
+  // while runnable, which puts it ahead of its equals (sched(7)).
+  make_runnable(t, t->level < self->level);
   *out = t;
   return 0;
 }
@@ -210,6 +216,7 @@ void thread_exit(void* result) {
   }
   --g_live;
   signal_thread_exit(self);
+  mutex_protocol_owner_exited(self);
   self->state = ThreadState::kExited;
   // The joiner may be running a signal handler instead of waiting (it looks
   // at the state again when its wait resumes).

@@ -60,9 +60,16 @@ void attr_set_defaults(ThreadAttr* a);
 // ---- scheduling parameters (sched_params.cc) --------------------------------------------
 bool sched_policy_is_valid(int policy);
 bool sched_priority_is_valid(int policy, int priority);
-// 0, EINVAL (bad policy or priority) or EPERM (a real-time policy the
-// process may not use, as the kernel would refuse it).
-int sched_params_check(int policy, int priority);
+// 0, EINVAL (bad policy or priority) or EPERM (a change of t's current
+// policy and priority the kernel would refuse the process).
+int sched_params_check(const Thread* t, int policy, int priority);
+// Records t's policy and priority; the scheduler runs t by them.
+void thread_set_sched(Thread* t, int policy, int priority);
+// The first thread starts with the kernel thread's policy (chrt, a parent's).
+void thread_adopt_kernel_sched(Thread* t);
+// Another process changed the kernel thread's policy or priority since it
+// was last looked at: t (the caller asking for its own) takes them.
+void thread_follow_kernel_sched(Thread* t);
 
 // ---- the thread table, create, join, exit (thread.cc) -----------------------------------
 Thread* adopt_main_thread();
