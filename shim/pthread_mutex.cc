@@ -8,7 +8,15 @@ using namespace ptshim;
 PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) {
   memset(mutex, 0, sizeof *mutex);
   if (attr != nullptr) {
-    to_mutex(mutex)->kind = attr_bits(attr) & kMutexAttrTypeMask;
+    int bits = attr_bits(attr);
+    Mutex* m = to_mutex(mutex);
+    m->kind = bits & kMutexAttrTypeMask;
+    // As glibc's __kind: robust, and pshared for robust mutexes too.
+    if ((bits & kMutexAttrRobust) != 0) m->kind |= kMutexKindRobust;
+    if ((bits & (kMutexAttrPshared | kMutexAttrRobust)) != 0) {
+      m->kind |= kMutexKindShared;
+      shared_mutex_init(m, (bits & kMutexAttrPshared) != 0);
+    }
   }
   return 0;
 }
@@ -58,8 +66,9 @@ PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
   return unlock_slow(mutex);
 }
 
-// No mutex is ever marked inconsistent (robustness is recorded, not enforced).
-PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t*) { return EINVAL; }
+PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t* mutex) {
+  return mutex_consistent(to_mutex(mutex));
+}
 
 // Only PTHREAD_PRIO_PROTECT mutexes have a ceiling; ptshim's never do.
 PTSHIM_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t*, int*) { return EINVAL; }

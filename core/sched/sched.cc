@@ -118,6 +118,40 @@ void enqueue_runnable(Thread* t) {
 }
 
 WaitQueue g_keyed_waiters;
+
+// A private object in memory another process also uses (undefined
+// behaviour, but it must not crash or hang the scheduler) has that process's
+// thread pointers in its queue: anything at either end that is not a thread
+// of ours blocked on this very queue empties the queue. Our own threads'
+// links only ever name our threads (they are set from a checked end), so
+// every walk from a checked end stays in our table, and every wake makes
+// progress (a woken thread no longer checks as a member).
+bool is_member(const WaitQueue* q, const Thread* t) {
+  return thread_is_valid(t) && t->state == ThreadState::kBlocked && t->queue == q;
+}
+
+[[gnu::noinline, gnu::cold]] void drop_foreign_queue(WaitQueue* q) {
+  static bool warned;
+  if (!warned) {
+    warned = true;
+    Writer()
+        .str("ptshim: a wait queue at ")
+        .hex(reinterpret_cast<uintptr_t>(q))
+        .str(
+            " held a thread that is not this process's (a process-private object in shared "
+            "memory?): its waiters were dropped\n");
+  }
+  q->head = q->tail = nullptr;
+}
+
+Thread* checked_head(WaitQueue* q) {
+  Thread* t = q->head;
+  if (t != nullptr && __builtin_expect(!is_member(q, t) || !is_member(q, q->tail), 0)) {
+    drop_foreign_queue(q);
+    return nullptr;
+  }
+  return t;
+}
 }  // namespace
 
 void mark_scheduler_thread() {
@@ -172,6 +206,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->wake_reason = WakeReason::kWoken;
   self->queue = queue;
   if (queue != nullptr) {
+    checked_head(queue);
     if (front) {
       wait_queue_push_front(queue, self);
     } else {
@@ -198,18 +233,23 @@ void wake(Thread* t, WakeReason reason) {
   preempt_sync_timers();
 }
 
-Thread* next_waiter(const WaitQueue* queue) { return g_policy->choose_waiter(queue); }
+Thread* next_waiter(WaitQueue* queue) {
+  if (checked_head(queue) == nullptr) return nullptr;
+  return g_policy->choose_waiter(queue);
+}
 
 Thread* wake_one(WaitQueue* queue) {
   if (queue->head == nullptr) return nullptr;
   Thread* t = next_waiter(queue);
-  wake(t, WakeReason::kWoken);
+  if (t != nullptr) wake(t, WakeReason::kWoken);
   return t;
 }
 
 void wake_all(WaitQueue* queue) {
-  while (queue->head != nullptr) wake(queue->head, WakeReason::kWoken);
+  while (Thread* t = checked_head(queue)) wake(t, WakeReason::kWoken);
 }
+
+Thread* wait_queue_first(WaitQueue* queue) { return checked_head(queue); }
 
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns) {
   return block(&g_keyed_waiters, kind, key, deadline_ns);

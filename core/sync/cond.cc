@@ -8,21 +8,27 @@
 namespace ptshim {
 
 int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
-  Thread* self = current();
-  if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
-  uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
-  if (m->type() == kMutexRecursive) m->depth = 1;
-  mutex_unlock(m);
+  if (cond_is_shared(c)) return shared_cond_wait(c, m, deadline_ns);
+  uint32_t depth;
+  if (int err = mutex_release_for_wait(m, &depth)) return err;
   WakeReason reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
-  mutex_lock(m, 0, false);
-  if (m->type() == kMutexRecursive && depth > 1) m->depth = depth;
+  if (int err = mutex_reacquire_after_wait(m, depth)) return err;  // EOWNERDEAD (robust)
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
 }
 
-void cond_signal(Cond* c) { wake_one(&c->waiters); }
+void cond_signal(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_wake(c, false);
+  wake_one(&c->waiters);
+}
 
-void cond_broadcast(Cond* c) { wake_all(&c->waiters); }
+void cond_broadcast(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_wake(c, true);
+  wake_all(&c->waiters);
+}
 
-int cond_destroy(Cond* c) { return c->waiters.head != nullptr ? EBUSY : 0; }
+int cond_destroy(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_destroy(c);
+  return c->waiters.head != nullptr ? EBUSY : 0;
+}
 
 }  // namespace ptshim

@@ -198,6 +198,7 @@ void thread_exit(void* result) {
   tls_run_destructors();
   enter_core();
   key_run_destructors(self);
+  robust_owner_exited(self);  // its next locker gets EOWNERDEAD
   self->result = result;
   if (active_thread_count() == 1) {
     // The last thread: the process ends as with glibc's threads, by exit(0).
