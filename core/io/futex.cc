@@ -9,7 +9,10 @@
 // and it is the only sign of a wake made by another process or by a raw
 // system call. For a syscall() waiter that wake may be spurious, which
 // futex(2) allows ("a return value of 0 may be spurious").
+#include <errno.h>
 #include <linux/futex.h>
+#include <signal.h>
+#include <sys/syscall.h>
 
 #include "core/io/io.h"
 
@@ -20,6 +23,41 @@ WaitQueue g_futex_waiters;
 }  // namespace
 
 bool futex_waiters_exist() { return g_futex_waiters.head != nullptr; }
+
+// Nothing can run and only futex waiters wait: the kernel thread sleeps in
+// futex_waitv(2) on their words, so another process's FUTEX_WAKE (every
+// shared object's wake that may have waiters elsewhere makes one) wakes it
+// at once, instead of a look every millisecond. Shared keys (no
+// FUTEX2_PRIVATE): they match other processes' wakes of shared memory.
+// A signal that arrives before the wait begins changes g_deferred (its
+// inbox marks it arrived), which is one of the words: the wait then does
+// not begin, as ppoll's mask makes it for the other idle paths. The sleep is
+// capped, so a word changed without any wake is still seen within
+// kFutexIdleRecheckNs. False (nothing waited) when the words do not fit or
+// the kernel refuses them.
+bool futex_idle_wait(int64_t timeout_ns, const uint64_t* sleeping_mask) {
+  constexpr int64_t kFutexIdleRecheckNs = 50 * 1000 * 1000;
+  static futex_waitv words[FUTEX_WAITV_MAX];
+  if (sleeping_mask == nullptr) return false;
+  size_t n = 0;
+  words[n++] = futex_waitv{g_deferred.any, reinterpret_cast<uintptr_t>(&g_deferred.any),
+                           FUTEX_32 | FUTEX_PRIVATE_FLAG, 0};
+  for (Thread* t = g_futex_waiters.head; t != nullptr; t = t->next) {
+    if (n == FUTEX_WAITV_MAX) return false;
+    words[n++] =
+        futex_waitv{t->futex_value, reinterpret_cast<uintptr_t>(t->futex_word), FUTEX_32, 0};
+  }
+  if (timeout_ns < 0 || timeout_ns > kFutexIdleRecheckNs) timeout_ns = kFutexIdleRecheckNs;
+  timespec until = timespec_from_ns(monotonic_now_ns() + static_cast<uint64_t>(timeout_ns));
+  uint64_t blocked;
+  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(sleeping_mask),
+                    reinterpret_cast<long>(&blocked), sizeof blocked);
+  long r = arch::raw_syscall(SYS_futex_waitv, reinterpret_cast<long>(words), static_cast<long>(n),
+                             0, reinterpret_cast<long>(&until), CLOCK_MONOTONIC);
+  arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&blocked), 0,
+                    sizeof blocked);
+  return r >= 0 || r == -EAGAIN || r == -ETIMEDOUT || r == -EINTR;
+}
 
 void futex_wake_changed() {
   Thread* t = g_futex_waiters.head;

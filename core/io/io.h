@@ -45,6 +45,10 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
                 uint32_t value3);
 void futex_wake_changed();  // wakes the parked threads whose word changed
 bool futex_waiters_exist();
+// The idle path with futex waiters only: sleeps in futex_waitv(2) on their
+// words and g_deferred, with the kernel's mask set to `sleeping_mask`, for
+// at most timeout_ns (-1: none; capped). False if it could not.
+bool futex_idle_wait(int64_t timeout_ns, const uint64_t* sleeping_mask);
 // The SIGALRM handler found the running thread blocked in the kernel, in a
 // read/write-like call on an fd or a FUTEX_WAIT that ptshim does not
 // interpose (libc's own read under fgets, its internal futex waits): parks it
