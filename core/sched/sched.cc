@@ -121,13 +121,15 @@ WaitQueue g_keyed_waiters;
 
 // A private object in memory another process also uses (undefined
 // behaviour, but it must not crash or hang the scheduler) has that process's
-// thread pointers in its queue: anything at either end that is not a thread
-// of ours blocked on this very queue empties the queue. Our own threads'
-// links only ever name our threads (they are set from a checked end), so
+// thread pointers in its queue: an end about to be followed that is not a
+// thread of ours on this very queue empties the queue. Our own threads'
+// links only ever name our threads (each is set from a checked end), so
 // every walk from a checked end stays in our table, and every wake makes
-// progress (a woken thread no longer checks as a member).
-bool is_member(const WaitQueue* q, const Thread* t) {
-  return thread_is_valid(t) && t->state == ThreadState::kBlocked && t->queue == q;
+// progress (a woken thread is on no queue, so it no longer checks).
+// (In the table is enough to read t safely; a slot of ours names q only
+// while it waits on q.)
+[[gnu::always_inline]] inline bool is_member(const WaitQueue* q, const Thread* t) {
+  return thread_in_table(t) && t->queue == q;
 }
 
 [[gnu::noinline, gnu::cold]] void drop_foreign_queue(WaitQueue* q) {
@@ -144,13 +146,18 @@ bool is_member(const WaitQueue* q, const Thread* t) {
   q->head = q->tail = nullptr;
 }
 
-Thread* checked_head(WaitQueue* q) {
+[[gnu::always_inline]] inline Thread* checked_head(WaitQueue* q) {
   Thread* t = q->head;
-  if (t != nullptr && __builtin_expect(!is_member(q, t) || !is_member(q, q->tail), 0)) {
+  if (t != nullptr && __builtin_expect(!is_member(q, t), 0)) {
     drop_foreign_queue(q);
     return nullptr;
   }
   return t;
+}
+
+[[gnu::always_inline]] inline void check_tail(WaitQueue* q) {
+  Thread* t = q->tail;
+  if (t != nullptr && __builtin_expect(!is_member(q, t), 0)) drop_foreign_queue(q);
 }
 }  // namespace
 
@@ -204,15 +211,18 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->wait_kind = kind;
   self->wait_object = object;
   self->wake_reason = WakeReason::kWoken;
-  self->queue = queue;
   if (queue != nullptr) {
-    checked_head(queue);
+    // Checked before self is marked as on it: another process's thread at
+    // self's address would pass for self.
     if (front) {
+      checked_head(queue);
       wait_queue_push_front(queue, self);
     } else {
+      check_tail(queue);
       wait_queue_push(queue, self);
     }
   }
+  self->queue = queue;
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;

@@ -7,12 +7,28 @@
 
 namespace ptshim {
 
-int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
-  if (cond_is_shared(c)) return shared_cond_wait(c, m, deadline_ns);
+namespace {
+// A process-shared or robust mutex with this private condvar.
+[[gnu::noinline]] int wait_with_shared_mutex(Cond* c, Mutex* m, uint64_t deadline_ns) {
   uint32_t depth;
   if (int err = mutex_release_for_wait(m, &depth)) return err;
   WakeReason reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
   if (int err = mutex_reacquire_after_wait(m, depth)) return err;  // EOWNERDEAD (robust)
+  return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
+}
+}  // namespace
+
+int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
+  if (__builtin_expect(cond_is_shared(c), 0)) return shared_cond_wait(c, m, deadline_ns);
+  if (__builtin_expect(mutex_is_shared(m), 0)) return wait_with_shared_mutex(c, m, deadline_ns);
+  Thread* self = current();
+  if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
+  uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
+  if (m->type() == kMutexRecursive) m->depth = 1;
+  mutex_unlock(m);
+  WakeReason reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
+  mutex_lock(m, 0, false);
+  if (m->type() == kMutexRecursive && depth > 1) m->depth = depth;
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
 }
 

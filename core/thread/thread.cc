@@ -18,6 +18,8 @@
 
 namespace ptshim {
 
+uintptr_t g_thread_table_lo, g_thread_table_hi;
+
 namespace {
 constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
 
@@ -45,6 +47,8 @@ void reserve_table() {
     if (p != MAP_FAILED) {
       g_table = static_cast<char*>(p);
       g_max_threads = slots;
+      g_thread_table_lo = reinterpret_cast<uintptr_t>(p);
+      g_thread_table_hi = g_thread_table_lo + slots * kSlotSize;
       return;
     }
   }
