@@ -24,6 +24,7 @@
 namespace ptshim {
 
 namespace {
+constexpr int kRobustListLimit = 2048;  // the kernel's ROBUST_LIST_LIMIT
 robust_list_head g_head;
 bool g_registered;
 uint32_t g_tid;
@@ -78,14 +79,16 @@ void robust_unlink(SharedMutex* m) {
   m->robust_next = m->robust_prev = nullptr;
 }
 
+// As the kernel's walk, bounded: a program that overwrote a mutex it holds
+// (a memset, a new init) may have broken the list, which then ends here.
 void robust_owner_exited(Thread* t) {
   if (!g_registered) return;
   uint32_t holder = kHolderMark | static_cast<uint32_t>(t->number);
   robust_list* n = g_head.list.next;
-  while (n != &g_head.list) {
+  for (int left = kRobustListLimit; n != &g_head.list && n != nullptr && left > 0; --left) {
     SharedMutex* m = mutex_of(n);
     n = n->next;
-    if (m->holder != holder) continue;
+    if (m->holder != holder || (m->word & FUTEX_TID_MASK) != process_tid()) continue;
     robust_set_pending(m);
     robust_unlink(m);
     m->holder = kHolderMark;
