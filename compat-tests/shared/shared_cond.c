@@ -4,7 +4,9 @@
  *   item produced is consumed exactly once, whichever process took it;
  * - a broadcast from one process wakes the waiters of both;
  * - a timed wait on a CLOCK_MONOTONIC shared condvar times out with the
- *   mutex held again.
+ *   mutex held again;
+ * - a thread cancelled in a shared condvar wait runs its cleanup handler
+ *   with the mutex held again.
  */
 #include <pthread.h>
 
@@ -71,6 +73,19 @@ static void* wait_for_go(void* arg) {
   ++s->woken;
   CHECK_RC(pthread_mutex_unlock(&s->m), 0);
   note_kernel_thread();
+  return NULL;
+}
+
+static void unlock_shared(void* arg) { CHECK_RC(pthread_mutex_unlock(arg), 0); }
+
+static void* wait_forever(void* arg) {
+  (void)arg;
+  note_kernel_thread();
+  CHECK_RC(pthread_mutex_lock(&s->m), 0);
+  pthread_cleanup_push(unlock_shared, &s->m);
+  ++s->ready;
+  for (;;) pthread_cond_wait(&s->never, &s->m);
+  pthread_cleanup_pop(0);
   return NULL;
 }
 
@@ -143,6 +158,23 @@ int main(void) {
   struct timespec soon = deadline_after(CLOCK_MONOTONIC, 30 * NS_PER_MS);
   CHECK_RC(pthread_cond_timedwait(&s->never, &s->m, &soon), ETIMEDOUT);
   CHECK_RC(pthread_mutex_trylock(&s->m), EBUSY); /* held again */
+  CHECK_RC(pthread_mutex_unlock(&s->m), 0);
+  /* Cancelled while it waits: the cleanup handler unlocks the mutex. */
+  s->ready = 0;
+  pthread_t t;
+  CHECK_RC(pthread_create(&t, NULL, wait_forever, NULL), 0);
+  for (;;) {
+    CHECK_RC(pthread_mutex_lock(&s->m), 0);
+    int ready = s->ready;
+    CHECK_RC(pthread_mutex_unlock(&s->m), 0);
+    if (ready) break;
+    usleep(1000);
+  }
+  CHECK_RC(pthread_cancel(t), 0);
+  void* result;
+  CHECK_RC(pthread_join(t, &result), 0);
+  CHECK(result == PTHREAD_CANCELED);
+  CHECK_RC(pthread_mutex_trylock(&s->m), 0);
   CHECK_RC(pthread_mutex_unlock(&s->m), 0);
   CHECK_RC(pthread_cond_destroy(&s->never), 0);
 

@@ -6,6 +6,8 @@
  *   that makes it ENOTRECOVERABLE for every later lock and trylock;
  * - a thread that exits holding one (private, or shared with a waiter in
  *   another process) hands it on with EOWNERDEAD the same way;
+ * - a condvar wait whose robust mutex's owner process died while the waiter
+ *   was signalled returns EOWNERDEAD with the mutex held;
  * - consistent answers EINVAL for a consistent or a non-robust mutex.
  */
 #include <pthread.h>
@@ -13,7 +15,9 @@
 #include "procs.h"
 
 struct shm {
-  pthread_mutex_t died_unrecovered, died_recovered, thread_died;
+  pthread_mutex_t died_unrecovered, died_recovered, thread_died, with_cond;
+  pthread_cond_t cond;
+  int cond_waiting;
   int child_holds, waiter_parked;
   long sibling_ran;
   int locker_done;
@@ -94,14 +98,40 @@ static void lock_after_thread_died(void* arg) {
   CHECK_RC(pthread_mutex_unlock(m), 0);
 }
 
+/* Takes the mutex from the condvar waiter, signals, and dies holding it. */
+static void signal_and_die(void* arg) {
+  (void)arg;
+  CHECK_RC(pthread_mutex_lock(&s->with_cond), 0);
+  CHECK_RC(pthread_cond_signal(&s->cond), 0);
+}
+
+static void* cond_waiter(void* arg) {
+  (void)arg;
+  note_kernel_thread();
+  CHECK_RC(pthread_mutex_lock(&s->with_cond), 0);
+  __atomic_store_n(&s->cond_waiting, 1, __ATOMIC_RELEASE);
+  int rc = pthread_cond_wait(&s->cond, &s->with_cond);
+  if (rc == EOWNERDEAD) {
+    CHECK_RC(pthread_mutex_consistent(&s->with_cond), 0);
+    CHECK_RC(pthread_mutex_unlock(&s->with_cond), 0);
+  }
+  note_kernel_thread();
+  return (void*)(long)rc;
+}
+
 int main(void) {
   s = shared_memory(sizeof *s);
   init_robust(&s->died_unrecovered, PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_NORMAL);
   init_robust(&s->died_recovered, PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ERRORCHECK);
   init_robust(&s->thread_died, PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_NORMAL);
+  init_robust(&s->with_cond, PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_NORMAL);
   init_robust(&private_robust, PTHREAD_PROCESS_PRIVATE, PTHREAD_MUTEX_NORMAL);
-  pid_t children[3];
-  int statuses[3];
+  pthread_condattr_t ca;
+  CHECK_RC(pthread_condattr_init(&ca), 0);
+  CHECK_RC(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);
+  CHECK_RC(pthread_cond_init(&s->cond, &ca), 0);
+  pid_t children[4];
+  int statuses[4];
 
   /* 1. The owner process died; nobody makes it consistent. */
   children[0] = spawn(die_holding, &s->died_unrecovered);
@@ -152,11 +182,21 @@ int main(void) {
   CHECK_RC(pthread_mutex_lock(&s->thread_died), 0);
   CHECK_RC(pthread_mutex_unlock(&s->thread_died), 0);
 
-  /* 5. Not robust: nothing to make consistent. */
+  /* 5. A condvar wait gets its mutex back from a dead process. */
+  CHECK_RC(pthread_create(&t, NULL, cond_waiter, NULL), 0);
+  wait_until(&s->cond_waiting, 1, "the condvar waiter");
+  children[3] = spawn(signal_and_die, NULL);
+  CHECK_RC(pthread_join(t, &rc), 0);
+  statuses[3] = wait_for(children[3]);
+  CHECK_MSG((long)rc == EOWNERDEAD, "cond_wait returned %ld, want EOWNERDEAD", (long)rc);
+  CHECK_RC(pthread_mutex_lock(&s->with_cond), 0);
+  CHECK_RC(pthread_mutex_unlock(&s->with_cond), 0);
+
+  /* 6. Not robust: nothing to make consistent. */
   pthread_mutex_t plain = PTHREAD_MUTEX_INITIALIZER;
   CHECK_RC(pthread_mutex_consistent(&plain), EINVAL);
 
-  finish(children, 3, statuses);
+  finish(children, 4, statuses);
   printf(
       "shared_robust: EOWNERDEAD after a process's and a thread's death, consistent, "
       "ENOTRECOVERABLE as natively\n");
