@@ -20,6 +20,7 @@ uint32_t* low_half(uint64_t* word) { return reinterpret_cast<uint32_t*>(word); }
 bool shared_barrier_wait(Barrier* barrier) {
   SharedBarrier* b = as_shared(barrier);
   uint64_t count = b->count;
+  if (count == 0) return true;  // not a barrier pthread_barrier_init made: nothing to wait for
   uint64_t mine = __atomic_fetch_add(&b->arrivals, 1, __ATOMIC_ACQ_REL);
   uint64_t round_end = (mine / count + 1) * count;
   if (mine + 1 == round_end) {
@@ -37,6 +38,7 @@ bool shared_barrier_wait(Barrier* barrier) {
 
 int shared_barrier_destroy(Barrier* barrier) {
   SharedBarrier* b = as_shared(barrier);
+  if (b->count == 0) return 0;
   return __atomic_load_n(&b->arrivals, __ATOMIC_ACQUIRE) % b->count != 0 ? EBUSY : 0;
 }
 
