@@ -19,13 +19,13 @@ int result(int err) {
 }
 }  // namespace
 
-// As glibc: `private` is FUTEX_SHARED (0) for a process-shared semaphore,
-// which is also what sem_open's hold (core/sync/sync.h).
+// As glibc: `private` is FUTEX_SHARED for a process-shared semaphore, which
+// is also what sem_open's hold (core/sync/sync.h).
 PTSHIM_EXPORT int sem_init(sem_t* sem, int pshared, unsigned value) {
   if (value > static_cast<unsigned>(SEM_VALUE_MAX)) return result(EINVAL);
   memset(sem, 0, sizeof *sem);
   to_semaphore(sem)->value = value;
-  if (pshared == 0) to_semaphore(sem)->glibc_private = kSemaphorePrivate;
+  if (pshared != 0) to_semaphore(sem)->glibc_private = kSemaphoreShared;
   return 0;
 }
 

@@ -156,12 +156,14 @@ struct Semaphore {
   WaitQueue waiters;
 };
 static_assert(sizeof(Semaphore) == 32);
-// glibc's `private` field: FUTEX_SHARED (0) for sem_open's semaphores and
-// sem_init(pshared != 0), FUTEX_PRIVATE (128) otherwise. A shared one waits
-// on its value word with the futex park; glibc_nwaiters counts its waiters
-// of every process, where glibc keeps them.
-constexpr int32_t kSemaphorePrivate = 128;
-inline bool semaphore_is_shared(const Semaphore* s) { return s->glibc_private == 0; }
+// glibc's `private` field: FUTEX_SHARED for sem_open's semaphores and
+// sem_init(pshared != 0), FUTEX_PRIVATE (0) otherwise. glibc's values are
+// backwards on purpose (lowlevellock-futex.h: LLL_SHARED is
+// FUTEX_PRIVATE_FLAG, flipped before the system call), so FUTEX_SHARED is
+// 128. A shared one waits on its value word with the futex park;
+// glibc_nwaiters counts its waiters of every process, where glibc keeps them.
+constexpr int32_t kSemaphoreShared = 128;
+inline bool semaphore_is_shared(const Semaphore* s) { return s->glibc_private == kSemaphoreShared; }
 
 // Each returns 0 or an error number. deadline_ns 0: none; try_only: EBUSY
 // (EAGAIN for semaphores) instead of waiting.
