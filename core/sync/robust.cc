@@ -15,7 +15,8 @@
 //   only once it holds the mutex, when they are unlinked).
 // - Registered once, lazily, by the first robust lock (glibc's own list for
 //   the main thread, which ptshim's interposed mutexes never use, is
-//   replaced); again in a fork child, whose list starts empty as glibc's.
+//   replaced); in a fork child again by its first robust lock, with an
+//   empty list, as glibc's.
 #include <linux/futex.h>
 #include <sys/syscall.h>
 
@@ -103,13 +104,14 @@ void robust_owner_exited(Thread* t) {
   }
 }
 
+// The kernel gives a child no robust list, and the parent's entries are the
+// parent's (in its memory, or held by threads the child does not have). The
+// child's first robust lock registers a new one: after fork has returned,
+// so after glibc's own re-registration in the child, whatever its order
+// with the atfork handlers.
 void sync_after_fork_in_child() {
   g_tid = 0;
-  if (!g_registered) return;
-  // The kernel gives a child no robust list; the parent's entries are the
-  // parent's (in its memory, or held by threads the child does not have).
   g_registered = false;
-  ensure_registered();
 }
 
 }  // namespace ptshim
