@@ -101,6 +101,12 @@ int futex_wake(const uint32_t* word, int count, uint32_t bitset) {
   return woken;
 }
 
+void futex_rebase(const uint32_t* word, uint32_t from, uint32_t to) {
+  for (Thread* t = g_futex_waiters.head; t != nullptr; t = t->next) {
+    if (t->futex_word == word && t->futex_value == from) t->futex_value = to;
+  }
+}
+
 int futex_requeue(const uint32_t* word, int count, const uint32_t* word2, int requeue_count) {
   int woken = futex_wake(word, count, FUTEX_BITSET_MATCH_ANY);
   int moved = 0;

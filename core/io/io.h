@@ -34,6 +34,10 @@ void futex_block(const uint32_t* word, uint32_t value);
 // `bitset`, a change of the word, or the deadline (0: none).
 WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns);
 int futex_wake(const uint32_t* word, int count, uint32_t bitset);  // how many were woken
+// The parked waiters of `word` that wait for it to change from `from` wait
+// for a change from `to` instead: the caller changed it so and has woken
+// whom that change was for (a condvar's signal).
+void futex_rebase(const uint32_t* word, uint32_t from, uint32_t to);
 // Wakes `count` waiters of `word` and moves up to `requeue_count` more to
 // `word2`; returns both numbers added.
 int futex_requeue(const uint32_t* word, int count, const uint32_t* word2, int requeue_count);

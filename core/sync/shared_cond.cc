@@ -1,10 +1,15 @@
 // Process-shared condition variables. A waiter notes the sequence word,
 // counts itself among the waiters, releases the mutex and parks while the
 // word still holds what it noted; every signal and broadcast changes the word
-// first, so a signal made after the release is never missed. A signal also
-// wakes this process's other waiters on the next look at changed words, and
-// another process's as they notice the change: spurious wake-ups, which
-// POSIX allows.
+// first, so a signal made after the release is never missed.
+//
+// A signal wakes one waiter: of this process if it has one, else in the
+// kernel (another process's, asleep in its idle futex_waitv). This process's
+// other waiters that noted the value the signal changed saw no other signal
+// since they began to wait, so they are moved on to the new value
+// (futex_rebase) instead of waking for the change. Waiters of another
+// process that is running see the change at their next look and all wake:
+// spurious wake-ups, which POSIX allows.
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -38,8 +43,9 @@ int shared_cond_wait(Cond* cond, Mutex* m, uint64_t deadline_ns) {
 void shared_cond_wake(Cond* cond, bool all) {
   SharedCond* c = as_shared(cond);
   if (__atomic_load_n(&c->waiters, __ATOMIC_ACQUIRE) == 0) return;
-  __atomic_add_fetch(&c->seq, 1, __ATOMIC_ACQ_REL);
+  uint32_t old = __atomic_fetch_add(&c->seq, 1, __ATOMIC_ACQ_REL);
   shared_wake(&c->seq, all ? INT_MAX : 1, true);
+  if (!all) futex_rebase(&c->seq, old, old + 1);
 }
 
 // Never EBUSY (nor is glibc's): a process killed while it waited stays
