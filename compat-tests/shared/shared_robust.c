@@ -8,6 +8,8 @@
  *   another process) hands it on with EOWNERDEAD the same way;
  * - a condvar wait whose robust mutex's owner process died while the waiter
  *   was signalled returns EOWNERDEAD with the mutex held;
+ * - a recursive robust mutex locked twice while inconsistent answers the
+ *   first unlock ENOTRECOVERABLE (still held), as glibc;
  * - consistent answers EINVAL for a consistent or a non-robust mutex.
  */
 #include <pthread.h>
@@ -23,7 +25,7 @@ struct shm {
   int locker_done;
 };
 static struct shm* s;
-static pthread_mutex_t private_robust;
+static pthread_mutex_t private_robust, private_recursive;
 
 static void init_robust(pthread_mutex_t* m, int pshared, int type) {
   pthread_mutexattr_t a;
@@ -126,6 +128,7 @@ int main(void) {
   init_robust(&s->thread_died, PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_NORMAL);
   init_robust(&s->with_cond, PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_NORMAL);
   init_robust(&private_robust, PTHREAD_PROCESS_PRIVATE, PTHREAD_MUTEX_NORMAL);
+  init_robust(&private_recursive, PTHREAD_PROCESS_PRIVATE, PTHREAD_MUTEX_RECURSIVE);
   pthread_condattr_t ca;
   CHECK_RC(pthread_condattr_init(&ca), 0);
   CHECK_RC(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);
@@ -192,7 +195,16 @@ int main(void) {
   CHECK_RC(pthread_mutex_lock(&s->with_cond), 0);
   CHECK_RC(pthread_mutex_unlock(&s->with_cond), 0);
 
-  /* 6. Not robust: nothing to make consistent. */
+  /* 6. Recursive and inconsistent: told at the first unlock. */
+  CHECK_RC(pthread_create(&t, NULL, exit_holding, &private_recursive), 0);
+  CHECK_RC(pthread_join(t, NULL), 0);
+  CHECK_RC(pthread_mutex_lock(&private_recursive), EOWNERDEAD);
+  CHECK_RC(pthread_mutex_lock(&private_recursive), 0);
+  CHECK_RC(pthread_mutex_unlock(&private_recursive), ENOTRECOVERABLE);
+  CHECK_RC(pthread_mutex_unlock(&private_recursive), 0);
+  CHECK_RC(pthread_mutex_lock(&private_recursive), ENOTRECOVERABLE);
+
+  /* 7. Not robust: nothing to make consistent. */
   pthread_mutex_t plain = PTHREAD_MUTEX_INITIALIZER;
   CHECK_RC(pthread_mutex_consistent(&plain), EINVAL);
 

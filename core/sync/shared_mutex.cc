@@ -132,7 +132,8 @@ int shared_mutex_unlock(Mutex* mutex) {
     if (__atomic_load_n(&m->word, __ATOMIC_RELAXED) == 0) return 0;
   } else if ((m->kind & 3) == kMutexRecursive && m->depth > 1) {
     --m->depth;
-    return 0;
+    // Still held, but glibc tells an inconsistent one's owner at once.
+    return is_robust(m) && m->state == kInconsistent ? ENOTRECOVERABLE : 0;
   }
   // Unlocked without pthread_mutex_consistent: nobody can ever use it again.
   if (is_robust(m) && m->state == kInconsistent) m->state = kNotRecoverable;
