@@ -24,6 +24,13 @@ WaitQueue g_futex_waiters;
 
 bool futex_waiters_exist() { return g_futex_waiters.head != nullptr; }
 
+bool futex_waiters_outside_may_wake() {
+  for (Thread* t = g_futex_waiters.head; t != nullptr; t = t->next) {
+    if (!t->futex_private) return true;
+  }
+  return false;
+}
+
 // Nothing can run and only futex waiters wait: the kernel thread sleeps in
 // futex_waitv(2) on their words, so another process's FUTEX_WAKE (every
 // shared object's wake that may have waiters elsewhere makes one) wakes it
@@ -70,11 +77,13 @@ void futex_wake_changed() {
   }
 }
 
-WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns) {
+WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns,
+                      bool only_this_process) {
   Thread* self = current();
   self->futex_word = word;
   self->futex_value = value;
   self->futex_bitset = bitset;
+  self->futex_private = only_this_process;
   WakeReason reason = WakeReason::kWoken;
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == value) {
     reason = block(&g_futex_waiters, WaitKind::kFutex, word, deadline_ns);

@@ -62,6 +62,10 @@ void wake_ready() {
 
 bool io_waiters_exist() { return g_io_waiters.head != nullptr || futex_waiters_exist(); }
 
+bool io_waits_may_end_from_outside() {
+  return g_io_waiters.head != nullptr || futex_waiters_outside_may_wake();
+}
+
 WakeReason io_block(pollfd* fds, size_t count, uint64_t deadline_ns) {
   Thread* self = current();
   self->io_fds = fds;

@@ -22,6 +22,11 @@ namespace ptshim {
 // none) passes, or a cancellation request arrives. The caller then retries.
 WakeReason io_block(struct pollfd* fds, size_t count, uint64_t deadline_ns);
 bool io_waiters_exist();  // fd or futex waiters
+// Waiters whose wait something outside this process's threads may end: fd
+// waiters, and futex waiters but those whose word only this process can
+// change. With none of them, no sleeper and no signal to come, nothing will
+// ever run again (core/sched's deadlock report).
+bool io_waits_may_end_from_outside();
 // Polls every waiter's fds, waiting up to timeout_ns (-1: without limit),
 // and wakes those that are ready or whose futex word changed. A wait with
 // `sleeping_mask` has the kernel's signal mask set to it for the wait only
@@ -32,7 +37,9 @@ void io_poll_if_due(uint64_t now_ns);  // a zero-timeout poll, rate-limited
 void futex_block(const uint32_t* word, uint32_t value);
 // Waits while *word == value, until a futex_wake whose bitset meets
 // `bitset`, a change of the word, or the deadline (0: none).
-WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns);
+// `only_this_process`: no other process (nor the kernel) can change the word.
+WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns,
+                      bool only_this_process = false);
 int futex_wake(const uint32_t* word, int count, uint32_t bitset);  // how many were woken
 // The parked waiters of `word` that wait for it to change from `from` wait
 // for a change from `to` instead: the caller changed it so and has woken
@@ -49,6 +56,7 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
                 uint32_t value3);
 void futex_wake_changed();  // wakes the parked threads whose word changed
 bool futex_waiters_exist();
+bool futex_waiters_outside_may_wake();  // any whose word is not only this process's
 // The idle path with futex waiters only: sleeps in futex_waitv(2) on their
 // words and g_deferred, with the kernel's mask set to `sleeping_mask`, for
 // at most timeout_ns (-1: none; capped). False if it could not.

@@ -75,7 +75,9 @@ void switch_to(Thread* next) {
 void idle_until_next_event() {
   bool io = io_waiters_exist();
   bool deadline = deadline_any();
-  if (!deadline && !io && !signal_may_wake_a_thread()) report_deadlock_and_abort();
+  if (!deadline && !io_waits_may_end_from_outside() && !signal_may_wake_a_thread()) {
+    report_deadlock_and_abort();
+  }
   preempt_before_idle();
   uint64_t sleeping_mask = signal_idle_begin();
   if (!work_deferred()) {

@@ -164,6 +164,7 @@ struct Thread {
   const uint32_t* futex_word;
   uint32_t futex_value;
   uint32_t futex_bitset;  // which FUTEX_WAKE_BITSET wakes reach it
+  bool futex_private;     // only this process can change the word (a private robust mutex's)
 
   // core/thread: the thread control block; null while all threads share one.
   void* tls_area;

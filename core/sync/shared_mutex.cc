@@ -114,8 +114,10 @@ int shared_mutex_lock(Mutex* mutex, uint64_t deadline_ns, bool try_only) {
     }
     keep = FUTEX_WAITERS;
     // Woken, or the word changed, or a signal's handler ran: look again.
-    if (futex_wait(&m->word, w | FUTEX_WAITERS, FUTEX_BITSET_MATCH_ANY, deadline_ns) ==
-        WakeReason::kTimedOut) {
+    // A private robust mutex's word is this process's alone: waits on it can
+    // make a deadlock, which is reported.
+    if (futex_wait(&m->word, w | FUTEX_WAITERS, FUTEX_BITSET_MATCH_ANY, deadline_ns,
+                   m->process_shared == 0) == WakeReason::kTimedOut) {
       return ETIMEDOUT;
     }
   }
