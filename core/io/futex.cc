@@ -77,8 +77,8 @@ void futex_wake_changed() {
   }
 }
 
-WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns,
-                      bool only_this_process) {
+WakeReason futex_wait_as(WaitKind kind, const uint32_t* word, uint32_t value, uint32_t bitset,
+                         uint64_t deadline_ns, bool only_this_process) {
   Thread* self = current();
   self->futex_word = word;
   self->futex_value = value;
@@ -86,10 +86,15 @@ WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uin
   self->futex_private = only_this_process;
   WakeReason reason = WakeReason::kWoken;
   if (__atomic_load_n(word, __ATOMIC_ACQUIRE) == value) {
-    reason = block(&g_futex_waiters, WaitKind::kFutex, word, deadline_ns);
+    reason = block(&g_futex_waiters, kind, word, deadline_ns);
   }
   self->futex_word = nullptr;
   return reason;
+}
+
+WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns,
+                      bool only_this_process) {
+  return futex_wait_as(WaitKind::kFutex, word, value, bitset, deadline_ns, only_this_process);
 }
 
 void futex_block(const uint32_t* word, uint32_t value) {

@@ -40,6 +40,10 @@ void futex_block(const uint32_t* word, uint32_t value);
 // `only_this_process`: no other process (nor the kernel) can change the word.
 WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns,
                       bool only_this_process = false);
+// The same, shown in reports as a wait of `kind` on the object at `word`
+// (a process-shared object whose futex word is its first, core/sync).
+WakeReason futex_wait_as(WaitKind kind, const uint32_t* word, uint32_t value, uint32_t bitset,
+                         uint64_t deadline_ns, bool only_this_process = false);
 int futex_wake(const uint32_t* word, int count, uint32_t bitset);  // how many were woken
 // The parked waiters of `word` that wait for it to change from `from` wait
 // for a change from `to` instead: the caller changed it so and has woken

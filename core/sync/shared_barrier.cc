@@ -32,7 +32,8 @@ bool shared_barrier_wait(Barrier* barrier) {
     if (now >= round_end) return false;
     // A signal's handler, a cancellation request (not a cancellation point):
     // the barrier waits on.
-    futex_wait(low_half(&b->arrivals), static_cast<uint32_t>(now), FUTEX_BITSET_MATCH_ANY, 0);
+    futex_wait_as(WaitKind::kBarrier, low_half(&b->arrivals), static_cast<uint32_t>(now),
+                  FUTEX_BITSET_MATCH_ANY, 0);
   }
 }
 

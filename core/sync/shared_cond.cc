@@ -34,7 +34,8 @@ int shared_cond_wait(Cond* cond, Mutex* m, uint64_t deadline_ns) {
     __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_ACQ_REL);
     return err;
   }
-  WakeReason reason = futex_wait(&c->seq, seq, FUTEX_BITSET_MATCH_ANY, deadline_ns);
+  WakeReason reason =
+      futex_wait_as(WaitKind::kCond, &c->seq, seq, FUTEX_BITSET_MATCH_ANY, deadline_ns);
   __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_ACQ_REL);
   if (int err = mutex_reacquire_after_wait(m, depth)) return err;  // EOWNERDEAD (robust)
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;

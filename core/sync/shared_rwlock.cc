@@ -28,8 +28,9 @@ bool written_by_caller(const SharedRwLock* l) {
 WakeReason park(SharedRwLock* l, uint32_t* waiting, uint32_t seen, uint64_t deadline_ns) {
   __atomic_add_fetch(waiting, 1, __ATOMIC_ACQ_REL);
   WakeReason reason = WakeReason::kWoken;
+  WaitKind kind = waiting == &l->writers_waiting ? WaitKind::kRwWrite : WaitKind::kRwRead;
   if (__atomic_load_n(&l->word, __ATOMIC_ACQUIRE) == seen) {
-    reason = futex_wait(&l->word, seen, FUTEX_BITSET_MATCH_ANY, deadline_ns);
+    reason = futex_wait_as(kind, &l->word, seen, FUTEX_BITSET_MATCH_ANY, deadline_ns);
   }
   __atomic_sub_fetch(waiting, 1, __ATOMIC_ACQ_REL);
   return reason;

@@ -33,7 +33,8 @@ int shared_semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
     __atomic_add_fetch(&s->glibc_nwaiters, 1, __ATOMIC_ACQ_REL);
     WakeReason reason = WakeReason::kWoken;
     if (__atomic_load_n(&s->value, __ATOMIC_ACQUIRE) == 0) {
-      reason = futex_wait(&s->value, 0, FUTEX_BITSET_MATCH_ANY, deadline_ns);
+      reason =
+          futex_wait_as(WaitKind::kSemaphore, &s->value, 0, FUTEX_BITSET_MATCH_ANY, deadline_ns);
     }
     __atomic_sub_fetch(&s->glibc_nwaiters, 1, __ATOMIC_ACQ_REL);
     switch (reason) {
