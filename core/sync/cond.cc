@@ -19,8 +19,10 @@ namespace {
 }  // namespace
 
 int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
-  if (__builtin_expect(cond_is_shared(c), 0)) return shared_cond_wait(c, m, deadline_ns);
-  if (__builtin_expect(mutex_is_shared(m), 0)) return wait_with_shared_mutex(c, m, deadline_ns);
+  if (__builtin_expect(cond_is_shared(c) | mutex_is_shared(m), 0)) {
+    return cond_is_shared(c) ? shared_cond_wait(c, m, deadline_ns)
+                             : wait_with_shared_mutex(c, m, deadline_ns);
+  }
   Thread* self = current();
   if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
   uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
