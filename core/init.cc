@@ -25,6 +25,7 @@ void on_fork_in_child() {
   scheduler_after_fork_in_child();
   preempt_after_fork_in_child();
   syscall_trap_after_fork_in_child();
+  sync_after_fork_in_child();
   g_in_core = 0;
 }
 

@@ -5,17 +5,21 @@
 
 using namespace ptshim;
 
-PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier, const pthread_barrierattr_t*,
-                                       unsigned count) {
+PTSHIM_EXPORT int pthread_barrier_init(pthread_barrier_t* barrier,
+                                       const pthread_barrierattr_t* attr, unsigned count) {
   if (count == 0) return EINVAL;
   memset(barrier, 0, sizeof *barrier);
   to_barrier(barrier)->count = count;
+  if (attr != nullptr && attr_bits(attr) == PTHREAD_PROCESS_SHARED) {
+    reinterpret_cast<SharedBarrier*>(barrier)->shared = 1;
+  }
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_barrier_destroy(pthread_barrier_t* barrier) {
   ShimEntry entry(__func__);
   Barrier* b = to_barrier(barrier);
+  if (barrier_is_shared(b)) return shared_barrier_destroy(b);
   return b->waiters.head != nullptr || b->arrived != 0 ? EBUSY : 0;
 }
 

@@ -7,7 +7,13 @@ using namespace ptshim;
 
 PTSHIM_EXPORT int pthread_cond_init(pthread_cond_t* cond, const pthread_condattr_t* attr) {
   memset(cond, 0, sizeof *cond);
-  if (attr != nullptr) to_cond(cond)->clock = attr_bits(attr) >> 1;
+  if (attr != nullptr) {
+    to_cond(cond)->clock = attr_bits(attr) >> 1;
+    // The shared layout (core/sync/sync.h): its mark keeps the fast paths off.
+    if ((attr_bits(attr) & kCondAttrPshared) != 0) {
+      reinterpret_cast<SharedCond*>(cond)->mark = kSharedMark;
+    }
+  }
   return 0;
 }
 

@@ -26,8 +26,16 @@ PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutex
   }
   memset(mutex, 0, sizeof *mutex);
   if (attr != nullptr) {
-    to_mutex(mutex)->kind = attr_bits(attr) & kMutexAttrTypeMask;
-    mutex_init_protocol(to_mutex(mutex), attr);
+    int bits = attr_bits(attr);
+    Mutex* m = to_mutex(mutex);
+    m->kind = bits & kMutexAttrTypeMask;
+    // As glibc's __kind: robust, and pshared for robust mutexes too.
+    if ((bits & kMutexAttrRobust) != 0) m->kind |= kMutexKindRobust;
+    if ((bits & (kMutexAttrPshared | kMutexAttrRobust)) != 0) {
+      m->kind |= kMutexKindShared;
+      shared_mutex_init(m, (bits & kMutexAttrPshared) != 0);
+    }
+    mutex_init_protocol(m, attr);  // not applied by the shared layout (README)
   }
   return 0;
 }
@@ -77,8 +85,9 @@ PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
   return unlock_slow(mutex);
 }
 
-// No mutex is ever marked inconsistent (robustness is recorded, not enforced).
-PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t*) { return EINVAL; }
+PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t* mutex) {
+  return mutex_consistent(to_mutex(mutex));
+}
 
 PTSHIM_EXPORT int pthread_mutex_getprioceiling(const pthread_mutex_t* mutex, int* ceiling) {
   const Mutex* m = reinterpret_cast<const Mutex*>(mutex);

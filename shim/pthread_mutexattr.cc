@@ -45,10 +45,9 @@ PTSHIM_EXPORT int pthread_mutexattr_getpshared(const pthread_mutexattr_t* attr, 
   return 0;
 }
 
-// Robustness is recorded and reported back, not enforced: a mutex whose
-// owner exited stays locked (a deadlock report then names the exited owner)
-// instead of returning EOWNERDEAD. The priority protocols are applied by the
-// mutexes (core/sync/mutex_protocol.cc).
+// Robust mutexes hand a dead owner's lock on with EOWNERDEAD
+// (core/sync/robust.cc). The priority protocols are applied by the mutexes
+// (core/sync/mutex_protocol.cc).
 PTSHIM_EXPORT int pthread_mutexattr_setrobust(pthread_mutexattr_t* attr, int robust) {
   return set_flag(attr, kMutexAttrRobust, robust, PTHREAD_MUTEX_ROBUST, PTHREAD_MUTEX_STALLED);
 }

@@ -19,13 +19,20 @@ int timed(pthread_rwlock_t* rwlock, clockid_t clock, const timespec* abstime, bo
 
 PTSHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rwlock, const pthread_rwlockattr_t* attr) {
   memset(rwlock, 0, sizeof *rwlock);
-  if (attr != nullptr) to_rwlock(rwlock)->kind = static_cast<uint32_t>(attr_bits(attr));
+  if (attr != nullptr) {
+    to_rwlock(rwlock)->kind = static_cast<uint32_t>(attr_bits(attr));
+    // pthread_rwlockattr_t's second int is the pshared flag (glibc's layout).
+    if (reinterpret_cast<const int*>(attr)[1] == PTHREAD_PROCESS_SHARED) {
+      reinterpret_cast<SharedRwLock*>(rwlock)->shared = 1;
+    }
+  }
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
   RwLock* l = to_rwlock(rwlock);
+  if (rwlock_is_shared(l)) return shared_rwlock_destroy(l);
   bool busy = l->writer != nullptr || l->active_readers != 0 || l->readers.head != nullptr ||
               l->writers.head != nullptr;
   return busy ? EBUSY : 0;

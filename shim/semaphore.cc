@@ -19,16 +19,23 @@ int result(int err) {
 }
 }  // namespace
 
-PTSHIM_EXPORT int sem_init(sem_t* sem, int, unsigned value) {
+// As glibc: `private` is FUTEX_SHARED for a process-shared semaphore, which
+// is also what sem_open's hold (core/sync/sync.h).
+PTSHIM_EXPORT int sem_init(sem_t* sem, int pshared, unsigned value) {
   if (value > static_cast<unsigned>(SEM_VALUE_MAX)) return result(EINVAL);
   memset(sem, 0, sizeof *sem);
   to_semaphore(sem)->value = value;
+  if (pshared != 0) to_semaphore(sem)->glibc_private = kSemaphoreShared;
   return 0;
 }
 
 PTSHIM_EXPORT int sem_destroy(sem_t* sem) {
   ShimEntry entry(__func__);
-  return result(to_semaphore(sem)->waiters.head != nullptr ? EBUSY : 0);
+  Semaphore* s = to_semaphore(sem);
+  // A shared one's waiter count may hold processes killed while they waited:
+  // never EBUSY, as glibc.
+  if (semaphore_is_shared(s)) return 0;
+  return result(s->waiters.head != nullptr ? EBUSY : 0);
 }
 
 // A handler that runs while it waits: EINTR, unless the handler has
@@ -67,6 +74,6 @@ PTSHIM_EXPORT int sem_post(sem_t* sem) {
 }
 
 PTSHIM_EXPORT int sem_getvalue(sem_t* sem, int* value) {
-  *value = static_cast<int>(to_semaphore(sem)->value);
+  *value = static_cast<int>(__atomic_load_n(&to_semaphore(sem)->value, __ATOMIC_ACQUIRE));
   return 0;
 }

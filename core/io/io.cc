@@ -62,6 +62,10 @@ void wake_ready() {
 
 bool io_waiters_exist() { return g_io_waiters.head != nullptr || futex_waiters_exist(); }
 
+bool io_waits_may_end_from_outside() {
+  return g_io_waiters.head != nullptr || futex_waiters_outside_may_wake();
+}
+
 WakeReason io_block(pollfd* fds, size_t count, uint64_t deadline_ns) {
   Thread* self = current();
   if (cancel_due_at_point(self)) return WakeReason::kInterrupted;  // see sched.h
@@ -77,13 +81,21 @@ void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask) {
   auto mask = reinterpret_cast<long>(sleeping_mask);
   long mask_size = sleeping_mask != nullptr ? sizeof *sleeping_mask : 0;
   futex_wake_changed();
+  size_t total;
+  bool fds = gather(&total);
+  if (!fds && timeout_ns != 0 && futex_waiters_exist() &&
+      futex_idle_wait(timeout_ns, sleeping_mask)) {
+    g_last_poll_ns = monotonic_now_ns();
+    futex_wake_changed();
+    return;
+  }
   if (futex_waiters_exist() && timeout_ns != 0) {
-    // Nothing tells us when a futex word changes: look again within 1 ms.
+    // With fds to poll as well, nothing tells us when a futex word changes:
+    // look again within 1 ms.
     constexpr int64_t kFutexRecheckNs = 1000000;
     if (timeout_ns < 0 || timeout_ns > kFutexRecheckNs) timeout_ns = kFutexRecheckNs;
   }
-  size_t total;
-  if (!gather(&total)) {
+  if (!fds) {
     if (timeout_ns > 0 && futex_waiters_exist()) {
       timespec ts = timespec_from_ns(static_cast<uint64_t>(timeout_ns));
       arch::raw_syscall(SYS_ppoll, 0, 0, reinterpret_cast<long>(&ts), mask, mask_size);

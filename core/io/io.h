@@ -22,6 +22,11 @@ namespace ptshim {
 // none) passes, or a cancellation request arrives. The caller then retries.
 WakeReason io_block(struct pollfd* fds, size_t count, uint64_t deadline_ns);
 bool io_waiters_exist();  // fd or futex waiters
+// Waiters whose wait something outside this process's threads may end: fd
+// waiters, and futex waiters but those whose word only this process can
+// change. With none of them, no sleeper and no signal to come, nothing will
+// ever run again (core/sched's deadlock report).
+bool io_waits_may_end_from_outside();
 // Polls every waiter's fds, waiting up to timeout_ns (-1: without limit),
 // and wakes those that are ready or whose futex word changed. A wait with
 // `sleeping_mask` has the kernel's signal mask set to it for the wait only
@@ -32,8 +37,18 @@ void io_poll_if_due(uint64_t now_ns);  // a zero-timeout poll, rate-limited
 void futex_block(const uint32_t* word, uint32_t value);
 // Waits while *word == value, until a futex_wake whose bitset meets
 // `bitset`, a change of the word, or the deadline (0: none).
-WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns);
+// `only_this_process`: no other process (nor the kernel) can change the word.
+WakeReason futex_wait(const uint32_t* word, uint32_t value, uint32_t bitset, uint64_t deadline_ns,
+                      bool only_this_process = false);
+// The same, shown in reports as a wait of `kind` on the object at `word`
+// (a process-shared object whose futex word is its first, core/sync).
+WakeReason futex_wait_as(WaitKind kind, const uint32_t* word, uint32_t value, uint32_t bitset,
+                         uint64_t deadline_ns, bool only_this_process = false);
 int futex_wake(const uint32_t* word, int count, uint32_t bitset);  // how many were woken
+// The parked waiters of `word` that wait for it to change from `from` wait
+// for a change from `to` instead: the caller changed it so and has woken
+// whom that change was for (a condvar's signal).
+void futex_rebase(const uint32_t* word, uint32_t from, uint32_t to);
 // Wakes `count` waiters of `word` and moves up to `requeue_count` more to
 // `word2`; returns both numbers added.
 int futex_requeue(const uint32_t* word, int count, const uint32_t* word2, int requeue_count);
@@ -45,6 +60,11 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
                 uint32_t value3);
 void futex_wake_changed();  // wakes the parked threads whose word changed
 bool futex_waiters_exist();
+bool futex_waiters_outside_may_wake();  // any whose word is not only this process's
+// The idle path with futex waiters only: sleeps in futex_waitv(2) on their
+// words and g_deferred, with the kernel's mask set to `sleeping_mask`, for
+// at most timeout_ns (-1: none; capped). False if it could not.
+bool futex_idle_wait(int64_t timeout_ns, const uint64_t* sleeping_mask);
 // The SIGALRM handler found the running thread blocked in the kernel, in a
 // read/write-like call on an fd or a FUTEX_WAIT that ptshim does not
 // interpose (libc's own read under fgets, its internal futex waits): parks it

@@ -76,7 +76,8 @@ void switch_to(Thread* next) {
 void idle_until_next_event() {
   bool io = io_waiters_exist();
   bool deadline = deadline_any();
-  if (!deadline && !io) deadlock_check_idle();  // may report, warn, or die (core/diag)
+  // may report, warn, or die (core/diag)
+  if (!deadline && !io_waits_may_end_from_outside()) deadlock_check_idle();
   preempt_before_idle();
   uint64_t sleeping_mask = signal_idle_begin();
   if (!work_deferred()) {
@@ -136,6 +137,47 @@ void enqueue_runnable(Thread* t, bool front = false) {
 }
 
 WaitQueue g_keyed_waiters;
+
+// A private object in memory another process also uses (undefined
+// behaviour, but it must not crash or hang the scheduler) has that process's
+// thread pointers in its queue: an end about to be followed that is not a
+// thread of ours on this very queue empties the queue. Our own threads'
+// links only ever name our threads (each is set from a checked end), so
+// every walk from a checked end stays in our table, and every wake makes
+// progress (a woken thread is on no queue, so it no longer checks).
+// (In the table is enough to read t safely; a slot of ours names q only
+// while it waits on q.)
+[[gnu::always_inline]] inline bool is_member(const WaitQueue* q, const Thread* t) {
+  return thread_in_table(t) && t->queue == q;
+}
+
+[[gnu::noinline, gnu::cold]] void drop_foreign_queue(WaitQueue* q) {
+  static bool warned;
+  if (!warned) {
+    warned = true;
+    Writer()
+        .str("ptshim: a wait queue at ")
+        .hex(reinterpret_cast<uintptr_t>(q))
+        .str(
+            " held a thread that is not this process's (a process-private object in shared "
+            "memory?): its waiters were dropped\n");
+  }
+  q->head = q->tail = nullptr;
+}
+
+[[gnu::always_inline]] inline Thread* checked_head(WaitQueue* q) {
+  Thread* t = q->head;
+  if (t != nullptr && __builtin_expect(!is_member(q, t), 0)) {
+    drop_foreign_queue(q);
+    return nullptr;
+  }
+  return t;
+}
+
+[[gnu::always_inline]] inline void check_tail(WaitQueue* q) {
+  Thread* t = q->tail;
+  if (t != nullptr && __builtin_expect(!is_member(q, t), 0)) drop_foreign_queue(q);
+}
 }  // namespace
 
 void mark_scheduler_thread() {
@@ -206,14 +248,18 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->wait_kind = kind;
   self->wait_object = object;
   self->wake_reason = WakeReason::kWoken;
-  self->queue = queue;
   if (queue != nullptr) {
+    // Checked before self is marked as on it: another process's thread at
+    // self's address would pass for self.
     if (front) {
+      checked_head(queue);
       wait_queue_push_front(queue, self);
     } else {
+      check_tail(queue);
       wait_queue_push(queue, self);
     }
   }
+  self->queue = queue;
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
@@ -235,18 +281,23 @@ void wake(Thread* t, WakeReason reason) {
   preempt_sync_timers();
 }
 
-Thread* next_waiter(const WaitQueue* queue) { return g_policy->choose_waiter(queue); }
+Thread* next_waiter(WaitQueue* queue) {
+  if (checked_head(queue) == nullptr) return nullptr;
+  return g_policy->choose_waiter(queue);
+}
 
 Thread* wake_one(WaitQueue* queue) {
   if (queue->head == nullptr) return nullptr;
   Thread* t = next_waiter(queue);
-  wake(t, WakeReason::kWoken);
+  if (t != nullptr) wake(t, WakeReason::kWoken);
   return t;
 }
 
 void wake_all(WaitQueue* queue) {
-  while (queue->head != nullptr) wake(queue->head, WakeReason::kWoken);
+  while (Thread* t = checked_head(queue)) wake(t, WakeReason::kWoken);
 }
+
+Thread* wait_queue_first(WaitQueue* queue) { return checked_head(queue); }
 
 WakeReason block_keyed(WaitKind kind, const void* key, uint64_t deadline_ns) {
   return block(&g_keyed_waiters, kind, key, deadline_ns);

@@ -176,6 +176,7 @@ struct Thread {
   const uint32_t* futex_word;
   uint32_t futex_value;
   uint32_t futex_bitset;  // which FUTEX_WAKE_BITSET wakes reach it
+  bool futex_private;     // only this process can change the word (a private robust mutex's)
 
   // core/thread: the thread control block; null while all threads share one.
   void* tls_area;
@@ -316,9 +317,15 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
 // Makes a blocked thread runnable (removes it from its queue and the heap).
 void wake(Thread* t, WakeReason reason);
 Thread* wake_one(WaitQueue* queue);  // the policy's choice of waiter; null if none
-// The waiter wake_one would take (queue not empty): for objects that hand
-// themselves to that waiter before waking it.
-Thread* next_waiter(const WaitQueue* queue);
+// The waiter wake_one would take: for objects that hand themselves to that
+// waiter before waking it. Null when the queue is empty, or was emptied for
+// holding threads that are not this process's (a private object in memory
+// another process uses: see wait_queue_first).
+Thread* next_waiter(WaitQueue* queue);
+// The first waiter, checked to be this process's thread blocked on `queue`;
+// otherwise the queue is emptied (one warning line) and null returned.
+// Every walk of a queue starts here or at next_waiter.
+Thread* wait_queue_first(WaitQueue* queue);
 void wake_all(WaitQueue* queue);
 // Waits keyed by an address, for objects too small to hold a queue (once
 // controls, spinlocks): one shared queue, woken by key.

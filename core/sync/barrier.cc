@@ -4,6 +4,7 @@
 namespace ptshim {
 
 bool barrier_wait(Barrier* b) {
+  if (barrier_is_shared(b)) return shared_barrier_wait(b);
   if (++b->arrived == b->count) {
     b->arrived = 0;
     ++b->generation;

@@ -7,7 +7,22 @@
 
 namespace ptshim {
 
+namespace {
+// A process-shared or robust mutex with this private condvar.
+[[gnu::noinline]] int wait_with_shared_mutex(Cond* c, Mutex* m, uint64_t deadline_ns) {
+  uint32_t depth;
+  if (int err = mutex_release_for_wait(m, &depth)) return err;
+  WakeReason reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
+  if (int err = mutex_reacquire_after_wait(m, depth)) return err;  // EOWNERDEAD (robust)
+  return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
+}
+}  // namespace
+
 int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
+  if (__builtin_expect(cond_is_shared(c) | mutex_is_shared(m), 0)) {
+    return cond_is_shared(c) ? shared_cond_wait(c, m, deadline_ns)
+                             : wait_with_shared_mutex(c, m, deadline_ns);
+  }
   Thread* self = current();
   if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
   uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
@@ -19,10 +34,19 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
 }
 
-void cond_signal(Cond* c) { wake_one(&c->waiters); }
+void cond_signal(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_wake(c, false);
+  wake_one(&c->waiters);
+}
 
-void cond_broadcast(Cond* c) { wake_all(&c->waiters); }
+void cond_broadcast(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_wake(c, true);
+  wake_all(&c->waiters);
+}
 
-int cond_destroy(Cond* c) { return c->waiters.head != nullptr ? EBUSY : 0; }
+int cond_destroy(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_destroy(c);
+  return c->waiters.head != nullptr ? EBUSY : 0;
+}
 
 }  // namespace ptshim

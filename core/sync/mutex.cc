@@ -10,7 +10,8 @@ namespace ptshim {
 
 int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
   Thread* self = current();
-  bool protocol = (m->kind & kMutexProtocolBits) != 0;  // mutex_protocol.cc
+  // mutex_protocol.cc; not for the shared layout, whose bytes hold no Thread*
+  bool protocol = (m->kind & kMutexProtocolBits) != 0 && !mutex_is_shared(m);
   if (protocol) {
     if (int err = mutex_protocol_may_lock(m)) return err;
   }
@@ -21,6 +22,8 @@ int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
     scheduling_point(SchedPoint::kUncontendedLock);
     return 0;
   }
+  // A shared mutex's first 8 bytes are never null: its own code (shared_mutex.cc).
+  if (__builtin_expect(mutex_is_shared(m), 0)) return shared_mutex_lock(m, deadline_ns, try_only);
   if (m->owner == self) {
     switch (m->type()) {
       case kMutexRecursive:
@@ -53,6 +56,7 @@ int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
 }
 
 int mutex_unlock(Mutex* m) {
+  if (__builtin_expect(mutex_is_shared(m), 0)) return shared_mutex_unlock(m);
   Thread* self = current();
   if (m->owner != self) {
     if (g_reporting) return 0;  // passed over by mutex_lock
@@ -76,6 +80,7 @@ int mutex_unlock(Mutex* m) {
 }
 
 int mutex_destroy(Mutex* m) {
+  if (mutex_is_shared(m)) return shared_mutex_destroy(m);
   if (m->owner != nullptr || m->waiters.head != nullptr) return EBUSY;
   return 0;
 }

@@ -36,12 +36,13 @@ bool writer_outranks(const RwLock* l, int level) {
 
 void grant_to_writer(RwLock* l) {
   Thread* w = next_waiter(&l->writers);
+  if (w == nullptr) return;
   l->writer = w;
   wake(w, WakeReason::kWoken);
 }
 
 void grant_to_readers(RwLock* l) {
-  while (Thread* r = l->readers.head) {
+  while (Thread* r = wait_queue_first(&l->readers)) {
     ++l->active_readers;
     wake(r, WakeReason::kWoken);
   }
@@ -84,6 +85,7 @@ void grant(RwLock* l) {
 // cancellation request that does not apply here) left its queue without the
 // lock, and tries again as a new caller would.
 int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
+  if (rwlock_is_shared(l)) return shared_rwlock_rdlock(l, deadline_ns, try_only);
   if (l->writer == current()) return try_only ? EBUSY : EDEADLK;
   for (;;) {
     bool must_queue = l->writer != nullptr || (prefers_writers(l) && l->writers.head != nullptr) ||
@@ -103,6 +105,7 @@ int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
 }
 
 int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
+  if (rwlock_is_shared(l)) return shared_rwlock_wrlock(l, deadline_ns, try_only);
   Thread* self = current();
   if (l->writer == self) return try_only ? EBUSY : EDEADLK;
   for (;;) {
@@ -121,6 +124,7 @@ int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
 }
 
 int rwlock_unlock(RwLock* l) {
+  if (rwlock_is_shared(l)) return shared_rwlock_unlock(l);
   if (l->writer == current()) {
     l->writer = nullptr;
   } else if (l->active_readers > 0) {

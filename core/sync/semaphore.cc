@@ -10,6 +10,7 @@
 namespace ptshim {
 
 int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
+  if (semaphore_is_shared(s)) return shared_semaphore_wait(s, deadline_ns, try_only);
   if (s->value > 0) {
     --s->value;
     scheduling_point(SchedPoint::kUncontendedLock);
@@ -30,6 +31,7 @@ int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
 }
 
 int semaphore_post(Semaphore* s) {
+  if (semaphore_is_shared(s)) return shared_semaphore_post(s);
   if (s->waiters.head != nullptr) {
     wake_one(&s->waiters);
     return 0;

@@ -11,6 +11,12 @@
 // - A lock released to a waiter is handed to it (rwlock, semaphore) or the
 //   waiter retries once woken (mutex: `woken` keeps a second waiter from
 //   being woken meanwhile).
+// - A process-shared object (and a robust mutex) has another representation
+//   in the same bytes, which holds no pointer: futex words, counters and ids
+//   that mean the same in every process (the Shared* layouts below). Its
+//   waiters park on those words with core/io's futex park, so a wake from
+//   another process is seen. Its first 8 bytes are never zero and never a
+//   Thread*, so the private fast paths never take it.
 #pragma once
 
 #include "core/sched/sched.h"
@@ -30,6 +36,10 @@ constexpr int32_t kMutexPrioInherit = 0x20;  // PTHREAD_MUTEX_PRIO_INHERIT_NP
 constexpr int32_t kMutexPrioProtect = 0x40;  // PTHREAD_MUTEX_PRIO_PROTECT_NP
 constexpr int32_t kMutexProtocolBits = kMutexPrioInherit | kMutexPrioProtect;
 constexpr int kMutexCeilingShift = 24;
+// glibc's __kind bits beside the type (pthread_mutex_init sets them as
+// glibc does: a robust mutex gets the pshared bit too).
+constexpr int32_t kMutexKindRobust = 16;   // PTHREAD_MUTEX_ROBUST_NORMAL_NP
+constexpr int32_t kMutexKindShared = 128;  // PTHREAD_MUTEX_PSHARED_BIT
 struct Mutex {
   Thread* owner;
   uint32_t depth;  // recursion depth of the owner
@@ -42,12 +52,51 @@ struct Mutex {
 static_assert(sizeof(Mutex) == 40);
 static_assert(__builtin_offsetof(Mutex, kind) == 16);
 
+// A process-shared or robust mutex (kind & kMutexKindShared). `word` is the
+// kernel's robust-futex word: the owning process's kernel tid (its one
+// kernel thread), FUTEX_WAITERS, FUTEX_OWNER_DIED. `holder` names the owning
+// user thread within that process: kHolderMark | its number; kHolderMark
+// alone when unheld (so the first 8 bytes are never zero). `robust_next`
+// is what the kernel's robust list links through (robust.cc).
+struct SharedMutex {
+  uint32_t word;
+  uint32_t holder;
+  uint32_t depth;
+  uint32_t state;  // robust: consistent, inconsistent (owner died), not recoverable
+  int32_t kind;
+  uint32_t process_shared;  // the attribute said so: wakes also go to the kernel
+  void* robust_next;        // this process's robust list, while it holds the mutex
+  void* robust_prev;
+};
+static_assert(sizeof(SharedMutex) == sizeof(Mutex));
+static_assert(__builtin_offsetof(SharedMutex, kind) == __builtin_offsetof(Mutex, kind));
+constexpr uint32_t kHolderMark = 0x80000000u;
+enum RobustState : uint32_t { kConsistent = 0, kInconsistent = 1, kNotRecoverable = 2 };
+inline bool mutex_is_shared(const Mutex* m) { return (m->kind & kMutexKindShared) != 0; }
+inline SharedMutex* as_shared(Mutex* m) { return reinterpret_cast<SharedMutex*>(m); }
+
 struct Cond {
   WaitQueue waiters;
   int32_t clock;  // for timedwait deadlines; 0 is CLOCK_REALTIME
   uint32_t reserved[7];
 };
 static_assert(sizeof(Cond) == 48);
+// A process-shared condvar: a sequence word that every signal changes, the
+// number of waiters (of every process), and kSharedMark where a private
+// condvar's queue head has its high half (no user pointer has that bit).
+struct SharedCond {
+  uint32_t seq;
+  uint32_t mark;
+  uint32_t waiters;
+  uint32_t unused;
+  int32_t clock;  // where Cond has it
+  uint32_t unused2[7];
+};
+static_assert(sizeof(SharedCond) == sizeof(Cond));
+constexpr uint32_t kSharedMark = 0x80000000u;
+inline bool cond_is_shared(const Cond* c) {
+  return reinterpret_cast<const SharedCond*>(c)->mark == kSharedMark;
+}
 
 struct Barrier {
   WaitQueue waiters;
@@ -57,6 +106,18 @@ struct Barrier {
   uint32_t reserved;
 };
 static_assert(sizeof(Barrier) == 32);
+// A process-shared barrier: arrivals since initialisation (never wraps), so
+// round r ends when it reaches (r + 1) * count; its low half is the futex
+// word the waiters park on.
+struct SharedBarrier {
+  uint64_t arrivals;
+  uint64_t unused;
+  uint32_t count;  // where Barrier has it
+  uint32_t unused2[2];
+  uint32_t shared;  // 1: this layout
+};
+static_assert(sizeof(SharedBarrier) == sizeof(Barrier));
+inline bool barrier_is_shared(const Barrier* b) { return b->reserved == 1; }
 
 enum RwLockKind : uint32_t {
   kRwPreferReader = 0,
@@ -74,6 +135,23 @@ struct RwLock {
 };
 static_assert(sizeof(RwLock) == 56);
 static_assert(__builtin_offsetof(RwLock, kind) == 48);
+// A process-shared rwlock: one futex word (kRwWriterBit, or the number of
+// readers), the writer's process and user thread (for EDEADLK), and how many
+// wait, of every process.
+struct SharedRwLock {
+  uint32_t word;
+  uint32_t readers_waiting;
+  uint32_t writers_waiting;
+  uint32_t writer_tid;
+  uint32_t writer_holder;
+  uint32_t unused[7];
+  uint32_t kind;    // where RwLock has it
+  uint32_t shared;  // 1: this layout
+};
+static_assert(sizeof(SharedRwLock) == sizeof(RwLock));
+static_assert(__builtin_offsetof(SharedRwLock, kind) == 48);
+constexpr uint32_t kRwWriterBit = 0x80000000u;
+inline bool rwlock_is_shared(const RwLock* l) { return l->reserved2 == 1; }
 
 // The value sits where glibc's sem_open puts it (the low half of the first
 // word) and glibc leaves the rest zero, so named semaphores work unchanged.
@@ -85,6 +163,14 @@ struct Semaphore {
   WaitQueue waiters;
 };
 static_assert(sizeof(Semaphore) == 32);
+// glibc's `private` field: FUTEX_SHARED for sem_open's semaphores and
+// sem_init(pshared != 0), FUTEX_PRIVATE (0) otherwise. glibc's values are
+// backwards on purpose (lowlevellock-futex.h: LLL_SHARED is
+// FUTEX_PRIVATE_FLAG, flipped before the system call), so FUTEX_SHARED is
+// 128. A shared one waits on its value word with the futex park;
+// glibc_nwaiters counts its waiters of every process, where glibc keeps them.
+constexpr int32_t kSemaphoreShared = 128;
+inline bool semaphore_is_shared(const Semaphore* s) { return s->glibc_private == kSemaphoreShared; }
 
 // Each returns 0 or an error number. deadline_ns 0: none; try_only: EBUSY
 // (EAGAIN for semaphores) instead of waiting.
@@ -130,6 +216,45 @@ void mutex_waiter_priority_changed(Thread* t);
 void spin_lock(int* lock);
 void spin_unlock(int* lock);
 Mutex* file_lock_of(const void* file);  // flockfile's recursive mutex
+
+// ---- process-shared objects and robust mutexes (shared_*.cc, robust.cc) -------------------
+// Each is the operation above for its object's shared layout; the private
+// functions dispatch to them. EOWNERDEAD, ENOTRECOVERABLE as glibc's.
+int shared_mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only);
+int shared_mutex_unlock(Mutex* m);
+int shared_mutex_destroy(Mutex* m);
+int mutex_consistent(Mutex* m);                         // EINVAL unless robust and inconsistent
+void shared_mutex_init(Mutex* m, bool process_shared);  // after kind is set
+// For a condvar wait: releases entirely (0 or EPERM) and reacquires with the
+// depth it had (0, EOWNERDEAD, ENOTRECOVERABLE). Private mutexes too.
+int mutex_release_for_wait(Mutex* m, uint32_t* depth);
+int mutex_reacquire_after_wait(Mutex* m, uint32_t depth);
+int shared_cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns);
+void shared_cond_wake(Cond* c, bool all);
+int shared_cond_destroy(Cond* c);
+bool shared_barrier_wait(Barrier* b);
+int shared_barrier_destroy(Barrier* b);
+int shared_rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only);
+int shared_rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only);
+int shared_rwlock_unlock(RwLock* l);
+int shared_rwlock_destroy(RwLock* l);
+int shared_semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only);
+int shared_semaphore_post(Semaphore* s);
+// The kernel tid of this process's one kernel thread: what a shared lock
+// word holds for its owner.
+uint32_t process_tid();
+// Robust mutexes (robust.cc): this process's list, registered with the
+// kernel (set_robust_list) so that its death marks them FUTEX_OWNER_DIED.
+void robust_link(SharedMutex* m);
+void robust_unlink(SharedMutex* m);
+void robust_set_pending(SharedMutex* m);  // the mutex an operation is under way on, or null
+// `t` exits: each robust mutex it holds goes to its next locker with
+// EOWNERDEAD. Non-robust ones stay locked.
+void robust_owner_exited(Thread* t);
+void sync_after_fork_in_child();  // a new tid, an empty robust list
+// Wakes up to `count` waiters of a shared object's futex word: this process's
+// parked ones first, the rest in the kernel when other processes may wait.
+void shared_wake(uint32_t* word, int count, bool process_shared);
 
 // The uncontended lock and unlock, without the core section (the rules are
 // at fast_path_allowed in core/sched/sched.h): only owner and depth change.

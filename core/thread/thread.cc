@@ -18,6 +18,8 @@
 
 namespace ptshim {
 
+uintptr_t g_thread_table_lo, g_thread_table_hi;
+
 namespace {
 constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
 
@@ -45,6 +47,8 @@ void reserve_table() {
     if (p != MAP_FAILED) {
       g_table = static_cast<char*>(p);
       g_max_threads = slots;
+      g_thread_table_lo = reinterpret_cast<uintptr_t>(p);
+      g_thread_table_hi = g_thread_table_lo + slots * kSlotSize;
       return;
     }
   }
@@ -207,6 +211,7 @@ void thread_exit(void* result) {
   tls_run_destructors();
   enter_core();
   key_run_destructors(self);
+  robust_owner_exited(self);  // its next locker gets EOWNERDEAD
   self->result = result;
   if (active_thread_count() == 1) {
     // The last thread: the process ends as with glibc's threads, by exit(0).

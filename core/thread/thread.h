@@ -85,6 +85,14 @@ bool thread_is_valid(const Thread* t);  // a live or unjoined thread
 // A slot of the thread table, whatever its state: the handle of a thread
 // that existed, possibly exited and joined since.
 bool thread_is_slot(const Thread* t);
+// The reserved thread table, [lo, hi): a pointer inside may be read as a
+// Thread (never-used slots read as zero), one outside may not. For checks
+// that must cost next to nothing (core/sched's wait queues).
+extern uintptr_t g_thread_table_lo, g_thread_table_hi;
+inline bool thread_in_table(const Thread* t) {
+  return reinterpret_cast<uintptr_t>(t) - g_thread_table_lo <
+         g_thread_table_hi - g_thread_table_lo - sizeof(Thread);
+}
 Thread* all_threads_head();
 size_t live_thread_count();  // not exited, ptshim's own included: what reports count
 // The threads that may still run: not exited, and not one of ptshim's own
