@@ -20,6 +20,7 @@ void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
   threads_after_fork_in_child();
+  cputime_after_fork_in_child(current());
   thread_timers_after_fork_in_child();
   signal_after_fork_in_child(current());
   scheduler_after_fork_in_child();
@@ -33,7 +34,7 @@ void initialize() {
   parse_options_or_exit(stack_default_guard_budget());
   arch::context_select(options().switch_kind);
   sched_select_policy(&kFifoPolicy);
-  adopt_main_thread();
+  cputime_start(adopt_main_thread());
   mark_scheduler_thread();
   main_stack_locate();
   crash_handlers_install();

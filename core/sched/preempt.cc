@@ -213,6 +213,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     report_unguarded_overflow(current(), ucontext);
   }
   syscall_trap_on_tick(ucontext);
+  cputime_on_tick();
   expire_deadlines();
   if (!g_policy->any_runnable()) {
     if (!io_waiters_exist()) disarm_slice_timer();

@@ -61,6 +61,7 @@ void switch_to(Thread* next) {
   g_current = next;
   if (g_deferred.switch_wanted) g_deferred.switch_wanted = 0;  // see after_switch_in
   preempt_sync_timers();
+  cputime_switch(&self->cpu);  // the time since its switch-in is its CPU time
   arch::context_switch(&self->context, &next->context);
   after_switch_in();
 }
@@ -77,6 +78,7 @@ void idle_until_next_event() {
   bool deadline = deadline_any();
   if (!deadline && !io && !signal_may_wake_a_thread()) report_deadlock_and_abort();
   preempt_before_idle();
+  cputime_idle_begin();
   uint64_t sleeping_mask = signal_idle_begin();
   if (!work_deferred()) {
     int64_t timeout = -1;
@@ -93,6 +95,7 @@ void idle_until_next_event() {
     }
   }
   signal_idle_end(sleeping_mask);
+  cputime_idle_end();
 }
 
 // The scheduler loop. A dump signal that arrived meanwhile is taken here
