@@ -31,6 +31,7 @@ void on_fork_in_child() {
 
 void initialize() {
   g_initialized = true;
+  key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
   arch::context_select(options().switch_kind);
   sched_select_policy(&kFifoPolicy);
@@ -42,6 +43,7 @@ void initialize() {
   thread_route_glibc_create(reinterpret_cast<const void*>(&ptshim_pthread_create));
   preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
+  key_reserve_for_ptshim(false);
 }
 
 [[noreturn]] void report_foreign_kernel_thread(const char* function) {

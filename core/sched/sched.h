@@ -72,8 +72,12 @@ enum class WaitKind : uint8_t {
 // the kernel's call would (core/signal).
 enum class WakeReason : uint8_t { kWoken, kTimedOut, kInterrupted, kSignaled };
 
-inline constexpr int kKeysMax = 1024;            // PTHREAD_KEYS_MAX
-inline constexpr int kKeyBlock = 32;             // values per key block
+inline constexpr int kKeysMax = 1024;  // PTHREAD_KEYS_MAX: the program's
+inline constexpr int kKeyBlock = 32;   // values per key block
+// Keys made for ptshim itself (libunwind's) lie above the program's, so the
+// program has all PTHREAD_KEYS_MAX it would have without ptshim.
+inline constexpr int kKeysReserved = kKeyBlock;
+inline constexpr int kKeyIndices = kKeysMax + kKeysReserved;
 inline constexpr int kDestructorIterations = 4;  // PTHREAD_DESTRUCTOR_ITERATIONS
 
 // A user thread's CPU time (cputime.cc). The switch charges the outgoing
@@ -147,7 +151,7 @@ struct Thread {
   Thread* joiner;
 
   // core/thread: pthread keys beyond the first block (keys_first, below):
-  // kKeysMax / kKeyBlock block pointers, allocated on demand, as are the blocks.
+  // kKeyIndices / kKeyBlock block pointers, allocated on demand, as are the blocks.
   KeySlot** keys_more;
 
   // core/thread: cancellation and unwinding.

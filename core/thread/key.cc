@@ -1,25 +1,52 @@
-// pthread keys. A key is an index into a global table whose sequence number
-// is odd while the key exists; each thread stores (value, sequence) pairs, so
-// a value stored under a deleted key reads as NULL once the index is reused
+// pthread keys. A key is an index into a table whose sequence number is odd
+// while the key exists; each thread stores (value, sequence) pairs, so a
+// value stored under a deleted key reads as NULL once the index is reused
 // (glibc does the same). The first 32 values live in the thread structure,
 // further blocks are allocated when first set.
+//
+// Invariants:
+// - Keys 0 .. PTHREAD_KEYS_MAX - 1 are the program's, in glibc's own table
+//   (__pthread_keys, nptl's struct pthread_key_struct: the same two words),
+//   so a key made by glibc's pthread_key_create (a library that found it
+//   with dlsym, or the old __pthread_key_create name) is taken for ptshim
+//   too, and the program gets exactly the keys it would get natively.
+// - Keys made for ptshim itself (key_reserve_for_ptshim, reports) come from
+//   kKeysReserved more indices above those: libunwind's key, made when
+//   ptshim warms it up, costs the program none.
 #include <errno.h>
 
 #include "core/thread/thread.h"
-
-namespace ptshim {
 
 namespace {
 struct KeyEntry {
   uint64_t seq;  // odd: in use
   void (*destructor)(void*);
 };
-KeyEntry g_keys[kKeysMax];
+}  // namespace
+
+// glibc's table, bound weakly to its GLIBC_PRIVATE version (without it,
+// ptshim's own table serves).
+extern "C" char __pthread_keys[] __attribute__((weak));
+__asm__(".symver __pthread_keys,__pthread_keys@GLIBC_PRIVATE");
+
+namespace ptshim {
+
+namespace {
+KeyEntry g_own_keys[kKeysMax];  // only without glibc's table
+KeyEntry g_reserved_keys[kKeysReserved];
 unsigned g_key_limit;  // above every key ever created: exit scans only below
+bool g_reserve_for_ptshim;
 
-constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeysMax / kKeyBlock);
+constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeyIndices / kKeyBlock);
 
-bool key_in_use(unsigned key) { return key < kKeysMax && (g_keys[key].seq & 1) != 0; }
+KeyEntry& entry(unsigned key) {
+  if (key >= kKeysMax) return g_reserved_keys[key - kKeysMax];
+  KeyEntry* program =
+      __pthread_keys != nullptr ? reinterpret_cast<KeyEntry*>(__pthread_keys) : g_own_keys;
+  return program[key];
+}
+
+bool key_in_use(unsigned key) { return key < kKeyIndices && (entry(key).seq & 1) != 0; }
 
 KeySlot* slot_of(Thread* t, unsigned key, bool create) {
   if (key < kKeyBlock) return &t->keys_first[key];
@@ -44,10 +71,14 @@ void call_destructor(void (*destructor)(void*), void* value) {
 }  // namespace
 
 int key_create(unsigned* key, void (*destructor)(void*)) {
-  for (unsigned k = 0; k < kKeysMax; ++k) {
-    if ((g_keys[k].seq & 1) == 0) {
-      ++g_keys[k].seq;
-      g_keys[k].destructor = destructor;
+  bool own = g_reserve_for_ptshim || g_reporting;
+  unsigned first = own ? kKeysMax : 0, end = own ? kKeyIndices : kKeysMax;
+  for (unsigned k = first; k < end; ++k) {
+    KeyEntry& e = entry(k);
+    // Unused, and its sequence number does not wrap (glibc's KEY_USABLE).
+    if ((e.seq & 1) == 0 && e.seq + 2 > e.seq) {
+      ++e.seq;
+      e.destructor = destructor;
       if (k >= g_key_limit) g_key_limit = k + 1;
       *key = k;
       return 0;
@@ -56,17 +87,19 @@ int key_create(unsigned* key, void (*destructor)(void*)) {
   return EAGAIN;
 }
 
+void key_reserve_for_ptshim(bool on) { g_reserve_for_ptshim = on; }
+
 int key_delete(unsigned key) {
   if (!key_in_use(key)) return EINVAL;
-  ++g_keys[key].seq;
-  g_keys[key].destructor = nullptr;
+  ++entry(key).seq;
+  entry(key).destructor = nullptr;
   return 0;
 }
 
 void* key_get(unsigned key) {
   if (!key_in_use(key)) return nullptr;
   KeySlot* slot = slot_of(current(), key, false);
-  if (slot == nullptr || slot->seq != g_keys[key].seq) return nullptr;
+  if (slot == nullptr || slot->seq != entry(key).seq) return nullptr;
   return slot->value;
 }
 
@@ -74,7 +107,7 @@ int key_set(unsigned key, const void* value) {
   if (!key_in_use(key)) return EINVAL;
   KeySlot* slot = slot_of(current(), key, true);
   slot->value = const_cast<void*>(value);
-  slot->seq = g_keys[key].seq;
+  slot->seq = entry(key).seq;
   return 0;
 }
 
@@ -89,10 +122,11 @@ void key_run_destructors(Thread* t) {
       }
       if (slot == nullptr || slot->value == nullptr) continue;
       void* value = slot->value;
-      bool live = slot->seq == g_keys[k].seq;
+      KeyEntry& e = entry(k);
+      bool live = slot->seq == e.seq;
       slot->value = nullptr;
-      if (live && g_keys[k].destructor != nullptr) {
-        call_destructor(g_keys[k].destructor, value);
+      if (live && e.destructor != nullptr) {
+        call_destructor(e.destructor, value);
         called = true;
       }
     }
@@ -107,7 +141,7 @@ void key_run_destructors(Thread* t) {
 
 void key_release_storage(Thread* t) {
   if (t->keys_more == nullptr) return;
-  for (size_t i = 0; i < kKeysMax / kKeyBlock; ++i) {
+  for (size_t i = 0; i < kKeyIndices / kKeyBlock; ++i) {
     if (t->keys_more[i] != nullptr) internal_free(t->keys_more[i], sizeof(KeySlot) * kKeyBlock);
   }
   internal_free(t->keys_more, kMoreBytes);

@@ -189,6 +189,10 @@ void tls_after_fork_in_child(Thread* survivor);
 
 // ---- keys (key.cc) ---------------------------------------------------------------------
 int key_create(unsigned* key, void (*destructor)(void*));
+// While on (ptshim's start-up), and while a report is written, keys are
+// ptshim's own (libunwind makes one on first use) and come from the reserve
+// above the program's PTHREAD_KEYS_MAX.
+void key_reserve_for_ptshim(bool on);
 int key_delete(unsigned key);
 void* key_get(unsigned key);
 int key_set(unsigned key, const void* value);
