@@ -209,6 +209,8 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   }
   g_in_core = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  Thread* self = current();  // whatever runs meanwhile, the handler ends on it
+  self->in_tick_handler = true;
   if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
     report_unguarded_overflow(current(), ucontext);
   }
@@ -230,6 +232,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   // to program code without a safe point: a deferred dump is taken here,
   // and its signals are raised (core/signal) once the core is left.
   if (g_deferred.dump) take_deferred_dump();
+  self->in_tick_handler = false;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_in_core = 0;
   if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();

@@ -35,7 +35,10 @@ void after_switch_in() {
   if (arch::context_restored_signal_mask(&g_current->context, &restored)) {
     signal_mask_note_kernel(restored);
   }
-  signal_mask_install(g_current);
+  // Back in the tick's handler, SIGALRM stays blocked until its sigreturn:
+  // a tick nested there would put a second signal frame on the thread's
+  // stack, which a thread with a PTHREAD_STACK_MIN stack has no room for.
+  signal_mask_install(g_current, g_current->in_tick_handler ? signal_bit(SIGALRM) : 0);
   if (g_current->context.thread_pointer == nullptr) errno = g_current->saved_errno;
   // Only a change is stored: a byte store just before the safe point's
   // word load of g_deferred.any cannot be forwarded to it, and the load

@@ -110,6 +110,9 @@ struct Thread {
   // Scheduler: the thread was preempted and has not blocked or yielded
   // since (preempt.cc, "SLICES": it sets the slice timer's period).
   bool preempted;
+  // Scheduler: switched out from inside the tick's handler, to which it
+  // returns (its stack holds the signal's frame).
+  bool in_tick_handler;
 
   // Scheduler: run queue or wait queue membership (one at a time).
   Thread* next;
