@@ -6,7 +6,8 @@
 //   spent outside the idle sleep is charged to exactly one thread
 //   (g_cpu_stamp is the end of what was charged so far): once g_cpu_exact is
 //   set, to the thread that was running then; before, to the thread running
-//   at the next sample (a tick, the idle path, the switch to exact charging).
+//   at the next sample (a tick, a block, an exit, the idle path, the switch
+//   to exact charging): yields do not charge.
 // - A thread is in the ring (g_cpu_charged) exactly when it was charged
 //   since the last settlement; g_cpu_cycles is the sum of what was charged
 //   meanwhile, including threads that were freed since (cputime_forget),
@@ -18,8 +19,8 @@
 //
 // Why: reading the kernel's clock is a system call (250 ns to 750 ns), many
 // times the cost of a switch; the cycle counter is about 12 ns here, still a
-// quarter of a switch, so switches charge only once the program uses a
-// thread CPU clock (pthread_getcpuclockid, or reading one). The kernel's
+// quarter of a switch, so yields and preemptions charge only once the
+// program uses a thread CPU clock (pthread_getcpuclockid, or reading one). The kernel's
 // time, unlike the wall time the counter measures, leaves out the time the
 // host took the processor away, so the counter gives only the proportions.
 // Settling at ticks keeps those proportions from being averaged over long

@@ -185,6 +185,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
     }
   }
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
+  cputime_sample(&self->cpu);
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
@@ -261,6 +262,7 @@ void reschedule_blocked(Thread* t, uint64_t deadline_ns) {
 void exit_current_and_schedule() {
   Thread* self = g_current;
   if (self->detached && !self->is_main) g_reap = self;
+  cputime_sample(&self->cpu);
   switch_to(pick_next());
   __builtin_unreachable();
 }

@@ -341,8 +341,8 @@ void wait_queue_remove(WaitQueue* q, Thread* t);
 // charged meanwhile, in proportion to their cycles. So the threads' times
 // add up to the kernel thread's, and each only grows. Until the program
 // first asks for a thread's CPU clock the switch charges nothing (the cycle
-// counter costs a third of a switch): ticks and the idle path charge the
-// running thread then (sampling).
+// counter costs a third of a switch): ticks, blocks, exits and the idle
+// path charge the running thread then (sampling).
 extern CpuTime g_cpu_charged;  // the ring's head (never a thread's)
 extern uint64_t g_cpu_stamp;   // the cycle counter at the last charge
 extern uint64_t g_cpu_cycles;  // charged since the last settlement, exited threads' too
@@ -361,9 +361,14 @@ inline void cputime_charge(CpuTime* t) {
   t->cycles += ran;
   g_cpu_cycles += ran;
 }
-// At every switch away from `t`.
+// At every switch away from `t`, once g_cpu_exact.
 inline void cputime_switch(CpuTime* t) {
   if (__builtin_expect(g_cpu_exact, 0)) cputime_charge(t);
+}
+// Before a thread blocks or exits: a sample, until g_cpu_exact (then the
+// switch charges it). Yields and preemptions (a tick charged it) take none.
+inline void cputime_sample(CpuTime* t) {
+  if (!g_cpu_exact) cputime_charge(t);
 }
 void cputime_start(Thread* first);  // at start-up: the first thread has used all so far
 void cputime_make_exact();          // a thread CPU clock is in use: switches charge from now
