@@ -34,7 +34,10 @@ namespace ptshim {
 namespace {
 KeyEntry g_own_keys[kKeysMax];  // only without glibc's table
 KeyEntry g_reserved_keys[kKeysReserved];
-unsigned g_key_limit;  // above every key ever created: exit scans only below
+// Above every program key, and every reserved one, ever created: a thread's
+// exit scans only below them.
+unsigned g_key_limit;
+unsigned g_reserved_limit = kKeysMax;
 bool g_reserve_for_ptshim;
 
 constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeyIndices / kKeyBlock);
@@ -62,6 +65,27 @@ KeySlot* slot_of(Thread* t, unsigned key, bool create) {
   return &block[key % kKeyBlock];
 }
 
+// Calls visit(key, slot) for each value slot of `t` a thread's exit must
+// look at: the program's keys below g_key_limit (only the first block when
+// `t` never set a later one), then the reserved keys in use, whose values
+// live in keys_more like every key past the first block.
+template <typename Visit>
+void for_each_value_slot(Thread* t, Visit visit) {
+  auto range = [&](unsigned lo, unsigned hi) {
+    for (unsigned k = lo; k < hi; ++k) {
+      KeySlot* slot = slot_of(t, k, false);
+      if (slot == nullptr) {
+        if (k % kKeyBlock == 0) k += kKeyBlock - 1;  // a block never allocated
+        continue;
+      }
+      visit(k, slot);
+    }
+  };
+  bool more = t->keys_more != nullptr;
+  range(0, !more && g_key_limit > kKeyBlock ? kKeyBlock : g_key_limit);
+  if (more) range(kKeysMax, g_reserved_limit);
+}
+
 // Calls program code: leaves the core around it.
 void call_destructor(void (*destructor)(void*), void* value) {
   leave_core();
@@ -79,7 +103,8 @@ int key_create(unsigned* key, void (*destructor)(void*)) {
     if ((e.seq & 1) == 0 && e.seq + 2 > e.seq) {
       ++e.seq;
       e.destructor = destructor;
-      if (k >= g_key_limit) g_key_limit = k + 1;
+      unsigned& limit = own ? g_reserved_limit : g_key_limit;
+      if (k >= limit) limit = k + 1;
       *key = k;
       return 0;
     }
@@ -114,13 +139,8 @@ int key_set(unsigned key, const void* value) {
 void key_run_destructors(Thread* t) {
   for (int round = 0; round < kDestructorIterations; ++round) {
     bool called = false;
-    for (unsigned k = 0; k < g_key_limit; ++k) {
-      KeySlot* slot = slot_of(t, k, false);
-      if (k % kKeyBlock == 0 && slot == nullptr) {
-        k += kKeyBlock - 1;  // a block never allocated
-        continue;
-      }
-      if (slot == nullptr || slot->value == nullptr) continue;
+    for_each_value_slot(t, [&](unsigned k, KeySlot* slot) {
+      if (slot->value == nullptr) return;
       void* value = slot->value;
       KeyEntry& e = entry(k);
       bool live = slot->seq == e.seq;
@@ -129,14 +149,12 @@ void key_run_destructors(Thread* t) {
         call_destructor(e.destructor, value);
         called = true;
       }
-    }
+    });
     if (!called) return;
   }
   // Values set again by the last round's destructors are dropped (glibc
   // leaks them too): a reused slot must start with none.
-  for (unsigned k = 0; k < g_key_limit; ++k) {
-    if (KeySlot* slot = slot_of(t, k, false)) slot->value = nullptr;
-  }
+  for_each_value_slot(t, [](unsigned, KeySlot* slot) { slot->value = nullptr; });
 }
 
 void key_release_storage(Thread* t) {
