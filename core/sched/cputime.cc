@@ -23,8 +23,9 @@
 // program uses a thread CPU clock (pthread_getcpuclockid, or reading one). The kernel's
 // time, unlike the wall time the counter measures, leaves out the time the
 // host took the processor away, so the counter gives only the proportions.
-// Settling at ticks keeps those proportions from being averaged over long
-// stretches with different steal.
+// Settling at ticks (every one once a clock is in use, every 16th before)
+// keeps those proportions from being averaged over long stretches with
+// different steal.
 #include <sys/syscall.h>
 #include <time.h>
 
@@ -39,6 +40,8 @@ bool g_cpu_exact;
 
 namespace {
 uint64_t g_kernel_ns;  // the kernel thread's CPU time at the last settlement
+uint32_t g_sampled_ticks;
+constexpr uint32_t kTicksPerSampledSettlement = 16;
 
 // MAKE_THREAD_CPUCLOCK(0, CPUCLOCK_SCHED): the calling kernel thread's.
 constexpr clockid_t kCallingThreadSchedClock = (~0 << 3) | 4 | 2;
@@ -54,8 +57,9 @@ void ring_clear() {
   g_cpu_cycles = 0;
 }
 
-void settle() {
-  cputime_make_exact();
+// `read`: a clock is read (charging is exact from now on).
+void settle(bool read = true) {
+  if (read) cputime_make_exact();
   cputime_charge(&current()->cpu);
   uint64_t now = kernel_thread_cpu_ns();
   if (g_cpu_cycles == 0) return;  // what the kernel counted waits for the next one
@@ -104,14 +108,13 @@ uint64_t cputime_ns(Thread* t) {
 
 void cputime_on_tick() {
   CpuTime* running = &current()->cpu;
-  if (!g_cpu_exact) {
-    cputime_charge(running);  // a sample: the whole stretch since the last one
-    return;
-  }
+  cputime_charge(running);  // before exact charging, a sample: the stretch since the last one
   CpuTime* first = g_cpu_charged.next;
-  bool only_running =
-      first == &g_cpu_charged || (first == running && running->next == &g_cpu_charged);
-  if (!only_running) settle();
+  bool only_running = first == running && running->next == &g_cpu_charged;
+  if (only_running) return;  // nothing to apportion
+  // Before any thread CPU clock is read nobody looks: every 16th tick is
+  // enough to keep the proportions from spanning the whole run.
+  if (g_cpu_exact || ++g_sampled_ticks % kTicksPerSampledSettlement == 0) settle(false);
 }
 
 void cputime_forget(Thread* t) {
