@@ -4,6 +4,7 @@
 
 #if defined(__x86_64__) && defined(__linux__)
 #include "arch/code_patch_x86_64.h"
+#include "arch/cycle_counter_x86_64.h"
 #include "arch/jmpbuf_x86_64.h"
 #include "arch/signal_frame_x86_64.h"
 #include "arch/syscall_x86_64_linux.h"

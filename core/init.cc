@@ -20,6 +20,7 @@ void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
   threads_after_fork_in_child();
+  cputime_after_fork_in_child(current());
   thread_timers_after_fork_in_child();
   signal_after_fork_in_child(current());
   scheduler_after_fork_in_child();
@@ -31,10 +32,11 @@ void on_fork_in_child() {
 
 void initialize() {
   g_initialized = true;
+  key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
   arch::context_select(options().switch_kind);
   sched_select_policy(&kFifoPolicy);
-  adopt_main_thread();
+  cputime_start(adopt_main_thread());
   mark_scheduler_thread();
   main_stack_locate();
   crash_handlers_install();
@@ -42,6 +44,7 @@ void initialize() {
   thread_route_glibc_create(reinterpret_cast<const void*>(&ptshim_pthread_create));
   preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
+  key_reserve_for_ptshim(false);
 }
 
 [[noreturn]] void report_foreign_kernel_thread(const char* function) {

@@ -8,16 +8,17 @@
 # functions, which call malloc, are called only outside the core, from
 # core/thread/tls.cc, as glibc's own thread creation does. dlvsym is called
 # once, at start-up before any thread, to find glibc's pthread_create:
-# core/thread/glibc_create.cc.)
+# core/thread/glibc_create.cc. __pthread_keys is glibc's key table, data the
+# program's keys share: core/thread/key.cc.)
 set -euo pipefail
 lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='
 __cxa_finalize __errno_location __libc_single_threaded __register_atfork __sigaction
-__sysconf _exit _r_debug abort clock_gettime dl_iterate_phdr exit getauxval getcontext
+__sysconf _exit _r_debug abort __clock_gettime dl_iterate_phdr exit getauxval getcontext
 getenv getrlimit makecontext madvise memset memcpy mmap mprotect munmap sigemptyset strcasecmp strncasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
 _dl_allocate_tls _dl_allocate_tls_init _dl_deallocate_tls _dl_get_tls_static_info free __call_tls_dtors __ctype_init
-_rtld_global readlink sigaddset sigismember __sched_cpucount dlvsym
+_rtld_global __pthread_keys readlink sigaddset sigismember __sched_cpucount dlvsym
 _ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
 _ULx86_64_step unw_backtrace
 _Unwind_ForcedUnwind _Unwind_GetCFA _Unwind_Resume __gcc_personality_v0 longjmp

@@ -1,8 +1,6 @@
 // Scheduling policy and priority per user thread, applied by the scheduler
 // (core/thread/sched_params.cc, core/sched/priority.cc); affinity and
 // concurrency, kept per user thread: the getters return what was set.
-// pthread_getcpuclockid gives the kernel thread's CPU clock, which counts the
-// time of all user threads together.
 #include <errno.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -83,12 +81,3 @@ PTSHIM_EXPORT int pthread_setconcurrency(int level) {
 }
 
 PTSHIM_EXPORT int pthread_getconcurrency() { return g_concurrency; }
-
-PTSHIM_EXPORT int pthread_getcpuclockid(pthread_t thread, clockid_t* clock) {
-  ShimEntry entry(__func__);
-  if (!thread_is_valid(to_thread(thread))) return ESRCH;
-  // The kernel's per-thread CPU clock id: ~tid << 3 | CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED.
-  auto tid = static_cast<unsigned>(arch::raw_syscall(SYS_gettid));
-  *clock = static_cast<clockid_t>((~tid << 3) | 4 | 2);
-  return 0;
-}

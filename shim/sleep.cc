@@ -1,5 +1,6 @@
 // sleep, usleep, nanosleep, clock_nanosleep: the caller sleeps in the
-// scheduler while other threads run. A signal whose handler runs on the
+// scheduler while other threads run (on a CPU-time clock too:
+// core/thread/cpu_clock.cc). A signal whose handler runs on the
 // sleeping thread ends the sleep early, as in the kernel, whatever
 // SA_RESTART says: the call fails with EINTR and writes the time left
 // (relative sleeps only; sleep() returns the whole seconds left, as glibc's).
@@ -33,10 +34,15 @@ PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* re
                                   timespec* remain) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
-  if (clock == CLOCK_THREAD_CPUTIME_ID) return EINVAL;
+  if (clock == CLOCK_THREAD_CPUTIME_ID) return EINVAL;  // as glibc, before anything else
+  if (clock < 0 || clock == CLOCK_PROCESS_CPUTIME_ID) {
+    // CPU-time clocks sleep in the scheduler too, looking at the clock again
+    // when what was left of it has passed in real time.
+    return cpu_clock_sleep(clock, (flags & TIMER_ABSTIME) != 0, request, remain);
+  }
   if (!clock_is_sleepable(clock)) {
-    // CPU-time clocks of processes: the kernel's own sleep, which blocks
-    // every user thread until it ends.
+    // The alarm clocks, and the kernel's errors for the rest: the kernel's
+    // own sleep, which blocks every user thread until it ends.
     long r = arch::raw_syscall(SYS_clock_nanosleep, clock, flags, reinterpret_cast<long>(request),
                                reinterpret_cast<long>(remain));
     return static_cast<int>(-r);

@@ -43,6 +43,12 @@ itimerspec to_itimerspec(const TimerTimes& t) {
 }  // namespace
 
 PTSHIM_EXPORT int timer_create(clockid_t clock, struct sigevent* evp, timer_t* timerid) {
+  if (clock < 0) {
+    // A user thread's CPU clock: the kernel has only the kernel thread's,
+    // which counts every user thread (see README).
+    ShimEntry entry(__func__);
+    clock = thread_cpu_clock_for_kernel(clock);
+  }
   if (evp != nullptr && evp->sigev_notify == SIGEV_THREAD) {
     ShimEntry entry(__func__);
     ThreadAttr attr;

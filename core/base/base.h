@@ -73,6 +73,9 @@ T** internal_grow(T** items, size_t used, size_t* capacity, size_t first) {
 // Every deadline in ptshim is nanoseconds on CLOCK_MONOTONIC; 0 means "none".
 inline constexpr uint64_t kNsPerSec = 1000000000u;
 uint64_t monotonic_now_ns();  // vDSO: no system call
+// glibc's own clock_gettime (the vDSO for the ordinary clocks), never the
+// one ptshim exports.
+int libc_clock_gettime(clockid_t clock, timespec* ts);
 inline timespec timespec_from_ns(uint64_t ns) {
   return timespec{static_cast<time_t>(ns / kNsPerSec), static_cast<long>(ns % kNsPerSec)};
 }

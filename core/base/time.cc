@@ -5,12 +5,19 @@
 
 #include "core/base/base.h"
 
+// glibc's clock_gettime by its internal name: ptshim exports clock_gettime
+// (shim/clock.cc), and -Bsymbolic-functions would bind the plain name to it.
+extern "C" int __clock_gettime(clockid_t clock, timespec* ts);
+__asm__(".symver __clock_gettime,__clock_gettime@GLIBC_PRIVATE");
+
 namespace ptshim {
+
+int libc_clock_gettime(clockid_t clock, timespec* ts) { return __clock_gettime(clock, ts); }
 
 namespace {
 uint64_t clock_now_ns(clockid_t clock) {
   timespec ts;
-  clock_gettime(clock, &ts);  // vDSO: no system call
+  __clock_gettime(clock, &ts);  // vDSO: no system call
   return ns_from_timespec(ts);
 }
 

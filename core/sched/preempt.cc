@@ -235,10 +235,13 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   }
   g_in_core = 1;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  Thread* self = current();  // whatever runs meanwhile, the handler ends on it
+  self->in_tick_handler = true;
   if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
     report_unguarded_overflow(current(), ucontext);
   }
   syscall_trap_on_tick(ucontext);
+  cputime_on_tick();
   expire_deadlines();
   // A sleeper of a higher priority that just woke (or one woken before,
   // whose switch still waits) preempts whatever the slice says.
@@ -270,6 +273,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   // where a switch could have suspended it, program code.
   bool cancel_now = cancel_async_due(current()) && pc_is_safe(arch::interrupted_pc(ucontext)) &&
                     !on_signal_stack();
+  self->in_tick_handler = false;
   __atomic_signal_fence(__ATOMIC_SEQ_CST);
   g_in_core = 0;
   if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();

@@ -35,7 +35,10 @@ void after_switch_in() {
   if (arch::context_restored_signal_mask(&g_current->context, &restored)) {
     signal_mask_note_kernel(restored);
   }
-  signal_mask_install(g_current);
+  // Back in the tick's handler, SIGALRM stays blocked until its sigreturn:
+  // a tick nested there would put a second signal frame on the thread's
+  // stack, which a thread with a PTHREAD_STACK_MIN stack has no room for.
+  signal_mask_install(g_current, g_current->in_tick_handler ? signal_bit(SIGALRM) : 0);
   if (g_current->context.thread_pointer == nullptr) errno = g_current->saved_errno;
   // Only a change is stored: a byte store just before the safe point's
   // word load of g_deferred.any cannot be forwarded to it, and the load
@@ -61,6 +64,7 @@ void switch_to(Thread* next) {
   g_current = next;
   if (g_deferred.switch_wanted) g_deferred.switch_wanted = 0;  // see after_switch_in
   preempt_sync_timers();
+  cputime_switch(&self->cpu);  // the time since its switch-in is its CPU time
   arch::context_switch(&self->context, &next->context);
   after_switch_in();
 }
@@ -79,6 +83,7 @@ void idle_until_next_event() {
   // may report, warn, or die (core/diag)
   if (!deadline && !io_waits_may_end_from_outside()) deadlock_check_idle();
   preempt_before_idle();
+  cputime_idle_begin();
   uint64_t sleeping_mask = signal_idle_begin();
   if (!work_deferred()) {
     int64_t timeout = -1;
@@ -95,6 +100,7 @@ void idle_until_next_event() {
     }
   }
   signal_idle_end(sleeping_mask);
+  cputime_idle_end();
 }
 
 // The scheduler loop. A dump signal that arrived meanwhile is taken here
@@ -261,6 +267,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   }
   self->queue = queue;
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
+  cputime_sample(&self->cpu);
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
@@ -344,6 +351,7 @@ void reschedule_blocked(Thread* t, uint64_t deadline_ns) {
 void exit_current_and_schedule() {
   Thread* self = g_current;
   if (self->detached && !self->is_main) g_reap = self;
+  cputime_sample(&self->cpu);
   if (self->level != 0) {  // keeps the policy's count of raised threads
     self->base_level = self->boost_level = 0;
     priority_set_boost(self, 0);

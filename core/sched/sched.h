@@ -74,9 +74,25 @@ enum class WaitKind : uint8_t {
 // (block() tests `>= kInterrupted` for the last two: keep them last.)
 enum class WakeReason : uint8_t { kWoken, kTimedOut, kInterrupted, kSignaled };
 
-inline constexpr int kKeysMax = 1024;            // PTHREAD_KEYS_MAX
-inline constexpr int kKeyBlock = 32;             // values per key block
+inline constexpr int kKeysMax = 1024;  // PTHREAD_KEYS_MAX: the program's
+inline constexpr int kKeyBlock = 32;   // values per key block
+// Keys made for ptshim itself (libunwind's) lie above the program's, so the
+// program has all PTHREAD_KEYS_MAX it would have without ptshim.
+inline constexpr int kKeysReserved = kKeyBlock;
+inline constexpr int kKeyIndices = kKeysMax + kKeysReserved;
 inline constexpr int kDestructorIterations = 4;  // PTHREAD_DESTRUCTOR_ITERATIONS
+
+// A user thread's CPU time (cputime.cc). The switch charges the outgoing
+// thread the cycles it ran; cycles become nanoseconds of the kernel thread's
+// CPU time only when a clock is read or a tick comes (settlement).
+struct CpuTime {
+  // In the list of threads charged since the last settlement (a ring through
+  // g_cpu_charged); null when not in it.
+  CpuTime* next;
+  CpuTime* prev;
+  uint64_t cycles;  // charged since the last settlement
+  uint64_t ns;      // settled CPU time
+};
 
 struct KeySlot {
   void* value;
@@ -100,12 +116,18 @@ struct Thread {
   // IDLE) to 99: the higher of base_level and boost_level (priority.cc).
   uint8_t level;
   bool sched_fifo;  // SCHED_FIFO: a tick does not move it behind its equals
+  // Scheduler: switched out from inside the tick's handler, to which it
+  // returns (its stack holds the signal's frame).
+  bool in_tick_handler;
 
   // Scheduler: run queue or wait queue membership (one at a time).
   Thread* next;
   Thread* prev;
   WaitQueue* queue;         // the wait queue this thread is on, if any
   const void* wait_object;  // what it waits for (mutex, condvar, thread, ...)
+
+  // Scheduler: the CPU time this thread used (cputime.cc).
+  CpuTime cpu;
 
   // Scheduler: deadline heap membership: index + 1, 0 when not in the heap.
   uint64_t deadline_ns;  // CLOCK_MONOTONIC
@@ -144,7 +166,7 @@ struct Thread {
   Thread* joiner;
 
   // core/thread: pthread keys beyond the first block (keys_first, below):
-  // kKeysMax / kKeyBlock block pointers, allocated on demand, as are the blocks.
+  // kKeyIndices / kKeyBlock block pointers, allocated on demand, as are the blocks.
   KeySlot** keys_more;
 
   // core/thread: cancellation and unwinding.
@@ -371,6 +393,53 @@ void priority_set_boost(Thread* t, int level);
 // default of mutex priority ceilings, as glibc takes them.
 int priority_fifo_min();
 int priority_fifo_max();
+// ---- CPU time per user thread (cputime.cc) ----------------------------------------------
+// Each thread is charged the cycle-counter time from its switch-in to its
+// switch-out, idle time excluded; a settlement reads the kernel thread's CPU
+// time and shares what it gained since the last one among the threads
+// charged meanwhile, in proportion to their cycles. So the threads' times
+// add up to the kernel thread's, and each only grows. Until the program
+// first asks for a thread's CPU clock the switch charges nothing (the cycle
+// counter costs a third of a switch): ticks, blocks, exits and the idle
+// path charge the running thread then (sampling).
+extern CpuTime g_cpu_charged;  // the ring's head (never a thread's)
+extern uint64_t g_cpu_stamp;   // the cycle counter at the last charge
+extern uint64_t g_cpu_cycles;  // charged since the last settlement, exited threads' too
+extern bool g_cpu_exact;       // switches charge (a thread CPU clock was asked for)
+// Charges `t` the cycles since the last charge.
+inline void cputime_charge(CpuTime* t) {
+  uint64_t now = arch::cycle_counter();
+  uint64_t ran = now - g_cpu_stamp;
+  g_cpu_stamp = now;
+  if (__builtin_expect(t->next == nullptr, 0)) {
+    t->next = g_cpu_charged.next;
+    t->prev = &g_cpu_charged;
+    g_cpu_charged.next->prev = t;
+    g_cpu_charged.next = t;
+  }
+  t->cycles += ran;
+  g_cpu_cycles += ran;
+}
+// At every switch away from `t`, once g_cpu_exact.
+inline void cputime_switch(CpuTime* t) {
+  if (__builtin_expect(g_cpu_exact, 0)) cputime_charge(t);
+}
+// Before a thread blocks or exits: a sample, until g_cpu_exact (then the
+// switch charges it). Yields and preemptions (a tick charged it) take none.
+inline void cputime_sample(CpuTime* t) {
+  if (!g_cpu_exact) cputime_charge(t);
+}
+void cputime_start(Thread* first);  // at start-up: the first thread has used all so far
+void cputime_make_exact();          // a thread CPU clock is in use: switches charge from now
+// The kernel thread sleeps for want of work: nobody is charged meanwhile.
+void cputime_idle_begin();
+void cputime_idle_end();
+uint64_t cputime_ns(Thread* t);  // settles first
+void cputime_on_tick();          // settles when more than the running thread was charged
+void cputime_forget(Thread* t);  // its slot is freed
+void cputime_after_fork_in_child(Thread* survivor);  // a new kernel thread, from 0
+// The kernel thread's own CPU time (CPUCLOCK_SCHED): a system call.
+uint64_t kernel_thread_cpu_ns();
 
 // ---- deadlines (deadline.cc) -------------------------------------------------------------
 void deadline_insert(Thread* t, uint64_t deadline_ns);

@@ -155,8 +155,9 @@ void signal_after_fork_in_child(Thread* survivor) {
   signal_leader_set(survivor);
 }
 
-void signal_mask_install(Thread*) {
-  if (g_kernel_wanted != g_kernel_mask) set_kernel_mask(g_kernel_wanted);
+void signal_mask_install(Thread*, uint64_t also_blocked) {
+  uint64_t wanted = g_kernel_wanted | also_blocked;
+  if (wanted != g_kernel_mask) set_kernel_mask(wanted);
 }
 
 void signal_mask_note_kernel(uint64_t mask) { g_kernel_mask = mask; }

@@ -117,9 +117,10 @@ void signal_thread_start(Thread* t, const Thread* creator);
 void signal_thread_exit(Thread* t);
 // After fork, in the child: only `survivor` is left, with nothing pending.
 void signal_after_fork_in_child(Thread* survivor);
-// After a switch to `t`: makes the kernel's mask what it should be (a system
-// call only if it is not, which a switch alone never causes).
-void signal_mask_install(Thread* t);
+// After a switch to `t`: makes the kernel's mask what it should be, plus
+// `also_blocked` (a system call only if it is not, which a switch alone
+// never causes).
+void signal_mask_install(Thread* t, uint64_t also_blocked = 0);
 // Something other than signal_mask_install changed the kernel's mask.
 void signal_mask_note_kernel(uint64_t mask);
 uint64_t signal_mask_kernel();

@@ -1,25 +1,55 @@
-// pthread keys. A key is an index into a global table whose sequence number
-// is odd while the key exists; each thread stores (value, sequence) pairs, so
-// a value stored under a deleted key reads as NULL once the index is reused
+// pthread keys. A key is an index into a table whose sequence number is odd
+// while the key exists; each thread stores (value, sequence) pairs, so a
+// value stored under a deleted key reads as NULL once the index is reused
 // (glibc does the same). The first 32 values live in the thread structure,
 // further blocks are allocated when first set.
+//
+// Invariants:
+// - Keys 0 .. PTHREAD_KEYS_MAX - 1 are the program's, in glibc's own table
+//   (__pthread_keys, nptl's struct pthread_key_struct: the same two words),
+//   so a key made by glibc's pthread_key_create (a library that found it
+//   with dlsym, or the old __pthread_key_create name) is taken for ptshim
+//   too, and the program gets exactly the keys it would get natively.
+// - Keys made for ptshim itself (key_reserve_for_ptshim, reports) come from
+//   kKeysReserved more indices above those: libunwind's key, made when
+//   ptshim warms it up, costs the program none.
 #include <errno.h>
 
 #include "core/thread/thread.h"
-
-namespace ptshim {
 
 namespace {
 struct KeyEntry {
   uint64_t seq;  // odd: in use
   void (*destructor)(void*);
 };
-KeyEntry g_keys[kKeysMax];
-unsigned g_key_limit;  // above every key ever created: exit scans only below
+}  // namespace
 
-constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeysMax / kKeyBlock);
+// glibc's table, bound weakly to its GLIBC_PRIVATE version (without it,
+// ptshim's own table serves).
+extern "C" char __pthread_keys[] __attribute__((weak));
+__asm__(".symver __pthread_keys,__pthread_keys@GLIBC_PRIVATE");
 
-bool key_in_use(unsigned key) { return key < kKeysMax && (g_keys[key].seq & 1) != 0; }
+namespace ptshim {
+
+namespace {
+KeyEntry g_own_keys[kKeysMax];  // only without glibc's table
+KeyEntry g_reserved_keys[kKeysReserved];
+// Above every program key, and every reserved one, ever created: a thread's
+// exit scans only below them.
+unsigned g_key_limit;
+unsigned g_reserved_limit = kKeysMax;
+bool g_reserve_for_ptshim;
+
+constexpr size_t kMoreBytes = sizeof(KeySlot*) * (kKeyIndices / kKeyBlock);
+
+KeyEntry& entry(unsigned key) {
+  if (key >= kKeysMax) return g_reserved_keys[key - kKeysMax];
+  KeyEntry* program =
+      __pthread_keys != nullptr ? reinterpret_cast<KeyEntry*>(__pthread_keys) : g_own_keys;
+  return program[key];
+}
+
+bool key_in_use(unsigned key) { return key < kKeyIndices && (entry(key).seq & 1) != 0; }
 
 KeySlot* slot_of(Thread* t, unsigned key, bool create) {
   if (key < kKeyBlock) return &t->keys_first[key];
@@ -35,6 +65,27 @@ KeySlot* slot_of(Thread* t, unsigned key, bool create) {
   return &block[key % kKeyBlock];
 }
 
+// Calls visit(key, slot) for each value slot of `t` a thread's exit must
+// look at: the program's keys below g_key_limit (only the first block when
+// `t` never set a later one), then the reserved keys in use, whose values
+// live in keys_more like every key past the first block.
+template <typename Visit>
+void for_each_value_slot(Thread* t, Visit visit) {
+  auto range = [&](unsigned lo, unsigned hi) {
+    for (unsigned k = lo; k < hi; ++k) {
+      KeySlot* slot = slot_of(t, k, false);
+      if (slot == nullptr) {
+        if (k % kKeyBlock == 0) k += kKeyBlock - 1;  // a block never allocated
+        continue;
+      }
+      visit(k, slot);
+    }
+  };
+  bool more = t->keys_more != nullptr;
+  range(0, !more && g_key_limit > kKeyBlock ? kKeyBlock : g_key_limit);
+  if (more) range(kKeysMax, g_reserved_limit);
+}
+
 // Calls program code: leaves the core around it.
 void call_destructor(void (*destructor)(void*), void* value) {
   leave_core();
@@ -44,11 +95,16 @@ void call_destructor(void (*destructor)(void*), void* value) {
 }  // namespace
 
 int key_create(unsigned* key, void (*destructor)(void*)) {
-  for (unsigned k = 0; k < kKeysMax; ++k) {
-    if ((g_keys[k].seq & 1) == 0) {
-      ++g_keys[k].seq;
-      g_keys[k].destructor = destructor;
-      if (k >= g_key_limit) g_key_limit = k + 1;
+  bool own = g_reserve_for_ptshim || g_reporting;
+  unsigned first = own ? kKeysMax : 0, end = own ? kKeyIndices : kKeysMax;
+  for (unsigned k = first; k < end; ++k) {
+    KeyEntry& e = entry(k);
+    // Unused, and its sequence number does not wrap (glibc's KEY_USABLE).
+    if ((e.seq & 1) == 0 && e.seq + 2 > e.seq) {
+      ++e.seq;
+      e.destructor = destructor;
+      unsigned& limit = own ? g_reserved_limit : g_key_limit;
+      if (k >= limit) limit = k + 1;
       *key = k;
       return 0;
     }
@@ -56,17 +112,19 @@ int key_create(unsigned* key, void (*destructor)(void*)) {
   return EAGAIN;
 }
 
+void key_reserve_for_ptshim(bool on) { g_reserve_for_ptshim = on; }
+
 int key_delete(unsigned key) {
   if (!key_in_use(key)) return EINVAL;
-  ++g_keys[key].seq;
-  g_keys[key].destructor = nullptr;
+  ++entry(key).seq;
+  entry(key).destructor = nullptr;
   return 0;
 }
 
 void* key_get(unsigned key) {
   if (!key_in_use(key)) return nullptr;
   KeySlot* slot = slot_of(current(), key, false);
-  if (slot == nullptr || slot->seq != g_keys[key].seq) return nullptr;
+  if (slot == nullptr || slot->seq != entry(key).seq) return nullptr;
   return slot->value;
 }
 
@@ -74,40 +132,34 @@ int key_set(unsigned key, const void* value) {
   if (!key_in_use(key)) return EINVAL;
   KeySlot* slot = slot_of(current(), key, true);
   slot->value = const_cast<void*>(value);
-  slot->seq = g_keys[key].seq;
+  slot->seq = entry(key).seq;
   return 0;
 }
 
 void key_run_destructors(Thread* t) {
   for (int round = 0; round < kDestructorIterations; ++round) {
     bool called = false;
-    for (unsigned k = 0; k < g_key_limit; ++k) {
-      KeySlot* slot = slot_of(t, k, false);
-      if (k % kKeyBlock == 0 && slot == nullptr) {
-        k += kKeyBlock - 1;  // a block never allocated
-        continue;
-      }
-      if (slot == nullptr || slot->value == nullptr) continue;
+    for_each_value_slot(t, [&](unsigned k, KeySlot* slot) {
+      if (slot->value == nullptr) return;
       void* value = slot->value;
-      bool live = slot->seq == g_keys[k].seq;
+      KeyEntry& e = entry(k);
+      bool live = slot->seq == e.seq;
       slot->value = nullptr;
-      if (live && g_keys[k].destructor != nullptr) {
-        call_destructor(g_keys[k].destructor, value);
+      if (live && e.destructor != nullptr) {
+        call_destructor(e.destructor, value);
         called = true;
       }
-    }
+    });
     if (!called) return;
   }
   // Values set again by the last round's destructors are dropped (glibc
   // leaks them too): a reused slot must start with none.
-  for (unsigned k = 0; k < g_key_limit; ++k) {
-    if (KeySlot* slot = slot_of(t, k, false)) slot->value = nullptr;
-  }
+  for_each_value_slot(t, [](unsigned, KeySlot* slot) { slot->value = nullptr; });
 }
 
 void key_release_storage(Thread* t) {
   if (t->keys_more == nullptr) return;
-  for (size_t i = 0; i < kKeysMax / kKeyBlock; ++i) {
+  for (size_t i = 0; i < kKeyIndices / kKeyBlock; ++i) {
     if (t->keys_more[i] != nullptr) internal_free(t->keys_more[i], sizeof(KeySlot) * kKeyBlock);
   }
   internal_free(t->keys_more, kMoreBytes);

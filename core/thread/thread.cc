@@ -36,7 +36,7 @@ uint64_t g_next_number = 1;
 // an address-space limit (ulimit -v) at most a sixteenth of it, leaving the
 // rest to the stacks.
 void reserve_table() {
-  size_t slots = size_t{1} << 21;
+  size_t slots = kThreadSlotsMax;
   rlimit limit;
   if (getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
     while (slots > 1024 && slots * kSlotSize > limit.rlim_cur / 16) slots /= 2;
@@ -79,6 +79,7 @@ void slot_free(Thread* t) {
   }
   if (t->all_next != nullptr) t->all_next->all_prev = t->all_prev;
   key_release_storage(t);
+  cputime_forget(t);
   if (t->affinity != nullptr) internal_free(t->affinity, sizeof(cpu_set_t));
   tls_release(t);
   stack_release(t);
@@ -138,6 +139,16 @@ bool thread_is_slot(const Thread* t) {
 
 bool thread_is_valid(const Thread* t) {
   return thread_is_slot(t) && t->state != ThreadState::kFree;
+}
+
+size_t thread_slot(const Thread* t) {
+  return static_cast<size_t>(reinterpret_cast<const char*>(t) - g_table) / kSlotSize;
+}
+
+Thread* thread_in_slot(size_t slot) {
+  if (slot >= g_slots_used) return nullptr;
+  auto* t = reinterpret_cast<Thread*>(g_table + kSlotSize * slot);
+  return t->state != ThreadState::kFree ? t : nullptr;
 }
 
 Thread* all_threads_head() { return g_all; }

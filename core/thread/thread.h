@@ -93,6 +93,10 @@ inline bool thread_in_table(const Thread* t) {
   return reinterpret_cast<uintptr_t>(t) - g_thread_table_lo <
          g_thread_table_hi - g_thread_table_lo - sizeof(Thread);
 }
+// Slots are numbered from 0 (the original thread) up to kThreadSlotsMax.
+inline constexpr size_t kThreadSlotsMax = size_t{1} << 21;
+size_t thread_slot(const Thread* t);  // t is valid
+Thread* thread_in_slot(size_t slot);  // a live or unjoined thread, or null
 Thread* all_threads_head();
 size_t live_thread_count();  // not exited, ptshim's own included: what reports count
 // The threads that may still run: not exited, and not one of ptshim's own
@@ -147,6 +151,29 @@ int thread_timer_overrun(uintptr_t handle, int* overrun);
 int thread_timer_delete(uintptr_t handle);
 void thread_timers_after_fork_in_child();  // timers are not inherited
 
+// ---- CPU-time clocks of user threads (cpu_clock.cc) -----------------------------------
+// pthread_getcpuclockid's clock for `t` (alive). The original thread keeps
+// the kernel's id for its kernel thread; every other user thread gets an id
+// in the kernel's encoding with a thread id above PID_MAX_LIMIT, which a
+// direct system call rejects (EINVAL) and which slot reuse changes.
+clockid_t thread_cpu_clock(const Thread* t);
+enum class CpuClockOwner : uint8_t {
+  kKernel,  // not a user thread's CPU clock: the kernel's (ordinary, process CPU clocks)
+  kThread,  // a live user thread's CPU clock
+  kNone,    // a thread CPU clock that names no live user thread: EINVAL
+};
+CpuClockOwner thread_cpu_clock_owner(clockid_t clock, Thread** owner);
+// For the kernel (timers): a user thread's CPU clock becomes the kernel
+// thread's, which counts all user threads; any other clock stays.
+clockid_t thread_cpu_clock_for_kernel(clockid_t clock);
+// A user thread's CPU time, or the CPU-time clock's as the kernel reads it:
+// 0, or EINVAL for a clock that names nothing.
+int cpu_clock_now(clockid_t clock, uint64_t* ns);
+// clock_nanosleep on a CPU-time clock (the caller checked that it is one):
+// 0, EINVAL (the caller's own thread clock, a bad clock or time), EINTR
+// (with the time left in `remain` when relative).
+int cpu_clock_sleep(clockid_t clock, bool absolute, const timespec* request, timespec* remain);
+
 // ---- stacks (stack.cc) ---------------------------------------------------------------
 // Maps a stack with a PROT_NONE guard below it while the guard budget lasts
 // (without one past it). 0 or an errno value.
@@ -180,6 +207,10 @@ void tls_after_fork_in_child(Thread* survivor);
 
 // ---- keys (key.cc) ---------------------------------------------------------------------
 int key_create(unsigned* key, void (*destructor)(void*));
+// While on (ptshim's start-up), and while a report is written, keys are
+// ptshim's own (libunwind makes one on first use) and come from the reserve
+// above the program's PTHREAD_KEYS_MAX.
+void key_reserve_for_ptshim(bool on);
 int key_delete(unsigned key);
 void* key_get(unsigned key);
 int key_set(unsigned key, const void* value);
