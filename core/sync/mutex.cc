@@ -25,15 +25,8 @@ int mutex_lock(Mutex* m, uint64_t deadline_ns, bool try_only) {
   // A shared mutex's first 8 bytes are never null: its own code (shared_mutex.cc).
   if (__builtin_expect(mutex_is_shared(m), 0)) return shared_mutex_lock(m, deadline_ns, try_only);
   if (m->owner == self) {
-    switch (m->type()) {
-      case kMutexRecursive:
-        if (m->depth == UINT32_MAX) return EAGAIN;
-        ++m->depth;
-        return 0;
-      case kMutexErrorCheck:
-        return try_only ? EBUSY : EDEADLK;
-      default:
-        break;  // a normal mutex relocked by its owner deadlocks, as POSIX says
+    if (int result = mutex_relock_by_owner(m->type(), &m->depth, try_only); result >= 0) {
+      return result;
     }
   }
   if (try_only) return EBUSY;

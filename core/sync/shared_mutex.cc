@@ -95,16 +95,8 @@ int shared_mutex_lock(Mutex* mutex, uint64_t deadline_ns, bool try_only) {
       return 0;
     }
     if ((w & FUTEX_TID_MASK) == process_tid() && m->holder == holder_of(current())) {
-      switch (m->kind & 3) {
-        case kMutexRecursive:
-          if (m->depth == UINT32_MAX) return EAGAIN;
-          ++m->depth;
-          return 0;
-        case kMutexErrorCheck:
-          return try_only ? EBUSY : EDEADLK;
-        default:
-          break;  // a normal mutex relocked by its owner deadlocks, as POSIX says
-      }
+      int type = m->kind & 3;
+      if (int result = mutex_relock_by_owner(type, &m->depth, try_only); result >= 0) return result;
     }
     if (try_only) return EBUSY;
     if ((w & FUTEX_WAITERS) == 0 &&

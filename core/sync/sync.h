@@ -19,6 +19,8 @@
 //   Thread*, so the private fast paths never take it.
 #pragma once
 
+#include <errno.h>
+
 #include "core/sched/sched.h"
 
 namespace ptshim {
@@ -40,6 +42,22 @@ constexpr int kMutexCeilingShift = 24;
 // glibc does: a robust mutex gets the pshared bit too).
 constexpr int32_t kMutexKindRobust = 16;   // PTHREAD_MUTEX_ROBUST_NORMAL_NP
 constexpr int32_t kMutexKindShared = 128;  // PTHREAD_MUTEX_PSHARED_BIT
+// The owner locks its mutex again: a recursive one counts (EAGAIN past its
+// limit), an error-checking one refuses (EDEADLK; EBUSY for a trylock), and
+// a normal one deadlocks, as POSIX says: -1, wait as any other locker would.
+inline int mutex_relock_by_owner(int type, uint32_t* depth, bool try_only) {
+  switch (type) {
+    case kMutexRecursive:
+      if (*depth == UINT32_MAX) return EAGAIN;
+      ++*depth;
+      return 0;
+    case kMutexErrorCheck:
+      return try_only ? EBUSY : EDEADLK;
+    default:
+      return -1;
+  }
+}
+
 struct Mutex {
   Thread* owner;
   uint32_t depth;  // recursion depth of the owner
