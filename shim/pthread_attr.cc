@@ -12,13 +12,35 @@
 
 using namespace ptshim;
 
+namespace {
+// glibc's extension block as ptshim makes it (pthread_attr_setsigmask_np),
+// tagged so that destroy frees only its own: glibc's internal code makes
+// attributes with malloc'ed extensions that it frees itself.
+struct OwnExtension {
+  GlibcAttrExtension glibc;
+  uint64_t tag;
+};
+constexpr uint64_t kOwnExtensionTag = 0x7074736869657874;  // "ptshiext"
+
+OwnExtension* own_extension(pthread_attr_t* attr) {
+  auto* e = static_cast<OwnExtension*>(const_cast<void*>(to_attr(attr)->glibc_extension));
+  return e != nullptr && e->tag == kOwnExtensionTag ? e : nullptr;
+}
+}  // namespace
+
 PTSHIM_EXPORT int pthread_attr_init(pthread_attr_t* attr) {
   memset(attr, 0, sizeof *attr);
   attr_set_defaults(to_attr(attr));
   return 0;
 }
 
-PTSHIM_EXPORT int pthread_attr_destroy(pthread_attr_t*) { return 0; }
+PTSHIM_EXPORT int pthread_attr_destroy(pthread_attr_t* attr) {
+  if (OwnExtension* e = own_extension(attr)) {
+    to_attr(attr)->glibc_extension = nullptr;
+    internal_free(e, sizeof *e);
+  }
+  return 0;
+}
 
 PTSHIM_EXPORT int pthread_attr_setdetachstate(pthread_attr_t* attr, int state) {
   if (state != PTHREAD_CREATE_JOINABLE && state != PTHREAD_CREATE_DETACHED) return EINVAL;
@@ -147,11 +169,35 @@ PTSHIM_EXPORT int pthread_attr_getaffinity_np(const pthread_attr_t*, size_t size
   return n < 0 ? static_cast<int>(-n) : 0;
 }
 
-// A signal mask for new threads in the attribute is not supported (they start
-// with their creator's mask, as without the attribute): refused rather than
-// accepted and ignored.
-PTSHIM_EXPORT int pthread_attr_setsigmask_np(pthread_attr_t*, const sigset_t*) { return ENOTSUP; }
+// The signal mask a new thread starts with, in glibc's extension block
+// (pthread_create applies it, core/thread). As glibc: a null mask forgets
+// it; glibc's own signals (SIGCANCEL, SIGSETXID) are never part of it.
+PTSHIM_EXPORT int pthread_attr_setsigmask_np(pthread_attr_t* attr, const sigset_t* mask) {
+  OwnExtension* e = own_extension(attr);
+  if (e == nullptr) {
+    if (mask == nullptr) return 0;
+    e = static_cast<OwnExtension*>(internal_alloc_zeroed(sizeof(OwnExtension)));
+    e->tag = kOwnExtensionTag;
+    to_attr(attr)->glibc_extension = e;
+  }
+  if (mask == nullptr) {
+    e->glibc.sigmask_set = false;
+    return 0;
+  }
+  sigset_t kept = *mask;
+  sigdelset(&kept, 32);  // SIGCANCEL
+  sigdelset(&kept, 33);  // SIGSETXID
+  memcpy(e->glibc.sigmask, &kept, sizeof e->glibc.sigmask);
+  e->glibc.sigmask_set = true;
+  return 0;
+}
 
-PTSHIM_EXPORT int pthread_attr_getsigmask_np(const pthread_attr_t*, sigset_t*) {
-  return PTHREAD_ATTR_NO_SIGMASK_NP;
+PTSHIM_EXPORT int pthread_attr_getsigmask_np(const pthread_attr_t* attr, sigset_t* mask) {
+  const auto* e = static_cast<const GlibcAttrExtension*>(to_attr(attr)->glibc_extension);
+  if (e == nullptr || !e->sigmask_set) {
+    sigemptyset(mask);
+    return PTHREAD_ATTR_NO_SIGMASK_NP;
+  }
+  memcpy(mask, e->sigmask, sizeof *mask);
+  return 0;
 }

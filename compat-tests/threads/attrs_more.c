@@ -1,5 +1,5 @@
-/* The attribute calls that ptshim records without enforcing: robust and
- * priority-protocol mutex attributes, the old stackaddr interface, affinity
+/* Attribute calls round-trip: robust and priority-protocol mutex
+ * attributes, the old stackaddr interface, affinity
  * in a thread attribute. Each must round-trip, reject invalid values with
  * EINVAL, and never crash. */
 #include <pthread.h>
