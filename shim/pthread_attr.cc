@@ -184,10 +184,8 @@ PTSHIM_EXPORT int pthread_attr_setsigmask_np(pthread_attr_t* attr, const sigset_
     e->glibc.sigmask_set = false;
     return 0;
   }
-  sigset_t kept = *mask;
-  sigdelset(&kept, 32);  // SIGCANCEL
-  sigdelset(&kept, 33);  // SIGSETXID
-  memcpy(e->glibc.sigmask, &kept, sizeof e->glibc.sigmask);
+  memcpy(e->glibc.sigmask, mask, sizeof e->glibc.sigmask);
+  e->glibc.sigmask[0] &= ~(signal_bit(32) | signal_bit(33));  // SIGCANCEL, SIGSETXID
   e->glibc.sigmask_set = true;
   return 0;
 }
