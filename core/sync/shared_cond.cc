@@ -10,6 +10,12 @@
 // (futex_rebase) instead of waking for the change. Waiters of another
 // process that is running see the change at their next look and all wake:
 // spurious wake-ups, which POSIX allows.
+//
+// Destroy waits, as glibc's does, until every waiter has left the wait: a
+// program may destroy (and reuse the memory of) a condvar right after a
+// broadcast, while the waiters it woke have not yet looked at the word; a
+// waiter of another process that is about to sleep on it would otherwise
+// find the word as it noted it again (a memset, a new init) and sleep on.
 #include <errno.h>
 #include <limits.h>
 #include <linux/futex.h>
@@ -21,6 +27,13 @@ namespace ptshim {
 
 namespace {
 SharedCond* as_shared(Cond* c) { return reinterpret_cast<SharedCond*>(c); }
+
+void leave_wait(SharedCond* c) {
+  if (__atomic_sub_fetch(&c->waiters, 1, __ATOMIC_ACQ_REL) == 0 &&
+      __atomic_load_n(&c->destroying, __ATOMIC_ACQUIRE) != 0) {
+    shared_wake(&c->waiters, INT_MAX, true);
+  }
+}
 }  // namespace
 
 int shared_cond_wait(Cond* cond, Mutex* m, uint64_t deadline_ns) {
@@ -31,12 +44,12 @@ int shared_cond_wait(Cond* cond, Mutex* m, uint64_t deadline_ns) {
   __atomic_add_fetch(&c->waiters, 1, __ATOMIC_ACQ_REL);
   uint32_t depth;
   if (int err = mutex_release_for_wait(m, &depth)) {
-    __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_ACQ_REL);
+    leave_wait(c);
     return err;
   }
   WakeReason reason =
       futex_wait_as(WaitKind::kCond, &c->seq, seq, FUTEX_BITSET_MATCH_ANY, deadline_ns);
-  __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_ACQ_REL);
+  leave_wait(c);
   if (int err = mutex_reacquire_after_wait(m, depth)) return err;  // EOWNERDEAD (robust)
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
 }
@@ -49,8 +62,15 @@ void shared_cond_wake(Cond* cond, bool all) {
   if (!all) futex_rebase(&c->seq, old, old + 1);
 }
 
-// Never EBUSY (nor is glibc's): a process killed while it waited stays
-// counted among the waiters for good.
-int shared_cond_destroy(Cond*) { return 0; }
+// Never EBUSY (nor is glibc's). A waiter that never leaves (its process was
+// killed while it waited) keeps destroy waiting for good, as with glibc.
+int shared_cond_destroy(Cond* cond) {
+  SharedCond* c = as_shared(cond);
+  __atomic_store_n(&c->destroying, 1, __ATOMIC_RELEASE);
+  for (uint32_t n; (n = __atomic_load_n(&c->waiters, __ATOMIC_ACQUIRE)) != 0;) {
+    futex_wait_as(WaitKind::kCond, &c->waiters, n, FUTEX_BITSET_MATCH_ANY, 0);
+  }
+  return 0;
+}
 
 }  // namespace ptshim

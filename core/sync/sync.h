@@ -105,9 +105,9 @@ static_assert(sizeof(Cond) == 48);
 struct SharedCond {
   uint32_t seq;
   uint32_t mark;
-  uint32_t waiters;
-  uint32_t unused;
-  int32_t clock;  // where Cond has it
+  uint32_t waiters;     // begun to wait and not yet left
+  uint32_t destroying;  // pthread_cond_destroy waits for `waiters` to reach 0
+  int32_t clock;        // where Cond has it
   uint32_t unused2[7];
 };
 static_assert(sizeof(SharedCond) == sizeof(Cond));
