@@ -1,5 +1,6 @@
 // Start-up: options, the original thread as user thread 1, fork handling,
 // and the check that every shim call comes from the scheduler's kernel thread.
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -30,7 +31,10 @@ void on_fork_in_child() {
   g_in_core = 0;
 }
 
+// Start-up leaves the program's errno as it found it (0 at main, natively):
+// the steps' own failed calls (a drained pipe's EAGAIN) are not the program's.
 void initialize() {
+  int saved_errno = errno;
   g_initialized = true;
   key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
@@ -45,6 +49,7 @@ void initialize() {
   preempt_install_handler();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
   key_reserve_for_ptshim(false);
+  errno = saved_errno;
 }
 
 [[noreturn]] void report_foreign_kernel_thread(const char* function) {

@@ -1,7 +1,9 @@
 /* Per-thread state that lives in thread-local storage.
  * usage: tls_errno errno|tls
- *   errno: errno is per thread: a value set before a switch is there after
- *          it, and a failing call sets only the caller's errno.
+ *   errno: errno is 0 when main starts (nothing before it failed on the
+ *          program's behalf); errno is per thread: a value set before a
+ *          switch is there after it, and a failing call sets only the
+ *          caller's errno.
  *   tls:   __thread / _Thread_local variables start from their initializer
  *          in each new thread, keep their values across switches and live at
  *          distinct addresses. */
@@ -70,6 +72,9 @@ static void* worker(void* arg) {
 }
 
 int main(int argc, char** argv) {
+  int errno_at_main = errno;
+  CHECK_MSG(errno_at_main == 0, "errno is %d (%s) when main starts", errno_at_main,
+            strerror(errno_at_main));
   CHECK_ON_MAIN_KERNEL_THREAD();
   CHECK_MSG(argc == 2 && (strcmp(argv[1], "errno") == 0 || strcmp(argv[1], "tls") == 0),
             "usage: %s errno|tls", argv[0]);
