@@ -9,7 +9,9 @@
 # core/thread/tls.cc, as glibc's own thread creation does. dlvsym is called
 # once, at start-up before any thread, to find glibc's pthread_create:
 # core/thread/glibc_create.cc. __pthread_keys is glibc's key table, data the
-# program's keys share: core/thread/key.cc.)
+# program's keys share: core/thread/key.cc. posix_spawn and its attribute
+# calls start system()'s shell (shim/system.cc), with environ: glibc's spawn
+# makes only internal calls and blocks every signal around its clone.)
 set -euo pipefail
 lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='
@@ -18,7 +20,8 @@ __sysconf _exit _r_debug abort __clock_gettime dl_iterate_phdr exit getauxval ge
 getenv getrlimit makecontext madvise memset memcpy mmap mprotect munmap sigemptyset strcasecmp strncasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
 _dl_allocate_tls _dl_allocate_tls_init _dl_deallocate_tls _dl_get_tls_static_info free __call_tls_dtors __ctype_init
-_rtld_global __pthread_keys readlink sigaddset sigismember __sched_cpucount dlvsym
+_rtld_global __pthread_keys readlink posix_spawn posix_spawnattr_init posix_spawnattr_destroy
+posix_spawnattr_setflags posix_spawnattr_setsigdefault posix_spawnattr_setsigmask environ __environ sigaddset sigismember __sched_cpucount dlvsym
 _ULx86_64_get_proc_name _ULx86_64_get_reg _ULx86_64_init_local _ULx86_64_init_local2
 _ULx86_64_step unw_backtrace
 _Unwind_ForcedUnwind _Unwind_GetCFA _Unwind_Resume __gcc_personality_v0 longjmp

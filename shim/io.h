@@ -48,6 +48,10 @@ inline long poll_now(pollfd* fds, size_t count) {
 // means at least a page of room).
 inline constexpr size_t kAtomicWrite = 4096;
 
+// waitpid(pid, status, 0) for ptshim's own use (system): parks the caller
+// like wait4, but goes on waiting through handlers and cancellation requests.
+pid_t wait_for_child_uncancellable(pid_t pid, int* status);
+
 // A raw system call's result as libc returns it: -1 and errno on failure.
 inline long libc_result(long r) {
   if (r < 0 && r > -4096) {

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 
 #include "core/runtime.h"
 
@@ -137,5 +138,9 @@ constexpr int kMutexAttrProtocolMask = 0x3 << kMutexAttrProtocolShift;
 constexpr int kMutexAttrCeilingShift = 8;  // 8 bits
 // pthread_condattr_t: pshared in bit 0, the clock above it (glibc's layout).
 constexpr int kCondAttrPshared = 1;
+
+// sigaction as the program sees it (shim/sigaction.cc), for the shim's own
+// callers (system), which must not come back through the exported symbol.
+int program_sigaction(int sig, const struct sigaction* act, struct sigaction* old);
 
 }  // namespace ptshim

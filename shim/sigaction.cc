@@ -15,7 +15,7 @@
 
 using namespace ptshim;
 
-PTSHIM_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+int ptshim::program_sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
   // The kernel's (and glibc's) answers for a bad or unblockable signal.
   if (sig <= 0 || sig >= NSIG || sig == SIGKILL || sig == SIGSTOP)
     return __sigaction(sig, act, old);
@@ -26,6 +26,10 @@ PTSHIM_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigacti
   if (act != nullptr) program_action_set(sig, act);
   if (old != nullptr) *old = previous;
   return 0;
+}
+
+PTSHIM_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* old) {
+  return program_sigaction(sig, act, old);
 }
 
 namespace {

@@ -33,6 +33,31 @@ long wait_for_child(Look look) {
 }
 }  // namespace
 
+namespace ptshim {
+pid_t wait_for_child_uncancellable(pid_t pid, int* status) {
+  ShimEntry entry(__func__);
+  auto look = [&] {
+    return arch::raw_syscall(SYS_wait4, pid, reinterpret_cast<long>(status), WNOHANG, 0);
+  };
+  if (lone_thread_may_block()) {
+    long r;
+    do {
+      r = arch::raw_syscall(SYS_wait4, pid, reinterpret_cast<long>(status), 0, 0);
+    } while (r == -EINTR);
+    return static_cast<pid_t>(libc_result(r));
+  }
+  child_wait_begin();
+  long r;
+  for (;;) {
+    uint64_t changes = child_changes();
+    if ((r = look()) != 0) break;
+    child_wait(changes);  // a handler that ran, a cancellation request: wait on
+  }
+  child_wait_end();
+  return static_cast<pid_t>(libc_result(r));
+}
+}  // namespace ptshim
+
 PTSHIM_EXPORT pid_t wait4(pid_t pid, int* status, int options, rusage* usage) {
   ShimEntry entry(__func__);
   CancellationPoint cancellation_point;
