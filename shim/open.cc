@@ -164,49 +164,36 @@ int open_file(const char* function, int dirfd, const char* path, int flags, mode
 
 // The mode argument exists when the flags create a file (as glibc reads it).
 bool takes_mode(int flags) { return (flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE; }
+
+// In an open-like variadic function: `mode`, the optional argument after
+// `flags`, read only when the flags say it was passed.
+#define OPEN_MODE_ARGUMENT(flags, mode) \
+  mode_t mode = 0;                      \
+  if (takes_mode(flags)) {              \
+    va_list ap;                         \
+    va_start(ap, flags);                \
+    mode = va_arg(ap, mode_t);          \
+    va_end(ap);                         \
+  }
 }  // namespace
 
 PTSHIM_EXPORT int openat(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (takes_mode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
+  OPEN_MODE_ARGUMENT(flags, mode);
   return open_file(__func__, dirfd, path, flags, mode);
 }
 
 PTSHIM_EXPORT int openat64(int dirfd, const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (takes_mode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
+  OPEN_MODE_ARGUMENT(flags, mode);
   return open_file(__func__, dirfd, path, flags, mode);
 }
 
 PTSHIM_EXPORT int open(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (takes_mode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
+  OPEN_MODE_ARGUMENT(flags, mode);
   return open_file(__func__, AT_FDCWD, path, flags, mode);
 }
 
 PTSHIM_EXPORT int open64(const char* path, int flags, ...) {
-  mode_t mode = 0;
-  if (takes_mode(flags)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, mode_t);
-    va_end(ap);
-  }
+  OPEN_MODE_ARGUMENT(flags, mode);
   return open_file(__func__, AT_FDCWD, path, flags, mode);
 }
 
