@@ -6,6 +6,7 @@
 #ifndef COMPAT_SHARED_PROCS_H
 #define COMPAT_SHARED_PROCS_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -68,6 +69,23 @@ static inline void finish(const pid_t* children, int n, const int* statuses) {
     CHECK_MSG(WIFEXITED(statuses[i]) && WEXITSTATUS(statuses[i]) == 0, "child %ld %s, want exit 0",
               (long)children[i], how);
   }
+}
+
+/* A process-shared mutex (of the default type) and condvar, made in place. */
+static inline void init_shared_mutex(pthread_mutex_t* m) {
+  pthread_mutexattr_t a;
+  CHECK_RC(pthread_mutexattr_init(&a), 0);
+  CHECK_RC(pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED), 0);
+  CHECK_RC(pthread_mutex_init(m, &a), 0);
+  CHECK_RC(pthread_mutexattr_destroy(&a), 0);
+}
+
+static inline void init_shared_cond(pthread_cond_t* c) {
+  pthread_condattr_t a;
+  CHECK_RC(pthread_condattr_init(&a), 0);
+  CHECK_RC(pthread_condattr_setpshared(&a, PTHREAD_PROCESS_SHARED), 0);
+  CHECK_RC(pthread_cond_init(c, &a), 0);
+  CHECK_RC(pthread_condattr_destroy(&a), 0);
 }
 
 /* Busy for about `ns` of wall time, yielding: lets the other processes run. */

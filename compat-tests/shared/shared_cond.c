@@ -124,10 +124,7 @@ static void child(void* arg) {
 
 int main(void) {
   s = shared_memory(sizeof *s);
-  pthread_mutexattr_t ma;
-  CHECK_RC(pthread_mutexattr_init(&ma), 0);
-  CHECK_RC(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED), 0);
-  CHECK_RC(pthread_mutex_init(&s->m, &ma), 0);
+  init_shared_mutex(&s->m);
   pthread_condattr_t ca;
   CHECK_RC(pthread_condattr_init(&ca), 0);
   CHECK_RC(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);

@@ -48,13 +48,7 @@ static void* idler(void* arg) {
 
 int main(void) {
   s = shared_memory(sizeof *s);
-  pthread_mutexattr_t ma;
-  CHECK_RC(pthread_mutexattr_init(&ma), 0);
-  CHECK_RC(pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED), 0);
-  CHECK_RC(pthread_mutex_init(&s->m, &ma), 0);
-  pthread_condattr_t ca;
-  CHECK_RC(pthread_condattr_init(&ca), 0);
-  CHECK_RC(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);
+  init_shared_mutex(&s->m);
 
   pid_t children[kChildren];
   int statuses[kChildren];
@@ -63,7 +57,7 @@ int main(void) {
   CHECK_RC(pthread_create(&idle, NULL, idler, NULL), 0);
 
   for (int r = 1; r <= kRounds; ++r) {
-    CHECK_RC(pthread_cond_init(&s->c, &ca), 0);
+    init_shared_cond(&s->c);
     atomic_store(&s->open, r);
     CHECK_RC(pthread_mutex_lock(&s->m), 0);
     while (s->count < kChildren * r) {
