@@ -2,7 +2,10 @@
  * order, with a sleep in between so both hold their first one. With every
  * thread blocked and nothing asleep, the process can never continue; the
  * harness expects the shim to report it ("ptshim: deadlock", each thread
- * "waiting on mutex") and abort, instead of hanging. */
+ * "waiting on mutex") and abort, instead of hanging.
+ * usage: deadlock [robust]: with "robust", the two mutexes are process-private
+ * robust mutexes, whose waits are this process's alone too. (Process-shared
+ * ones could be released by another process: no report for those.) */
 #include <pthread.h>
 
 #include "check.h"
@@ -24,8 +27,15 @@ static void* take_both(void* arg) {
   return NULL;
 }
 
-int main(void) {
+int main(int argc, char** argv) {
   CHECK_ON_MAIN_KERNEL_THREAD();
+  if (argc > 1 && strcmp(argv[1], "robust") == 0) {
+    pthread_mutexattr_t a;
+    CHECK_RC(pthread_mutexattr_init(&a), 0);
+    CHECK_RC(pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST), 0);
+    CHECK_RC(pthread_mutex_init(&first, &a), 0);
+    CHECK_RC(pthread_mutex_init(&second, &a), 0);
+  }
   static struct order forward = {&first, &second}, backward = {&second, &first};
   pthread_t t1, t2;
   CHECK_RC(pthread_create(&t1, NULL, take_both, &forward), 0);
