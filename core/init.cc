@@ -39,6 +39,7 @@ void initialize() {
   key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
   arch::context_select(options().switch_kind);
+  sched_random_seed(options().seed);
   sched_select_policy(&kFifoPolicy);
   cputime_start(adopt_main_thread());
   mark_scheduler_thread();

@@ -25,6 +25,10 @@ namespace ptshim {
 // PTSHIM_DEADLOCK. kAuto: fatal only when nothing in the process can end
 // the wait, a warning (and the wait goes on) when a signal still may.
 enum class DeadlockMode : uint8_t { kAuto, kAbort, kWarn };
+// PTSHIM_SCHED: who chooses the next thread (core/sched/policy_*.cc).
+enum class SchedKind : uint8_t { kFifo, kRandom, kPct };
+inline constexpr int kPctDefaultDepth = 3;
+inline constexpr int kPctMaxDepth = 32;
 
 struct Options {
   uint64_t timeslice_ns;         // PTSHIM_TIMESLICE; 0: cooperative, no timer
@@ -37,6 +41,19 @@ struct Options {
   int dump_signal;               // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
   const char* dump_signal_name;
   DeadlockMode deadlock;  // PTSHIM_DEADLOCK: what a deadlock report does (core/diag)
+  // Seeded schedules (docs/design.md, "Seeded schedules").
+  SchedKind sched;           // PTSHIM_SCHED: fifo (default), random, pct[:D]
+  bool sched_given;          // PTSHIM_SCHED was set
+  int pct_depth;             // the D of pct:D, 1..kPctMaxDepth
+  bool seeded;               // a seed drives the schedule (given, or drawn at start-up)
+  bool seed_given;           // PTSHIM_SEED was set
+  uint64_t seed;             // PTSHIM_SEED
+  int8_t virtual_time;       // PTSHIM_VIRTUAL_TIME: 0, 1; -1: not set (on when seeded)
+  bool spurious_wakeups;     // PTSHIM_SPURIOUS_WAKEUPS=1: condvar waits may return unsignalled
+  bool schedule_digest;      // PTSHIM_SCHEDULE_DIGEST=1 (or seeded): the line at exit
+  uint64_t pct_steps;        // PTSHIM_PCT_STEPS: scheduling points PCT spreads its changes over
+  const char* preempt_skip;  // PTSHIM_PREEMPT_SKIP: preemptions not taken (explore --minimize)
+  const char* preempt_show;  // PTSHIM_PREEMPT_SHOW: preemptions whose stacks are printed
 };
 // The defaults. The guard budget comes from vm.max_map_count (core/thread).
 Options default_options(size_t guarded_stacks);
@@ -49,8 +66,15 @@ size_t option_count();
 const char* option_name(size_t i);
 const Options& options();
 // Reads the environment once; a bad value prints one line naming it and
-// exits with status 2.
+// exits with status 2. Then settles what the variables imply together: a
+// seed alone means PTSHIM_SCHED=random; random or pct without a seed draws
+// one (printed at exit, so the run can be replayed); a seed turns virtual
+// time and the digest on unless they were set.
 void parse_options_or_exit(size_t guarded_stacks);
+// The rules above, on options parsed by parse_option; `drawn_seed` is used
+// when random or pct lacks one.
+void settle_options(Options* o, uint64_t drawn_seed);
+bool virtual_time_on();  // options().virtual_time, settled
 
 // ---- internal memory (alloc.cc): never malloc ---------------------------------------
 void* internal_alloc_zeroed(size_t size);  // dies on exhaustion

@@ -23,6 +23,9 @@ constexpr uint64_t kMaxTimesliceNs = 10'000'000'000;
 constexpr size_t kMinStack = 16384;  // PTHREAD_STACK_MIN
 constexpr size_t kMaxStack = size_t{1} << 40;
 constexpr size_t kFallbackStack = size_t{8} << 20;
+// PCT's k when the run's length is not known: explore passes the first
+// run's count of scheduling points instead.
+constexpr uint64_t kPctDefaultSteps = 10000;
 
 // Digits, optionally a fraction, then a unit from `units` (scale in ns or
 // bytes). Returns false on any other text or overflow.
@@ -178,6 +181,98 @@ const char* parse_deadlock(const char* value, Options* o) {
   return "not a deadlock action (auto, abort or warn)";
 }
 
+const char* parse_sched(const char* value, Options* o) {
+  if (strcmp(value, "fifo") == 0 || strcmp(value, "random") == 0) {
+    o->sched = value[0] == 'f' ? SchedKind::kFifo : SchedKind::kRandom;
+    o->sched_given = true;
+    return nullptr;
+  }
+  if (strncmp(value, "pct", 3) != 0 || (value[3] != '\0' && value[3] != ':')) {
+    return "not a scheduling policy (fifo, random, pct or pct:DEPTH)";
+  }
+  int depth = kPctDefaultDepth;
+  if (value[3] == ':') {
+    const char* p = value + 4;
+    depth = 0;
+    for (; *p >= '0' && *p <= '9' && depth <= kPctMaxDepth; ++p) depth = depth * 10 + (*p - '0');
+    if (p == value + 4 || (*p != '\0' && (*p < '0' || *p > '9'))) {
+      return "not a PCT depth (pct:1 to pct:32)";
+    }
+    if (*p != '\0' || depth < 1 || depth > kPctMaxDepth) return "PCT depth out of range (1 to 32)";
+  }
+  o->sched = SchedKind::kPct;
+  o->sched_given = true;
+  o->pct_depth = depth;
+  return nullptr;
+}
+
+// A decimal count from 0 to UINT64_MAX, nothing else (no sign, no spaces).
+bool parse_decimal(const char* value, uint64_t* out) {
+  uint64_t n = 0;
+  const char* p = value;
+  for (; *p >= '0' && *p <= '9'; ++p) {
+    uint64_t digit = static_cast<uint64_t>(*p - '0');
+    if (n > (UINT64_MAX - digit) / 10) return false;
+    n = n * 10 + digit;
+  }
+  if (p == value || *p != '\0') return false;
+  *out = n;
+  return true;
+}
+
+const char* parse_seed(const char* value, Options* o) {
+  if (!parse_decimal(value, &o->seed)) return "not a seed (a decimal number, 0 to 2^64-1)";
+  o->seed_given = true;
+  return nullptr;
+}
+
+const char* parse_pct_steps(const char* value, Options* o) {
+  uint64_t n;
+  if (!parse_decimal(value, &n) || n == 0) return "not a count of scheduling points (1 or more)";
+  o->pct_steps = n;
+  return nullptr;
+}
+
+const char* parse_virtual_time(const char* value, Options* o) {
+  if (parse_choice(value, {"0", "1"}, {int8_t{0}, int8_t{1}}, &o->virtual_time)) return nullptr;
+  return "not 0 or 1";
+}
+
+const char* parse_spurious_wakeups(const char* value, Options* o) {
+  if (parse_choice(value, {"0", "1"}, {false, true}, &o->spurious_wakeups)) return nullptr;
+  return "not 0 or 1";
+}
+
+const char* parse_schedule_digest(const char* value, Options* o) {
+  if (parse_choice(value, {"0", "1"}, {false, true}, &o->schedule_digest)) return nullptr;
+  return "not 0 or 1";
+}
+
+// Preemption numbers for explore --minimize: "3,17,40" (1 is the run's first).
+const char* parse_preemption_list(const char* value, const char** out) {
+  const char* p = value;
+  for (;;) {
+    const char* start = p;
+    uint64_t n = 0;
+    for (; *p >= '0' && *p <= '9' && n < (uint64_t{1} << 40); ++p) n = n * 10 + (*p - '0');
+    if (p == start || n == 0 || (*p >= '0' && *p <= '9')) {
+      return "not a list of preemption numbers (e.g. 3,17,40)";
+    }
+    if (*p == '\0') break;
+    if (*p++ != ',') return "not a list of preemption numbers (e.g. 3,17,40)";
+  }
+  *out = value;
+  return nullptr;
+}
+
+const char* parse_preempt_skip(const char* value, Options* o) {
+  return value[0] == '\0' ? nullptr : parse_preemption_list(value, &o->preempt_skip);
+}
+
+const char* parse_preempt_show(const char* value, Options* o) {
+  return value[0] == '\0' ? nullptr : parse_preemption_list(value, &o->preempt_show);
+}
+
 struct Parser {
   const char* name;
   const char* (*parse)(const char* value, Options* o);
@@ -192,6 +287,14 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_REPORT", parse_report},
     {"PTSHIM_DUMP_SIGNAL", parse_dump_signal},
     {"PTSHIM_DEADLOCK", parse_deadlock},
+    {"PTSHIM_SCHED", parse_sched},
+    {"PTSHIM_SEED", parse_seed},
+    {"PTSHIM_PCT_STEPS", parse_pct_steps},
+    {"PTSHIM_VIRTUAL_TIME", parse_virtual_time},
+    {"PTSHIM_SPURIOUS_WAKEUPS", parse_spurious_wakeups},
+    {"PTSHIM_SCHEDULE_DIGEST", parse_schedule_digest},
+    {"PTSHIM_PREEMPT_SKIP", parse_preempt_skip},
+    {"PTSHIM_PREEMPT_SHOW", parse_preempt_show},
 };
 
 size_t default_stack_size() {
@@ -220,6 +323,10 @@ Options default_options(size_t guarded_stacks) {
   o.dump_signal = SIGQUIT;
   o.dump_signal_name = "SIGQUIT";
   o.deadlock = DeadlockMode::kAuto;
+  o.sched = SchedKind::kFifo;
+  o.pct_depth = kPctDefaultDepth;
+  o.virtual_time = -1;
+  o.pct_steps = kPctDefaultSteps;
   return o;
 }
 
@@ -232,6 +339,18 @@ const char* parse_option(const char* name, const char* value, Options* o) {
 
 const Options& options() { return g_options; }
 
+bool virtual_time_on() { return g_options.virtual_time == 1; }
+
+void settle_options(Options* o, uint64_t drawn_seed) {
+  if (o->seed_given && !o->sched_given) {
+    o->sched = SchedKind::kRandom;
+  }
+  if (o->sched != SchedKind::kFifo && !o->seed_given) o->seed = drawn_seed;
+  o->seeded = o->sched != SchedKind::kFifo;
+  if (o->virtual_time < 0) o->virtual_time = o->seeded ? 1 : 0;
+  if (o->seeded) o->schedule_digest = true;
+}
+
 void parse_options_or_exit(size_t guarded_stacks) {
   g_options = default_options(guarded_stacks);
   for (const Parser& p : kParsers) {
@@ -242,6 +361,15 @@ void parse_options_or_exit(size_t guarded_stacks) {
       _exit(2);
     }
   }
+  uint64_t drawn = 0;
+  if (g_options.sched != SchedKind::kFifo && !g_options.seed_given) {
+    // A seed of its own, printed at exit; the run can then be replayed.
+    if (arch::raw_syscall(SYS_getrandom, reinterpret_cast<long>(&drawn), sizeof drawn, 0) !=
+        sizeof drawn) {
+      drawn = arch::cycle_counter();
+    }
+  }
+  settle_options(&g_options, drawn);
 }
 
 }  // namespace ptshim

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <utility>
 
 #include "core/base/base.h"
 #include "core/testing/check.h"
@@ -38,7 +39,12 @@ bool same(const Options& a, const Options& b) {
          a.guarded_stacks == b.guarded_stacks && a.shared_tls == b.shared_tls &&
          a.switch_kind == b.switch_kind && a.backtraces == b.backtraces &&
          a.report_fd == b.report_fd && a.dump_signal == b.dump_signal &&
-         a.dump_signal_name == b.dump_signal_name && a.deadlock == b.deadlock;
+         a.dump_signal_name == b.dump_signal_name && a.deadlock == b.deadlock &&
+         a.sched == b.sched && a.sched_given == b.sched_given && a.pct_depth == b.pct_depth &&
+         a.seeded == b.seeded && a.seed_given == b.seed_given && a.seed == b.seed &&
+         a.virtual_time == b.virtual_time && a.spurious_wakeups == b.spurious_wakeups &&
+         a.schedule_digest == b.schedule_digest && a.pct_steps == b.pct_steps &&
+         a.preempt_skip == b.preempt_skip && a.preempt_show == b.preempt_show;
 }
 
 // `value` is accepted; returns the options it gave (from the defaults). A
@@ -62,10 +68,23 @@ bool same(const Options& a, const Options& b) {
   } while (0)
 
 void test_option_list() {
-  static const char* const kExpected[] = {
-      "PTSHIM_TIMESLICE", "PTSHIM_STACK_SIZE",  "PTSHIM_GUARDED_STACKS",
-      "PTSHIM_TLS",       "PTSHIM_SWITCH",      "PTSHIM_BACKTRACE",
-      "PTSHIM_REPORT",    "PTSHIM_DUMP_SIGNAL", "PTSHIM_DEADLOCK"};
+  static const char* const kExpected[] = {"PTSHIM_TIMESLICE",
+                                          "PTSHIM_STACK_SIZE",
+                                          "PTSHIM_GUARDED_STACKS",
+                                          "PTSHIM_TLS",
+                                          "PTSHIM_SWITCH",
+                                          "PTSHIM_BACKTRACE",
+                                          "PTSHIM_REPORT",
+                                          "PTSHIM_DUMP_SIGNAL",
+                                          "PTSHIM_DEADLOCK",
+                                          "PTSHIM_SCHED",
+                                          "PTSHIM_SEED",
+                                          "PTSHIM_PCT_STEPS",
+                                          "PTSHIM_VIRTUAL_TIME",
+                                          "PTSHIM_SPURIOUS_WAKEUPS",
+                                          "PTSHIM_SCHEDULE_DIGEST",
+                                          "PTSHIM_PREEMPT_SKIP",
+                                          "PTSHIM_PREEMPT_SHOW"};
   constexpr size_t n = sizeof kExpected / sizeof kExpected[0];
   CHECK_EQ(option_count(), n);
   for (size_t i = 0; i < n && i < option_count(); ++i) CHECK_STREQ(option_name(i), kExpected[i]);
@@ -439,6 +458,122 @@ void test_deadlock() {
 
 }  // namespace
 
+void test_sched() {
+  constexpr const char* kNotPolicy = "not a scheduling policy (fifo, random, pct or pct:DEPTH)";
+  constexpr const char* kNotDepth = "not a PCT depth (pct:1 to pct:32)";
+  constexpr const char* kDepthRange = "PCT depth out of range (1 to 32)";
+  struct Good {
+    const char* value;
+    SchedKind kind;
+    int depth;
+  };
+  for (Good g : {Good{"fifo", SchedKind::kFifo, kPctDefaultDepth},
+                 Good{"random", SchedKind::kRandom, kPctDefaultDepth},
+                 Good{"pct", SchedKind::kPct, kPctDefaultDepth}, Good{"pct:1", SchedKind::kPct, 1},
+                 Good{"pct:3", SchedKind::kPct, 3}, Good{"pct:32", SchedKind::kPct, 32},
+                 Good{"pct:007", SchedKind::kPct, 7}}) {
+    Options o = defaults();
+    if (CHECK_STREQ(parse_option("PTSHIM_SCHED", g.value, &o), nullptr)) {
+      CHECK(o.sched == g.kind);
+      CHECK_EQ(o.pct_depth, g.depth);
+      CHECK(o.sched_given);
+    }
+  }
+  REJECT("PTSHIM_SCHED", "foo", kNotPolicy);
+  REJECT("PTSHIM_SCHED", "", kNotPolicy);
+  REJECT("PTSHIM_SCHED", "FIFO", kNotPolicy);
+  REJECT("PTSHIM_SCHED", "pctx", kNotPolicy);
+  REJECT("PTSHIM_SCHED", "random:2", kNotPolicy);
+  REJECT("PTSHIM_SCHED", "pct:", kNotDepth);
+  REJECT("PTSHIM_SCHED", "pct:x", kNotDepth);
+  REJECT("PTSHIM_SCHED", "pct:3x", kNotDepth);
+  REJECT("PTSHIM_SCHED", "pct:-1", kNotDepth);
+  REJECT("PTSHIM_SCHED", "pct:0", kDepthRange);
+  REJECT("PTSHIM_SCHED", "pct:33", kDepthRange);
+  REJECT("PTSHIM_SCHED", "pct:99999999999", kDepthRange);
+}
+
+void test_seed() {
+  constexpr const char* kNotSeed = "not a seed (a decimal number, 0 to 2^64-1)";
+  for (auto [text, value] : {std::pair<const char*, uint64_t>{"0", 0},
+                             {"1", 1},
+                             {"42", 42},
+                             {"18446744073709551615", UINT64_MAX}}) {
+    Options o = defaults();
+    if (CHECK_STREQ(parse_option("PTSHIM_SEED", text, &o), nullptr)) {
+      CHECK_EQ(o.seed, value);
+      CHECK(o.seed_given);
+    }
+  }
+  for (const char* bad : {"-1", "", "+1", "1.5", "0x10", " 1", "1 ", "18446744073709551616"}) {
+    REJECT("PTSHIM_SEED", bad, kNotSeed);
+  }
+  REJECT("PTSHIM_PCT_STEPS", "0", "not a count of scheduling points (1 or more)");
+  REJECT("PTSHIM_PCT_STEPS", "x", "not a count of scheduling points (1 or more)");
+  ACCEPT("PTSHIM_PCT_STEPS", "250", pct_steps, uint64_t{250});
+  ACCEPT("PTSHIM_VIRTUAL_TIME", "0", virtual_time, int8_t{0});
+  ACCEPT("PTSHIM_VIRTUAL_TIME", "1", virtual_time, int8_t{1});
+  REJECT("PTSHIM_VIRTUAL_TIME", "yes", kNot01);
+  ACCEPT("PTSHIM_SPURIOUS_WAKEUPS", "1", spurious_wakeups, true);
+  REJECT("PTSHIM_SPURIOUS_WAKEUPS", "2", kNot01);
+  ACCEPT("PTSHIM_SCHEDULE_DIGEST", "1", schedule_digest, true);
+  REJECT("PTSHIM_SCHEDULE_DIGEST", "on", kNot01);
+  constexpr const char* kNotList = "not a list of preemption numbers (e.g. 3,17,40)";
+  for (const char* bad : {"x", "0", "1,", ",1", "1,,2", "1 2", "-3", "3,0"}) {
+    REJECT("PTSHIM_PREEMPT_SKIP", bad, kNotList);
+    REJECT("PTSHIM_PREEMPT_SHOW", bad, kNotList);
+  }
+  {
+    Options o = defaults();
+    CHECK_STREQ(parse_option("PTSHIM_PREEMPT_SKIP", "3,17,40", &o), nullptr);
+    CHECK_STREQ(o.preempt_skip, "3,17,40");
+  }
+}
+
+// What the variables imply together (settle_options).
+void test_settle() {
+  Options o = defaults();
+  settle_options(&o, 99);
+  CHECK(o.sched == SchedKind::kFifo);
+  CHECK(!o.seeded);
+  CHECK_EQ(o.virtual_time, int8_t{0});
+  CHECK(!o.schedule_digest);
+
+  o = defaults();  // a seed alone: random, virtual time, digest
+  parse_option("PTSHIM_SEED", "5", &o);
+  settle_options(&o, 99);
+  CHECK(o.sched == SchedKind::kRandom);
+  CHECK(o.seeded);
+  CHECK_EQ(o.seed, uint64_t{5});
+  CHECK_EQ(o.virtual_time, int8_t{1});
+  CHECK(o.schedule_digest);
+
+  o = defaults();  // pct without a seed: the drawn one
+  parse_option("PTSHIM_SCHED", "pct:2", &o);
+  settle_options(&o, 99);
+  CHECK(o.seeded);
+  CHECK_EQ(o.seed, uint64_t{99});
+
+  o = defaults();  // virtual time off stays off
+  parse_option("PTSHIM_SEED", "5", &o);
+  parse_option("PTSHIM_VIRTUAL_TIME", "0", &o);
+  settle_options(&o, 99);
+  CHECK_EQ(o.virtual_time, int8_t{0});
+
+  o = defaults();  // fifo asked for with a seed: not seeded, digest on request only
+  parse_option("PTSHIM_SCHED", "fifo", &o);
+  parse_option("PTSHIM_SEED", "5", &o);
+  settle_options(&o, 99);
+  CHECK(o.sched == SchedKind::kFifo);
+  CHECK(!o.seeded);
+
+  o = defaults();  // virtual time alone
+  parse_option("PTSHIM_VIRTUAL_TIME", "1", &o);
+  settle_options(&o, 99);
+  CHECK(!o.seeded);
+  CHECK_EQ(o.virtual_time, int8_t{1});
+}
+
 int main() {
   test_option_list();
   test_unknown_names();
@@ -450,5 +585,8 @@ int main() {
   test_report();
   test_dump_signal();
   test_deadlock();
+  test_sched();
+  test_seed();
+  test_settle();
   return ptshim::testing::finish();
 }

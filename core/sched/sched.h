@@ -286,6 +286,7 @@ __attribute__((always_inline)) inline void leave_core() {
 // others; the policy's take_next still chooses who runs.)
 enum class SchedPoint : uint8_t {
   kTick,               // the slice timer fired at a safe point
+  kInstruction,        // a seeded slice of program instructions ran out (step.cc)
   kUncontendedLock,    // a lock taken without waiting (mutex, rwlock, spin, semaphore)
   kUncontendedUnlock,  // a lock released with no waiter to hand it to
 };
@@ -320,6 +321,29 @@ void scheduling_point_slow(SchedPoint point);
 inline void scheduling_point(SchedPoint point) {
   if (__builtin_expect(g_policy_sees_every_point, 0)) scheduling_point_slow(point);
 }
+
+// ---- the schedule's one generator (random.cc) -----------------------------------------
+// Every random choice of a seeded run (the policy's, the seeded slices',
+// spurious wake-ups') is drawn from this generator, seeded once from
+// options().seed. Nothing else draws from it and nothing else chooses at
+// random, so the same program, input, options and seed make the same
+// choices (docs/design.md, "Seeded schedules").
+void sched_random_seed(uint64_t seed);
+uint64_t sched_random();
+uint64_t sched_random_below(uint64_t bound);  // uniform in [0, bound); bound > 0
+
+// ---- the schedule's record (decision.cc) -----------------------------------------------
+// What a seeded run cannot make the same from run to run, counted and named
+// in the line printed at exit.
+enum class Uncontrolled : uint8_t {
+  kTimerPreemption,  // the timer preempted a thread: where it landed was timing's choice
+  kOutsideSignal,    // a signal sent by another process (or the kernel)
+  kOutsideIo,        // an I/O wait ended by the readiness of an outside file
+  kRdtsc,            // the program read the cycle counter
+  kRealTime,         // a deadline or clock read on real time (virtual time off)
+  kCount,
+};
+void schedule_note_uncontrolled(Uncontrolled what);
 
 // ---- scheduling (sched.cc, wait_queue.cc) ----------------------------------------------------
 Thread* current();
