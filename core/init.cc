@@ -17,6 +17,18 @@ namespace ptshim {
 namespace {
 bool g_initialized;
 
+const SchedPolicy* policy_of(SchedKind kind) {
+  switch (kind) {
+    case SchedKind::kRandom:
+      return &kRandomPolicy;
+    case SchedKind::kPct:
+      return &kPctPolicy;
+    case SchedKind::kFifo:
+      break;
+  }
+  return &kFifoPolicy;
+}
+
 void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
@@ -40,7 +52,9 @@ void initialize() {
   parse_options_or_exit(stack_default_guard_budget());
   arch::context_select(options().switch_kind);
   sched_random_seed(options().seed);
-  sched_select_policy(&kFifoPolicy);
+  schedule_recording_start();
+  schedule_note_starting_process();
+  sched_select_policy(policy_of(options().sched));
   cputime_start(adopt_main_thread());
   mark_scheduler_thread();
   main_stack_locate();
@@ -67,6 +81,12 @@ void initialize() {
 
 __attribute__((constructor)) void initialize_before_main() {
   if (!g_initialized) initialize();
+}
+
+// After the program's exit handlers and its static destructors: the
+// schedule's line is the last thing a recording run prints.
+__attribute__((destructor)) void finish_at_exit() {
+  if (g_initialized) schedule_print_at_exit();
 }
 }  // namespace
 

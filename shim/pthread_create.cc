@@ -16,7 +16,8 @@ PTSHIM_EXPORT int pthread_create(pthread_t* thread, const pthread_attr_t* attr,
   int err = thread_create(attr != nullptr ? *to_attr(attr) : defaults, start_routine, arg,
                           created_at, &t);
   if (err != 0) return err;
-  *thread = to_pthread(t);
+  *thread = to_pthread(t);  // before the new thread may run, as glibc's
+  scheduling_point(SchedPoint::kCreate);
   return 0;
 }
 

@@ -23,10 +23,17 @@ namespace ptshim {
 // re-entry can never switch threads in the middle of a core operation.
 class ShimEntry {
  public:
-  explicit ShimEntry(const char* function) {
+  [[gnu::always_inline]] explicit ShimEntry(const char* function) {
     if (__builtin_expect(!tls_on_scheduler_thread, 0)) ensure_initialized_or_die(function);
     nested_ = g_in_core;
     enter_core();
+    // Where a switch of a seeded run happened, for reports. Inlined into the
+    // exported function (or a helper it tail-calls): the return address is
+    // the program's call.
+    if (__builtin_expect(g_recording, 0) && !nested_) {
+      g_shim_function = function;
+      g_shim_site = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+    }
   }
   ~ShimEntry() {
     if (!nested_) leave_core();

@@ -25,7 +25,7 @@ constexpr size_t kMaxStack = size_t{1} << 40;
 constexpr size_t kFallbackStack = size_t{8} << 20;
 // PCT's k when the run's length is not known: explore passes the first
 // run's count of scheduling points instead.
-constexpr uint64_t kPctDefaultSteps = 10000;
+constexpr uint64_t kPctDefaultSteps = 1000;
 
 // Digits, optionally a fraction, then a unit from `units` (scale in ns or
 // bytes). Returns false on any other text or overflow.

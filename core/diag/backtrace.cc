@@ -50,6 +50,23 @@ Backtrace backtrace_saved(const Thread* t) {
   return from_program_frames(g_saved_pcs, unwind_saved(&t->context, g_saved_pcs, kSavedFrames));
 }
 
+void write_frame(Writer& w, uintptr_t pc, bool exact) {
+  w.hex(pc).chr(' ');
+  char symbol[160];
+  uintptr_t offset;
+  // A return address may lie just past its call's function: look up pc - 1.
+  uintptr_t lookup = exact ? pc : pc - 1;
+  // Far from the nearest symbol is a stripped object's local function: the
+  // nearest exported name would mislead.
+  constexpr uintptr_t kPlausibleOffset = 0x10000;
+  if (symbol_of(lookup, symbol, sizeof symbol, &offset) && offset < kPlausibleOffset) {
+    w.str(symbol).str("+").hex(offset + (pc - lookup));
+  } else {
+    w.str("??");
+  }
+  w.str(" (").str(object_of(pc)).str(")");
+}
+
 namespace {
 constexpr size_t kMaxPeriod = 8;   // longest repeating pattern collapsed
 constexpr size_t kMinRepeats = 3;  // shorter repetitions are printed as they are
@@ -80,23 +97,6 @@ Run next_run(const uintptr_t* pcs, size_t n, size_t i) {
     if (r >= kMinRepeats) return Run{i, period, r};
   }
   return Run{i, 1, 1};
-}
-
-void write_frame(Writer& w, uintptr_t pc, bool exact) {
-  w.hex(pc).chr(' ');
-  char symbol[160];
-  uintptr_t offset;
-  // A return address may lie just past its call's function: look up pc - 1.
-  uintptr_t lookup = exact ? pc : pc - 1;
-  // Far from the nearest symbol is a stripped object's local function: the
-  // nearest exported name would mislead.
-  constexpr uintptr_t kPlausibleOffset = 0x10000;
-  if (symbol_of(lookup, symbol, sizeof symbol, &offset) && offset < kPlausibleOffset) {
-    w.str(symbol).str("+").hex(offset + (pc - lookup));
-  } else {
-    w.str("??");
-  }
-  w.str(" (").str(object_of(pc)).str(")");
 }
 
 void write_run(Writer& w, const uintptr_t* pcs, const Run& run, bool first_exact) {

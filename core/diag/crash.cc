@@ -100,6 +100,7 @@ void report_fault(int sig, siginfo_t* info, void* ucontext, bool overflow) {
     write_backtrace(w, backtrace_running(ucontext));
   }
   if (t != nullptr) write_creation(w, t);
+  write_schedule_record(w);
 }
 
 // glibc's abort() raises SIGABRT at this kernel thread with its own raise

@@ -75,6 +75,7 @@ void write_deadlock_report(Writer& w) {
     w.str("ptshim: backtraces:\n");
     write_thread_dump(w, backtrace_running(nullptr));
   }
+  write_schedule_record(w);
 }
 
 // Some thread waits for something only another thread of the process could

@@ -58,6 +58,8 @@ Backtrace backtrace_saved(const Thread* t);  // a suspended thread, from its sav
 // Runs of a repeating pattern are collapsed, and the outermost frames are
 // always shown.
 void write_backtrace(Writer& w, const Backtrace& b);
+// One code address: "0x... symbol+0x.. (object)"; `exact`: not a return address.
+void write_frame(Writer& w, uintptr_t pc, bool exact);
 void unwind_prepare();
 size_t unwind_running(uintptr_t* pcs, size_t max);
 size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
@@ -75,6 +77,13 @@ void deadlock_check_idle();
 // switch (ucontext null) or a tick; dies by SIGSEGV.
 [[noreturn]] void report_unguarded_overflow(Thread* t, const void* ucontext);
 void write_stack_facts(Writer& w, const Thread* t, uintptr_t fault);  // the stack's bounds, advice
+// schedule_text.cc: a seeded run's schedule in reports and at exit.
+void write_schedule_line(Writer& w);    // "ptshim: schedule seed=... digest=..."
+void write_schedule_record(Writer& w);  // the line and the last switches, in a recording run
+void schedule_print_at_exit();          // the line, when the run records (the starting process)
+void schedule_note_starting_process();  // at start-up: a fork child prints no line of its own
+// A preemption PTSHIM_PREEMPT_SHOW names: both threads and their stacks.
+void report_preemption(uint64_t number, const Thread* from, const Thread* to);
 // dump.cc: all threads, from the dump signal's handler (ucontext) or from
 // the safe point after it arrived while the core was busy.
 void dump_threads(const void* ucontext);

@@ -19,6 +19,7 @@ void dump_threads(const void* ucontext) {
     w.str("ptshim: thread dump (").str(options().dump_signal_name).str("), ");
     w.dec(live_thread_count()).str(" live thread(s):\n");
     write_thread_dump(w, backtrace_running(ucontext));
+    write_schedule_record(w);
     w.str("ptshim: end of thread dump\n");
   }
   g_reporting = 0;

@@ -88,6 +88,7 @@ void write_unguarded_overflow(void* arg) {
       write_backtrace(w, backtrace_running(ucontext));
     }
     write_creation(w, t);
+    write_schedule_record(w);
   }
 }
 }  // namespace

@@ -12,8 +12,16 @@ void sched_select_policy(const SchedPolicy* policy) {
   g_policy_sees_every_point = policy->sees_every_point;
 }
 
+int g_no_scheduling_points;
+
+// Not inside a composite step, and not while the thread holds a stdio lock
+// (flockfile): glibc's stdio does not lock for itself under ptshim, so a
+// switch there would let other threads' output into the locked region,
+// which natively they would wait for (core/sync/file_lock.cc).
 void scheduling_point_slow(SchedPoint point) {
-  if (g_policy->any_runnable() && g_policy->switch_at(point)) yield();
+  // A report's own library calls (libunwind's locks) are not the program's.
+  if (g_no_scheduling_points != 0 || g_reporting || current()->file_locks_held != 0) return;
+  if (g_policy->any_runnable() && g_policy->switch_at(point)) yield(SwitchWhy::kPreempt, point);
 }
 
 }  // namespace ptshim

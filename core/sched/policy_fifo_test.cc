@@ -11,8 +11,9 @@ using namespace ptshim;
 
 // policy.cc's scheduling_point_slow yields; here a yield is only counted.
 namespace ptshim {
+volatile int g_reporting;
 int g_yields;
-bool yield() {
+bool yield(SwitchWhy, SchedPoint) {
   ++g_yields;
   return true;
 }

@@ -52,10 +52,11 @@ void after_switch_in() {
   }
 }
 
-void switch_to(Thread* next) {
+void switch_to(Thread* next, SwitchWhy why, SchedPoint point = SchedPoint::kCount) {
   Thread* self = g_current;
   next->state = ThreadState::kRunning;
   if (next == self) return;
+  if (__builtin_expect(g_recording, 0)) switch_note(self, next, why, point);
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
     report_unguarded_overflow(self, nullptr);
@@ -206,7 +207,7 @@ void expire_deadlines() {
   if (io) io_poll_if_due(now);
 }
 
-bool yield() {
+bool yield(SwitchWhy why, SchedPoint point) {
   expire_deadlines();
   if (!g_policy->any_runnable()) return false;
   // The thread gives the processor back; preempt_switch sets the flag again
@@ -216,7 +217,7 @@ bool yield() {
   self->preempted = false;
   enqueue_runnable(self);
   Thread* next = g_policy->take_next();  // itself, when the others rank lower
-  switch_to(next);
+  switch_to(next, why, point);
   return next != self;
 }
 
@@ -225,7 +226,7 @@ bool yield() {
 void yield_to_higher_priority() {
   Thread* self = g_current;
   enqueue_runnable(self, true);
-  switch_to(g_policy->take_next());
+  switch_to(g_policy->take_next(), SwitchWhy::kPriority);
 }
 
 void take_deferred_work() {
@@ -268,7 +269,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->queue = queue;
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   cputime_sample(&self->cpu);
-  switch_to(pick_next());
+  switch_to(pick_next(), SwitchWhy::kBlock);
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
   WakeReason reason = self->wake_reason;  // a handler's own waits overwrite it
@@ -356,7 +357,7 @@ void exit_current_and_schedule() {
     self->base_level = self->boost_level = 0;
     priority_set_boost(self, 0);
   }
-  switch_to(pick_next());
+  switch_to(pick_next(), SwitchWhy::kExit);
   __builtin_unreachable();
 }
 

@@ -132,6 +132,10 @@ struct Thread {
   // Scheduler: deadline heap membership: index + 1, 0 when not in the heap.
   uint64_t deadline_ns;  // CLOCK_MONOTONIC
   uint32_t heap_slot;
+  // Scheduler: the seeded policies' state: the index in their RunSet while
+  // runnable, and PCT's priority (higher runs first).
+  uint32_t run_slot;
+  uint64_t pct_priority;
 
   // Scheduler: its own priority level (its policy's and priority's), and the
   // level core/sync raises it to (priority-protect ceilings it holds, and the
@@ -289,6 +293,9 @@ enum class SchedPoint : uint8_t {
   kInstruction,        // a seeded slice of program instructions ran out (step.cc)
   kUncontendedLock,    // a lock taken without waiting (mutex, rwlock, spin, semaphore)
   kUncontendedUnlock,  // a lock released with no waiter to hand it to
+  kWake,               // a call that wakes waiters, or could have (signal, post, unlock)
+  kCreate,             // a thread was created, and may run before its creator goes on
+  kCount,
 };
 // Every decision of which thread runs; the mechanism (switching, queues,
 // deadlines, timers) is the scheduler's. The run queue is the policy's own:
@@ -307,20 +314,45 @@ struct SchedPolicy {
   // new). True: a runnable thread should now run before the running one.
   bool (*level_changed)(Thread* t, int old_level);
   void (*after_fork_in_child)();  // only the forking thread is left
-  // Asked at kUncontendedLock/kUncontendedUnlock too: the lock fast paths
-  // then stay off, since they never enter the core.
+  // Asked at every SchedPoint: the lock fast paths then stay off, since
+  // they never enter the core.
   bool sees_every_point;
 };
-extern const SchedPolicy* g_policy;     // chosen once, by sched_select_policy
-extern bool g_policy_sees_every_point;  // g_policy->sees_every_point, one load away
-extern const SchedPolicy kFifoPolicy;   // the default: round robin within priority levels
+extern const SchedPolicy* g_policy;      // chosen once, by sched_select_policy
+extern bool g_policy_sees_every_point;   // g_policy->sees_every_point, one load away
+extern const SchedPolicy kFifoPolicy;    // the default: round robin within priority levels
+extern const SchedPolicy kRandomPolicy;  // seeded: a uniform draw at every point (policy_random.cc)
+extern const SchedPolicy kPctPolicy;  // seeded: PCT's priorities and change points (policy_pct.cc)
 void sched_select_policy(const SchedPolicy* policy);
 // A scheduling point outside the scheduler (in the core section): the
 // policy may switch threads here.
 void scheduling_point_slow(SchedPoint point);
+
+// The runnable threads of the seeded policies, in an array for uniform
+// draws: O(1) to add, to remove and to pick the i-th (Thread::run_slot).
+// Its order depends only on the order of adds and removes, so a seed picks
+// the same threads from run to run.
+struct RunSet {
+  Thread** items;
+  size_t count;
+  size_t capacity;
+};
+void run_set_add(RunSet* set, Thread* t);
+void run_set_remove(RunSet* set, Thread* t);
+Thread* run_set_take(RunSet* set, size_t i);  // removes and returns the i-th
 inline void scheduling_point(SchedPoint point) {
   if (__builtin_expect(g_policy_sees_every_point, 0)) scheduling_point_slow(point);
 }
+// Inside a composite step that must look atomic (a condvar wait's release
+// of its mutex before it joins the queue) the points of its parts are none.
+extern int g_no_scheduling_points;
+class NoSchedulingPoint {
+ public:
+  NoSchedulingPoint() { ++g_no_scheduling_points; }
+  ~NoSchedulingPoint() { --g_no_scheduling_points; }
+  NoSchedulingPoint(const NoSchedulingPoint&) = delete;
+  NoSchedulingPoint& operator=(const NoSchedulingPoint&) = delete;
+};
 
 // ---- the schedule's one generator (random.cc) -----------------------------------------
 // Every random choice of a seeded run (the policy's, the seeded slices',
@@ -333,6 +365,45 @@ uint64_t sched_random();
 uint64_t sched_random_below(uint64_t bound);  // uniform in [0, bound); bound > 0
 
 // ---- the schedule's record (decision.cc) -----------------------------------------------
+// In a seeded run (or with PTSHIM_SCHEDULE_DIGEST=1) every choice a policy
+// makes is folded into a digest and counted, and the last switches are kept
+// for reports (core/diag/schedule_text.cc prints them). The digest holds
+// thread numbers and kinds of choice only, never an address or a time, so
+// one seed gives one digest.
+extern bool g_recording;
+// The shim function running and the program's call into it, set at shim
+// entry while recording (shim/shim.h): where a switch happened.
+extern const char* g_shim_function;
+extern uintptr_t g_shim_site;
+void schedule_recording_start();  // at start-up, when options() ask for it
+// One choice: `kind` (a small number per kind of choice) and what was
+// chosen (a thread number, or 0/1 for a yes-or-no).
+void decision_note(uint32_t kind, uint64_t chosen);
+uint64_t decision_count();
+// Why a thread stopped running: it blocked (on Thread::wait_kind), yielded,
+// exited, was preempted at a SchedPoint, or made way for a higher priority.
+enum class SwitchWhy : uint8_t { kBlock, kYield, kExit, kPriority, kPreempt };
+struct SwitchRecord {
+  uint64_t decision;  // decision_count() when it happened
+  uint64_t from, to;  // thread numbers
+  SwitchWhy why;
+  SchedPoint point;  // kPreempt: where
+  WaitKind wait;     // kBlock: on what
+  const char* function;
+  uintptr_t site;
+};
+void switch_note(const Thread* from, const Thread* to, SwitchWhy why, SchedPoint point);
+inline constexpr size_t kRecentSwitches = 20;
+// The last switches, oldest first; returns how many (at most kRecentSwitches).
+size_t recent_switches(SwitchRecord* out);
+// A seeded policy's preemption of the running thread `from` in favour of
+// `to` (it could have let `from` go on): counted from 1, and taken unless
+// PTSHIM_PREEMPT_SKIP names its number; PTSHIM_PREEMPT_SHOW prints both
+// threads' stacks first. A policy asks this before it preempts, and keeps
+// `from` running when it says no: everything else it drew stays as drawn.
+bool preemption_take(const Thread* from, const Thread* to);
+uint64_t preemption_count();
+uint64_t schedule_digest();
 // What a seeded run cannot make the same from run to run, counted and named
 // in the line printed at exit.
 enum class Uncontrolled : uint8_t {
@@ -344,6 +415,10 @@ enum class Uncontrolled : uint8_t {
   kCount,
 };
 void schedule_note_uncontrolled(Uncontrolled what);
+uint64_t uncontrolled_count(Uncontrolled what);
+const char* uncontrolled_name(Uncontrolled what,
+                              uint64_t count);  // "timer preemptions not replayable"
+bool address_layout_random();                   // ASLR was on (personality), named in the line
 
 // ---- scheduling (sched.cc, wait_queue.cc) ----------------------------------------------------
 Thread* current();
@@ -351,7 +426,8 @@ void set_initial_current(Thread* t);  // the first thread is current before anyt
 void after_first_switch_in();         // a new thread's first step (core/thread)
 // Moves the caller behind the other runnable threads of its priority and
 // runs the next; false when no other thread ran (none runnable ranks as high).
-bool yield();
+// `why`/`point`: what the schedule's record says of it.
+bool yield(SwitchWhy why = SwitchWhy::kYield, SchedPoint point = SchedPoint::kCount);
 // Runs the higher-priority thread that became runnable, the caller staying
 // ahead of its equals (kSwitchPriority).
 void yield_to_higher_priority();

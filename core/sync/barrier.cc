@@ -9,6 +9,7 @@ bool barrier_wait(Barrier* b) {
     b->arrived = 0;
     ++b->generation;
     wake_all(&b->waiters);
+    scheduling_point(SchedPoint::kWake);
     return true;
   }
   uint32_t round = b->generation;

@@ -27,7 +27,11 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
   if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
   uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
   if (m->type() == kMutexRecursive) m->depth = 1;
-  mutex_unlock(m);
+  {
+    // Releasing the mutex and joining the queue are one step.
+    NoSchedulingPoint one_step;
+    mutex_unlock(m);
+  }
   WakeReason reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
   mutex_lock(m, 0, false);
   if (m->type() == kMutexRecursive && depth > 1) m->depth = depth;
@@ -37,11 +41,13 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
 void cond_signal(Cond* c) {
   if (cond_is_shared(c)) return shared_cond_wake(c, false);
   wake_one(&c->waiters);
+  scheduling_point(SchedPoint::kWake);
 }
 
 void cond_broadcast(Cond* c) {
   if (cond_is_shared(c)) return shared_cond_wake(c, true);
   wake_all(&c->waiters);
+  scheduling_point(SchedPoint::kWake);
 }
 
 int cond_destroy(Cond* c) {

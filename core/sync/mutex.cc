@@ -66,6 +66,7 @@ int mutex_unlock(Mutex* m) {
   if (m->waiters.head != nullptr && m->woken == 0) {
     m->woken = 1;
     wake_one(&m->waiters);
+    scheduling_point(SchedPoint::kWake);
   } else {
     scheduling_point(SchedPoint::kUncontendedUnlock);
   }

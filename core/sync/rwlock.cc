@@ -136,6 +136,7 @@ int rwlock_unlock(RwLock* l) {
     scheduling_point(SchedPoint::kUncontendedUnlock);
   } else {
     grant(l);
+    scheduling_point(SchedPoint::kWake);
   }
   return 0;
 }

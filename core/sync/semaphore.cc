@@ -34,6 +34,7 @@ int semaphore_post(Semaphore* s) {
   if (semaphore_is_shared(s)) return shared_semaphore_post(s);
   if (s->waiters.head != nullptr) {
     wake_one(&s->waiters);
+    scheduling_point(SchedPoint::kWake);
     return 0;
   }
   if (s->value >= static_cast<uint32_t>(SEM_VALUE_MAX)) return EOVERFLOW;

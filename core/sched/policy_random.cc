@@ -1,0 +1,84 @@
+// Seeded random scheduling: at every scheduling point the thread that runs
+// next is drawn, uniformly, from the running thread and the runnable ones;
+// a wake-one takes a uniformly drawn waiter. Priorities are not applied: on
+// a machine with several CPUs a lower-priority thread runs alongside a
+// higher one, and those interleavings are the ones to explore.
+//
+// INVARIANTS:
+// - Every draw is from the schedule's generator and is noted in the
+//   schedule's record (decision_note), whatever is done with it.
+// - g_chosen, when set, is a member of g_runnable: the thread switch_at drew,
+//   which the yield that follows takes first.
+#include "core/sched/sched.h"
+
+namespace ptshim {
+
+namespace {
+RunSet g_runnable;
+Thread* g_chosen;
+
+enum Choice : uint32_t { kTake = 1, kStayOrSwitch = 2, kWaiter = 3 };
+
+bool random_make_runnable(Thread* t, bool /*front*/) {
+  run_set_add(&g_runnable, t);
+  return false;  // the next scheduling point draws
+}
+
+Thread* random_take_next() {
+  if (Thread* t = g_chosen) {
+    g_chosen = nullptr;
+    run_set_remove(&g_runnable, t);
+    return t;
+  }
+  if (g_runnable.count == 0) return nullptr;
+  Thread* t = run_set_take(&g_runnable, sched_random_below(g_runnable.count));
+  decision_note(kTake, t->number);
+  return t;
+}
+
+bool random_any_runnable() { return g_runnable.count != 0; }
+
+Thread* random_choose_waiter(const WaitQueue* q) {
+  uint64_t n = 0;
+  for (Thread* t = q->head; t != nullptr; t = t->next) ++n;
+  Thread* t = q->head;
+  for (uint64_t i = n > 1 ? sched_random_below(n) : 0; i > 0; --i) t = t->next;
+  decision_note(kWaiter, t->number);
+  return t;
+}
+
+// Asked only while another thread is runnable. A tick is the timer's
+// backstop for a thread that ran a whole real slice without a scheduling
+// point: the yield that follows draws among all.
+bool random_switch_at(SchedPoint point) {
+  if (point == SchedPoint::kTick) return true;
+  size_t n = g_runnable.count;
+  uint64_t c = sched_random_below(n + 1);  // n: the running thread goes on
+  Thread* to = c < n ? g_runnable.items[c] : nullptr;
+  decision_note(kStayOrSwitch, to != nullptr ? to->number : 0);
+  if (to == nullptr || !preemption_take(current(), to)) return false;
+  g_chosen = to;
+  return true;
+}
+
+bool random_level_changed(Thread* /*t*/, int /*old_level*/) { return false; }
+
+void random_after_fork_in_child() {
+  g_runnable.count = 0;
+  g_chosen = nullptr;
+}
+}  // namespace
+
+const SchedPolicy kRandomPolicy = {
+    "random",
+    random_make_runnable,
+    random_take_next,
+    random_any_runnable,
+    random_choose_waiter,
+    random_switch_at,
+    random_level_changed,
+    random_after_fork_in_child,
+    true,
+};
+
+}  // namespace ptshim
