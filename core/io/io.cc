@@ -110,12 +110,20 @@ void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask) {
       arch::raw_syscall(SYS_ppoll, reinterpret_cast<long>(g_all_fds), static_cast<long>(total),
                         reinterpret_cast<long>(tsp), mask, mask_size);
   g_last_poll_ns = monotonic_now_ns();
-  if (ready > 0) wake_ready();
+  if (ready > 0) {
+    if (timeout_ns != 0 && options().seeded) schedule_note_uncontrolled(Uncontrolled::kOutsideIo);
+    wake_ready();
+  }
   futex_wake_changed();
 }
 
+// A seeded run looks at every decision: readiness that threads of this
+// process caused is then seen at the same point of every run, and whatever
+// is found ready only when the process idles came from outside.
 void io_poll_if_due(uint64_t now_ns) {
-  if (io_waiters_exist() && now_ns - g_last_poll_ns >= kPollIntervalNs) io_poll(0);
+  if (io_waiters_exist() && (now_ns - g_last_poll_ns >= kPollIntervalNs || options().seeded)) {
+    io_poll(0);
+  }
 }
 
 }  // namespace ptshim

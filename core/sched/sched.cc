@@ -203,7 +203,13 @@ void expire_deadlines() {
   bool io = io_waiters_exist();
   if (!deadline_any() && !io) return;
   uint64_t now = monotonic_now_ns();
-  while (Thread* t = deadline_pop_expired(now)) wake(t, WakeReason::kTimedOut);
+  while (Thread* t = deadline_pop_expired(now)) {
+    // On real time, when a deadline passes is the machine's business.
+    if (__builtin_expect(g_recording, 0) && options().seeded && !virtual_time_on()) {
+      schedule_note_uncontrolled(Uncontrolled::kRealTime);
+    }
+    wake(t, WakeReason::kTimedOut);
+  }
   if (io) io_poll_if_due(now);
 }
 

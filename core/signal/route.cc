@@ -150,6 +150,11 @@ bool arrive(int sig, siginfo_t* info, const void* ucontext) {
     if (for_thread == nullptr) for_thread = current();
   } else {
     for_thread = directed_at(sig, info);
+    // The process's own kill or sigqueue arrives as its call returns; any
+    // other signal when the machine sends it.
+    bool from_here = (info->si_code == SI_USER || info->si_code == SI_QUEUE) &&
+                     info->si_pid == static_cast<pid_t>(arch::raw_syscall(SYS_getpid));
+    if (g_recording && !from_here) schedule_note_uncontrolled(Uncontrolled::kOutsideSignal);
   }
   if (g_in_core) {
     if (!at_blocking_call(ucontext)) {

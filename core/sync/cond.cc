@@ -8,6 +8,19 @@
 namespace ptshim {
 
 namespace {
+// PTSHIM_SPURIOUS_WAKEUPS=1: what POSIX allows and glibc rarely does, made
+// common, from the schedule's generator: a wait may return without a
+// signal (after the others had a turn), and a signal may wake every waiter.
+constexpr uint64_t kSpuriousOneIn = 4;
+enum Choice : uint32_t { kSpuriousWait = 21, kSpuriousBroadcast = 22 };
+
+bool spurious_now(uint32_t kind) {
+  if (__builtin_expect(!options().spurious_wakeups, 1)) return false;
+  bool yes = sched_random_below(kSpuriousOneIn) == 0;
+  decision_note(kind, yes);
+  return yes;
+}
+
 // A process-shared or robust mutex with this private condvar.
 [[gnu::noinline]] int wait_with_shared_mutex(Cond* c, Mutex* m, uint64_t deadline_ns) {
   uint32_t depth;
@@ -32,7 +45,12 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
     NoSchedulingPoint one_step;
     mutex_unlock(m);
   }
-  WakeReason reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
+  WakeReason reason = WakeReason::kWoken;
+  if (spurious_now(kSpuriousWait)) {
+    yield();
+  } else {
+    reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
+  }
   mutex_lock(m, 0, false);
   if (m->type() == kMutexRecursive && depth > 1) m->depth = depth;
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
@@ -40,7 +58,11 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
 
 void cond_signal(Cond* c) {
   if (cond_is_shared(c)) return shared_cond_wake(c, false);
-  wake_one(&c->waiters);
+  if (c->waiters.head != nullptr && spurious_now(kSpuriousBroadcast)) {
+    wake_all(&c->waiters);
+  } else {
+    wake_one(&c->waiters);
+  }
   scheduling_point(SchedPoint::kWake);
 }
 
