@@ -11,8 +11,8 @@
 // Two departures, for programs that wait by spinning: a thread that yields
 // (sched_yield) drops below every other priority, or a spin-yield loop at
 // the top would never let the thread it waits for run; and the timer's
-// backstop (a whole real slice without a scheduling point) does the same to
-// a thread that spins without yielding (counted as not replayable).
+// backstop (seeded.cc: a whole real slice without a decision) does the same
+// to a thread that spins without yielding (counted as not replayable).
 //
 // INVARIANTS:
 // - pct_priority is 0 until the policy first sees a thread; drawn ones lie
@@ -115,6 +115,7 @@ Thread* pct_choose_waiter(const WaitQueue* q) {
 bool pct_switch_at(SchedPoint point) {
   Thread* self = current();
   if (point == SchedPoint::kTick) {  // the backstop (see the top)
+    if (!seeded_tick_preempts()) return false;
     demote(self);
     g_preempting = true;
     return true;

@@ -48,10 +48,9 @@ Thread* random_choose_waiter(const WaitQueue* q) {
 }
 
 // Asked only while another thread is runnable. A tick is the timer's
-// backstop for a thread that ran a whole real slice without a scheduling
-// point: the yield that follows draws among all.
+// backstop (seeded.cc): the yield that follows draws among all.
 bool random_switch_at(SchedPoint point) {
-  if (point == SchedPoint::kTick) return true;
+  if (point == SchedPoint::kTick) return seeded_tick_preempts();
   size_t n = g_runnable.count;
   uint64_t c = sched_random_below(n + 1);  // n: the running thread goes on
   Thread* to = c < n ? g_runnable.items[c] : nullptr;

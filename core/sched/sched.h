@@ -340,6 +340,9 @@ struct RunSet {
 void run_set_add(RunSet* set, Thread* t);
 void run_set_remove(RunSet* set, Thread* t);
 Thread* run_set_take(RunSet* set, size_t i);  // removes and returns the i-th
+// At a tick: true only when the running thread has had a whole slice
+// without a decision (seeded.cc: the timer's backstop).
+bool seeded_tick_preempts();
 inline void scheduling_point(SchedPoint point) {
   if (__builtin_expect(g_policy_sees_every_point, 0)) scheduling_point_slow(point);
 }
