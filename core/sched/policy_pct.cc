@@ -15,8 +15,10 @@
 // to a thread that spins without yielding (counted as not replayable).
 //
 // INVARIANTS:
-// - pct_priority is 0 until the policy first sees a thread; drawn ones lie
-//   above kDrawnFloor, change points' are 1..d-1, below all of them.
+// - pct_priority is 0 until the policy first sees a thread. Drawn ones lie
+//   above kDrawnFloor; change point i gives kChangeFloor + i, below all of
+//   them; a yield gives a new lowest priority below kChangeFloor, below every
+//   other thread's.
 // - g_preempting is set only between switch_at's "yes" and the yield's
 //   make_runnable of the preempted thread, which keeps its priority.
 #include "core/sched/sched.h"
@@ -29,10 +31,11 @@ bool g_started;
 uint64_t g_change_at[kPctMaxDepth];  // ascending decision numbers
 int g_changes;                       // d - 1
 int g_next_change;                   // index of the next change point
-uint64_t g_lowest_drawn;             // the lowest priority given by a draw or a yield
+uint64_t g_lowest;                   // the lowest priority a yield gave
 bool g_preempting;
 
 constexpr uint64_t kDrawnFloor = uint64_t{1} << 62;
+constexpr uint64_t kChangeFloor = uint64_t{1} << 61;
 
 enum Choice : uint32_t { kTake = 11, kStayOrSwitch = 12, kWaiter = 13 };
 
@@ -47,21 +50,21 @@ void start() {
       g_change_at[j - 1] = step;
     }
   }
-  g_lowest_drawn = kDrawnFloor + (uint64_t{1} << 61);
+  g_lowest = kChangeFloor;
 }
 
 uint64_t priority(Thread* t) {
   if (!g_started) start();
   if (t->pct_priority == 0) {
-    t->pct_priority = kDrawnFloor + (uint64_t{1} << 61) + (sched_random() >> 4);
+    t->pct_priority = kDrawnFloor + (sched_random() >> 2);
   }
   return t->pct_priority;
 }
 
-// Below every other thread's priority, above the change points'.
+// Below every other thread's priority.
 void demote(Thread* t) {
   priority(t);
-  t->pct_priority = --g_lowest_drawn;
+  t->pct_priority = --g_lowest;
 }
 
 // A decision was just noted: the running thread takes a change point's
@@ -70,7 +73,7 @@ void after_step() {
   if (!g_started) start();
   while (g_next_change < g_changes && g_change_at[g_next_change] <= decision_count()) {
     ++g_next_change;
-    current()->pct_priority = static_cast<uint64_t>(g_next_change);
+    current()->pct_priority = kChangeFloor + static_cast<uint64_t>(g_next_change);
   }
 }
 

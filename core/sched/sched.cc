@@ -224,7 +224,10 @@ bool yield(SwitchWhy why, SchedPoint point) {
   enqueue_runnable(self);
   Thread* next = g_policy->take_next();  // itself, when the others rank lower
   switch_to(next, why, point);
-  return next != self;
+  // A seeded policy may draw the caller itself with others runnable: they
+  // could have run, so the kernel's sched_yield (shim/sched_yield.cc) is not
+  // owed to other processes.
+  return next != self || g_policy_sees_every_point;
 }
 
 // Not a preemption by the slice: the slice rule (preempt.cc) and the
