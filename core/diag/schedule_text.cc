@@ -20,7 +20,7 @@ const char* point_name(SchedPoint p) {
     case SchedPoint::kInstruction:
       return "a seeded instruction slice";
     case SchedPoint::kUncontendedLock:
-      return "a lock";
+      return "a lock, join or once that did not wait";
     case SchedPoint::kUncontendedUnlock:
       return "an unlock";
     case SchedPoint::kWake:

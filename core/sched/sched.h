@@ -291,7 +291,8 @@ __attribute__((always_inline)) inline void leave_core() {
 enum class SchedPoint : uint8_t {
   kTick,               // the slice timer fired at a safe point
   kInstruction,        // a seeded slice of program instructions ran out (step.cc)
-  kUncontendedLock,    // a lock taken without waiting (mutex, rwlock, spin, semaphore)
+  kUncontendedLock,    // a wait that did not wait: a lock (mutex, rwlock, spin, semaphore)
+                       // taken at once, a join of a finished thread, a once already done
   kUncontendedUnlock,  // a lock released with no waiter to hand it to
   kWake,               // a call that wakes waiters, or could have (signal, post, unlock)
   kCreate,             // a thread was created, and may run before its creator goes on

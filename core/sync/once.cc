@@ -15,7 +15,10 @@ enum OnceState : int { kNotRun = 0, kRunning = 1, kDone = 2 };
 bool once_claim(int* control) {
   for (;;) {
     int state = __atomic_load_n(control, __ATOMIC_ACQUIRE);
-    if (state == kDone) return false;
+    if (state == kDone) {
+      scheduling_point(SchedPoint::kUncontendedLock);  // a wait that did not wait
+      return false;
+    }
     if (state == kNotRun) break;
     if (g_reporting) return false;  // the runner is suspended; a report must not wait
     block_keyed(WaitKind::kOnce, control, 0);
@@ -27,6 +30,7 @@ bool once_claim(int* control) {
 void once_finish(int* control) {
   __atomic_store_n(control, kDone, __ATOMIC_RELEASE);
   wake_keyed(control);
+  scheduling_point(SchedPoint::kWake);
 }
 
 void once_abandon(int* control) {

@@ -250,7 +250,9 @@ int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
   if (t->detached) return EINVAL;
   if (t == self || self->joiner == t) return EDEADLK;
   if (t->joiner != nullptr && t->joiner != self) return EINVAL;
-  if (t->state != ThreadState::kExited) {
+  if (t->state == ThreadState::kExited) {
+    scheduling_point(SchedPoint::kUncontendedLock);  // a wait that did not wait
+  } else {
     if (try_only) return EBUSY;
     t->joiner = self;
     while (t->state != ThreadState::kExited) {
