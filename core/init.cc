@@ -54,7 +54,8 @@ void initialize() {
   sched_random_seed(options().seed);
   schedule_recording_start();
   schedule_note_starting_process();
-  sched_select_policy(policy_of(options().sched));
+  const SchedPolicy* policy = policy_of(options().sched);
+  sched_select_policy(g_recording ? recorded_policy(policy) : policy);
   cputime_start(adopt_main_thread());
   mark_scheduler_thread();
   main_stack_locate();

@@ -12,8 +12,10 @@ namespace {
 // Out of line: the system call's registers would cost every yield a frame.
 [[gnu::noinline]] void yield_to_processes() { arch::raw_syscall(SYS_sched_yield); }
 
+// A seeded policy may draw the caller itself while others are runnable:
+// they could have run, so no kernel sched_yield is owed to other processes.
 void yield_to_threads_or_processes() {
-  if (!yield()) yield_to_processes();
+  if (!yield() && !(g_policy_sees_every_point && g_policy->any_runnable())) yield_to_processes();
 }
 }  // namespace
 

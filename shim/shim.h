@@ -23,17 +23,21 @@ namespace ptshim {
 // re-entry can never switch threads in the middle of a core operation.
 class ShimEntry {
  public:
+  // One load decides the usual case: the scheduler's thread, no schedule
+  // being recorded (tls_shim_entry_plain, sched.h).
   [[gnu::always_inline]] explicit ShimEntry(const char* function) {
-    if (__builtin_expect(!tls_on_scheduler_thread, 0)) ensure_initialized_or_die(function);
     nested_ = g_in_core;
-    enter_core();
-    // Where a switch of a seeded run happened, for reports. Inlined into the
-    // exported function (or a helper it tail-calls): the return address is
-    // the program's call.
-    if (__builtin_expect(g_recording, 0) && !nested_) {
-      g_shim_function = function;
-      g_shim_site = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+    if (__builtin_expect(!tls_shim_entry_plain, 0)) {
+      if (!tls_on_scheduler_thread) ensure_initialized_or_die(function);
+      // Where a switch of a recorded run happened, for reports. Inlined
+      // into the exported function (or a helper it tail-calls): the return
+      // address is the program's call.
+      if (g_recording && !nested_) {
+        g_shim_function = function;
+        g_shim_site = reinterpret_cast<uintptr_t>(__builtin_return_address(0));
+      }
     }
+    enter_core();
   }
   ~ShimEntry() {
     if (!nested_) leave_core();

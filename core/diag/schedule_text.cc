@@ -119,11 +119,11 @@ void report_preemption(uint64_t number, const Thread* from, const Thread* to) {
     w.str(" -> ");
     write_thread_name(w, to);
     w.chr('\n');
-    write_thread_name(w, from);
+    write_thread_name(w.str("  "), from);
     w.str(" is preempted at:\n");
     write_backtrace(w, backtrace_running(nullptr));
     Backtrace next = backtrace_saved(to);
-    write_thread_name(w, to);
+    write_thread_name(w.str("  "), to);
     if (only_ptshim(next)) {
       w.str(" starts (it has not run yet)\n");
     } else {

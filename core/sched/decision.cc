@@ -70,7 +70,6 @@ void switch_note(const Thread* from, const Thread* to, SwitchWhy why, SchedPoint
   r.wait = from->wait_kind;
   r.function = g_shim_function;
   r.site = g_shim_site;
-  decision_note(0x100 + static_cast<uint32_t>(why), to->number);
 }
 
 size_t recent_switches(SwitchRecord* out) {

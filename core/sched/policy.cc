@@ -6,10 +6,12 @@ namespace ptshim {
 
 const SchedPolicy* g_policy = &kFifoPolicy;
 bool g_policy_sees_every_point = false;
+bool g_sync_testing = false;
 
 void sched_select_policy(const SchedPolicy* policy) {
   g_policy = policy;
   g_policy_sees_every_point = policy->sees_every_point;
+  g_sync_testing = policy->sees_every_point || options().spurious_wakeups;
 }
 
 int g_no_scheduling_points;
@@ -21,7 +23,7 @@ int g_no_scheduling_points;
 void scheduling_point_slow(SchedPoint point) {
   // A report's own library calls (libunwind's locks) are not the program's.
   if (g_no_scheduling_points != 0 || g_reporting || current()->file_locks_held != 0) return;
-  if (g_policy->any_runnable() && g_policy->switch_at(point)) yield(SwitchWhy::kPreempt, point);
+  if (g_policy->any_runnable() && g_policy->switch_at(point)) yield_preempted(point);
 }
 
 }  // namespace ptshim

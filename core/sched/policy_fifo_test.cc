@@ -13,10 +13,11 @@ using namespace ptshim;
 namespace ptshim {
 volatile int g_reporting;
 int g_yields;
-bool yield(SwitchWhy, SchedPoint) {
+bool yield() {
   ++g_yields;
   return true;
 }
+void yield_preempted(SchedPoint) { yield(); }
 // The policy compares with the running thread's level: a thread at level 0.
 Thread g_running;
 Thread* current() { return &g_running; }

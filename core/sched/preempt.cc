@@ -307,7 +307,7 @@ void preempt_enable() {
 void preempt_switch() {
   Thread* self = current();
   set_slice(slice_after_preemption(self, g_slice_ns, options().timeslice_ns));
-  yield(SwitchWhy::kPreempt, SchedPoint::kTick);
+  yield_preempted(SchedPoint::kTick);
   // Back on the processor. The switch in yield() cleared the flag, but that
   // switch was not the thread's own.
   self->preempted = true;

@@ -22,9 +22,11 @@ namespace ptshim {
 
 __thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-exec")));
 __thread bool tls_fast_paths_allowed __attribute__((tls_model("initial-exec")));
+__thread bool tls_shim_entry_plain __attribute__((tls_model("initial-exec")));
 volatile int g_in_core;
 volatile int g_reporting;
 DeferredWork g_deferred;
+SchedPoint g_preempted_at = SchedPoint::kCount;
 
 namespace {
 Thread* g_current;
@@ -52,11 +54,10 @@ void after_switch_in() {
   }
 }
 
-void switch_to(Thread* next, SwitchWhy why, SchedPoint point = SchedPoint::kCount) {
+void switch_to(Thread* next) {
   Thread* self = g_current;
   next->state = ThreadState::kRunning;
   if (next == self) return;
-  if (__builtin_expect(g_recording, 0)) switch_note(self, next, why, point);
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
     report_unguarded_overflow(self, nullptr);
@@ -190,6 +191,7 @@ WaitQueue g_keyed_waiters;
 void mark_scheduler_thread() {
   tls_on_scheduler_thread = true;
   tls_fast_paths_allowed = !g_policy_sees_every_point;
+  tls_shim_entry_plain = !g_recording;
 }
 
 void set_initial_current(Thread* t) {
@@ -213,7 +215,7 @@ void expire_deadlines() {
   if (io) io_poll_if_due(now);
 }
 
-bool yield(SwitchWhy why, SchedPoint point) {
+bool yield() {
   expire_deadlines();
   if (!g_policy->any_runnable()) return false;
   // The thread gives the processor back; preempt_switch sets the flag again
@@ -223,11 +225,14 @@ bool yield(SwitchWhy why, SchedPoint point) {
   self->preempted = false;
   enqueue_runnable(self);
   Thread* next = g_policy->take_next();  // itself, when the others rank lower
-  switch_to(next, why, point);
-  // A seeded policy may draw the caller itself with others runnable: they
-  // could have run, so the kernel's sched_yield (shim/sched_yield.cc) is not
-  // owed to other processes.
-  return next != self || g_policy_sees_every_point;
+  switch_to(next);
+  return next != self;
+}
+
+void yield_preempted(SchedPoint point) {
+  g_preempted_at = point;
+  yield();
+  g_preempted_at = SchedPoint::kCount;
 }
 
 // Not a preemption by the slice: the slice rule (preempt.cc) and the
@@ -235,7 +240,7 @@ bool yield(SwitchWhy why, SchedPoint point) {
 void yield_to_higher_priority() {
   Thread* self = g_current;
   enqueue_runnable(self, true);
-  switch_to(g_policy->take_next(), SwitchWhy::kPriority);
+  switch_to(g_policy->take_next());
 }
 
 void take_deferred_work() {
@@ -278,7 +283,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->queue = queue;
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   cputime_sample(&self->cpu);
-  switch_to(pick_next(), SwitchWhy::kBlock);
+  switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
   WakeReason reason = self->wake_reason;  // a handler's own waits overwrite it
@@ -366,7 +371,7 @@ void exit_current_and_schedule() {
     self->base_level = self->boost_level = 0;
     priority_set_boost(self, 0);
   }
-  switch_to(pick_next(), SwitchWhy::kExit);
+  switch_to(pick_next());
   __builtin_unreachable();
 }
 

@@ -229,8 +229,11 @@ extern __thread bool tls_on_scheduler_thread __attribute__((tls_model("initial-e
 // tls_on_scheduler_thread, and the policy lets the lock fast paths run
 // (below): one %fs-relative load decides both.
 extern __thread bool tls_fast_paths_allowed __attribute__((tls_model("initial-exec")));
-// Sets both for the running user thread: at start-up, and first thing in
-// every new thread (each has its own TLS block).
+// tls_on_scheduler_thread, and no schedule is being recorded (g_recording):
+// a shim entry then has nothing to do but enter the core (shim/shim.h).
+extern __thread bool tls_shim_entry_plain __attribute__((tls_model("initial-exec")));
+// Sets all three for the running user thread: at start-up, and first thing
+// in every new thread (each has its own TLS block).
 void mark_scheduler_thread();
 
 // g_in_core is 1 while core state may be inconsistent or a switch is under
@@ -319,8 +322,11 @@ struct SchedPolicy {
   // they never enter the core.
   bool sees_every_point;
 };
-extern const SchedPolicy* g_policy;      // chosen once, by sched_select_policy
-extern bool g_policy_sees_every_point;   // g_policy->sees_every_point, one load away
+extern const SchedPolicy* g_policy;     // chosen once, by sched_select_policy
+extern bool g_policy_sees_every_point;  // g_policy->sees_every_point, one load away
+// A seeded policy, or PTSHIM_SPURIOUS_WAKEUPS: core/sync takes the paths
+// that serve them (points inside composite steps, spurious wake-ups).
+extern bool g_sync_testing;
 extern const SchedPolicy kFifoPolicy;    // the default: round robin within priority levels
 extern const SchedPolicy kRandomPolicy;  // seeded: a uniform draw at every point (policy_random.cc)
 extern const SchedPolicy kPctPolicy;  // seeded: PCT's priorities and change points (policy_pct.cc)
@@ -397,6 +403,9 @@ struct SwitchRecord {
   uintptr_t site;
 };
 void switch_note(const Thread* from, const Thread* to, SwitchWhy why, SchedPoint point);
+// The policy a recording run uses: `inner`'s choices, with every switch (and,
+// for a policy that notes nothing itself, every choice) in the record.
+const SchedPolicy* recorded_policy(const SchedPolicy* inner);
 inline constexpr size_t kRecentSwitches = 20;
 // The last switches, oldest first; returns how many (at most kRecentSwitches).
 size_t recent_switches(SwitchRecord* out);
@@ -430,8 +439,11 @@ void set_initial_current(Thread* t);  // the first thread is current before anyt
 void after_first_switch_in();         // a new thread's first step (core/thread)
 // Moves the caller behind the other runnable threads of its priority and
 // runs the next; false when no other thread ran (none runnable ranks as high).
-// `why`/`point`: what the schedule's record says of it.
-bool yield(SwitchWhy why = SwitchWhy::kYield, SchedPoint point = SchedPoint::kCount);
+bool yield();
+// The same, as a preemption at `point`: g_preempted_at says so meanwhile
+// (kCount otherwise), for the schedule's record.
+void yield_preempted(SchedPoint point);
+extern SchedPoint g_preempted_at;
 // Runs the higher-priority thread that became runnable, the caller staying
 // ahead of its equals (kSwitchPriority).
 void yield_to_higher_priority();

@@ -15,7 +15,7 @@ constexpr uint64_t kSpuriousOneIn = 4;
 enum Choice : uint32_t { kSpuriousWait = 21, kSpuriousBroadcast = 22 };
 
 bool spurious_now(uint32_t kind) {
-  if (__builtin_expect(!options().spurious_wakeups, 1)) return false;
+  if (!options().spurious_wakeups) return false;
   bool yes = sched_random_below(kSpuriousOneIn) == 0;
   decision_note(kind, yes);
   return yes;
@@ -29,24 +29,23 @@ bool spurious_now(uint32_t kind) {
   if (int err = mutex_reacquire_after_wait(m, depth)) return err;  // EOWNERDEAD (robust)
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
 }
-}  // namespace
 
-int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
-  if (__builtin_expect(cond_is_shared(c) | mutex_is_shared(m), 0)) {
-    return cond_is_shared(c) ? shared_cond_wait(c, m, deadline_ns)
-                             : wait_with_shared_mutex(c, m, deadline_ns);
-  }
+// kTesting: a seeded policy sees the points, or PTSHIM_SPURIOUS_WAKEUPS is
+// on (g_sync_testing); the default path is the plain one.
+template <bool kTesting>
+int wait_private(Cond* c, Mutex* m, uint64_t deadline_ns) {
   Thread* self = current();
   if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
   uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
   if (m->type() == kMutexRecursive) m->depth = 1;
-  {
-    // Releasing the mutex and joining the queue are one step.
-    NoSchedulingPoint one_step;
+  if constexpr (kTesting) {
+    NoSchedulingPoint one_step;  // releasing the mutex and joining the queue are one step
+    mutex_unlock(m);
+  } else {
     mutex_unlock(m);
   }
   WakeReason reason = WakeReason::kWoken;
-  if (spurious_now(kSpuriousWait)) {
+  if (kTesting && spurious_now(kSpuriousWait)) {
     yield();
   } else {
     reason = block(&c->waiters, WaitKind::kCond, c, deadline_ns);
@@ -56,14 +55,29 @@ int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
   return reason == WakeReason::kTimedOut ? ETIMEDOUT : 0;
 }
 
-void cond_signal(Cond* c) {
-  if (cond_is_shared(c)) return shared_cond_wake(c, false);
+[[gnu::noinline]] void signal_testing(Cond* c) {
   if (c->waiters.head != nullptr && spurious_now(kSpuriousBroadcast)) {
     wake_all(&c->waiters);
   } else {
     wake_one(&c->waiters);
   }
   scheduling_point(SchedPoint::kWake);
+}
+}  // namespace
+
+int cond_wait(Cond* c, Mutex* m, uint64_t deadline_ns) {
+  if (__builtin_expect(cond_is_shared(c) | mutex_is_shared(m), 0)) {
+    return cond_is_shared(c) ? shared_cond_wait(c, m, deadline_ns)
+                             : wait_with_shared_mutex(c, m, deadline_ns);
+  }
+  if (__builtin_expect(g_sync_testing, 0)) return wait_private<true>(c, m, deadline_ns);
+  return wait_private<false>(c, m, deadline_ns);
+}
+
+void cond_signal(Cond* c) {
+  if (cond_is_shared(c)) return shared_cond_wake(c, false);
+  if (__builtin_expect(g_sync_testing, 0)) return signal_testing(c);
+  wake_one(&c->waiters);
 }
 
 void cond_broadcast(Cond* c) {
