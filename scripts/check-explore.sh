@@ -89,7 +89,7 @@ fi
 # A program that aborts: killed by SIGABRT, with ptshim's report; the replay
 # dies the same way (128 + 6).
 if run aborts 1 "$launcher" explore --runs=20 -- "$progs/explore-aborts"; then
-  has aborts "$tmp/out" '^ptshim explore: seed 1 fails: killed by SIGABRT, after the report "ptshim: SIGABRT in thread 2' \
+  has aborts "$tmp/out" '^ptshim explore: seed 1 fails: killed by SIGABRT; report: ptshim: SIGABRT in thread 2 "worker"$' \
     '^    \| ptshim: SIGABRT in thread 2 "worker"$'
   replay=$(replay_of)
   if run aborts-replay 134 bash -c "$replay; exit \$?"; then

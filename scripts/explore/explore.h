@@ -57,9 +57,8 @@ struct RunResult {
 };
 struct Verdict {
   bool failed = false;
-  std::string
-      why;  // "exit status 1", "killed by SIGABRT, after the report \"ptshim: deadlock: ...\"", ...
-  std::string kind;    // the same failure has the same kind: "report deadlock", "exit 1", ...
+  std::string why;     // "exit status 1", "killed by SIGABRT; report: ptshim: deadlock: ...", ...
+  std::string kind;    // equal for the same failure: "exit 1", "signal SIGABRT, report deadlock"
   std::string detail;  // for a stdout that differs: the first line that does
 };
 // `reference` is the stdout the run must print (--stdout-must-match), or null.

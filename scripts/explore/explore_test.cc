@@ -116,7 +116,7 @@ void judging() {
   RunResult aborted = exited(0, "ptshim: deadlock: no thread can run\n");
   aborted.wait_status = SIGABRT;  // WIFSIGNALED
   Verdict d = judge(aborted, nullptr, 0, 10);
-  CHECK(d.why == "killed by SIGABRT, after the report \"ptshim: deadlock: no thread can run\"");
+  CHECK(d.why == "killed by SIGABRT; report: ptshim: deadlock: no thread can run");
   CHECK(d.kind == "signal SIGABRT, report deadlock");
 
   // A report from a forked child, the program itself exiting 0.

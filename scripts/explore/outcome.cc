@@ -193,7 +193,7 @@ Verdict judge(const RunResult& r, const std::string* reference, uint64_t referen
   Verdict v;
   std::string report = failure_report(r.err);
   std::string report_part;
-  if (!report.empty()) report_part = ", after the report \"" + report.substr(0, 200) + "\"";
+  if (!report.empty()) report_part = "; report: " + report.substr(0, 200);
   char seconds[32];
   snprintf(seconds, sizeof seconds, "%g", timeout_s);
   if (r.timed_out) {
