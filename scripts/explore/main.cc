@@ -207,7 +207,7 @@ struct Explorer {
       print_failure(r, v, true);
       if (!o.keep_going) stop = true;
     };
-    while (next_commit <= o.runs && !g_interrupted) {
+    while (next_commit <= o.runs) {
       while (!stop && pool.running() < jobs && next_launch <= o.runs) {
         if (!pool.start({next_launch, schedule_env(next_launch, {}, {}), 0})) {
           fprintf(stderr, "ptshim explore: cannot start %s: %s\n", o.program[0].c_str(),
@@ -237,11 +237,6 @@ struct Explorer {
     pool.kill_all();
     clear_progress();
     double seconds = now_seconds() - started;
-    if (g_interrupted) {
-      printf("ptshim explore: interrupted after %llu runs\n",
-             static_cast<unsigned long long>(done));
-      return 130;
-    }
     printf("ptshim explore: %llu run%s (%s, %u at a time), %.1f s, %.0f runs/s: ",
            static_cast<unsigned long long>(done), done == 1 ? "" : "s", o.sched.c_str(), jobs,
            seconds, static_cast<double>(done) / seconds);
@@ -367,7 +362,7 @@ int main_explore(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
 
-  Pool pool(e.o.program, env, e.o.timeout_s, dump_signal_from_environment());
+  Pool pool(e.o.program, env, e.o.timeout_s, dump_signal_from_environment(), &g_interrupted);
   int status = e.o.minimize ? e.minimize(pool, jobs) : e.explore(pool, jobs);
   fflush(stdout);
   return status;

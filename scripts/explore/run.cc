@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 
 namespace explore {
 
@@ -59,11 +61,12 @@ double now_seconds() {
 }
 
 Pool::Pool(std::vector<std::string> program, std::vector<std::string> env, double timeout_s,
-           int dump_signal)
+           int dump_signal, const volatile sig_atomic_t* interrupted)
     : program_(std::move(program)),
       env_(std::move(env)),
       timeout_s_(timeout_s),
-      dump_signal_(dump_signal) {}
+      dump_signal_(dump_signal),
+      interrupted_(interrupted) {}
 
 Pool::~Pool() { kill_all(); }
 
@@ -108,6 +111,16 @@ bool Pool::start(const Job& job) {
     return false;
   }
   int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  if (pidfd < 0) {  // not waitable with the others: end it
+    int saved = errno;
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    close(out);
+    close(err);
+    errno = saved;
+    return false;
+  }
   double t = now_seconds();
   children_.emplace(pid, Child{job, pid, pidfd, out, err, t, t + timeout_s_});
   return true;
@@ -145,7 +158,12 @@ Finished Pool::wait_one() {
     double wait = nearest - now_seconds();
     int ms = wait <= 0 ? 0 : static_cast<int>(std::min(wait * 1000 + 1, 60000.0));
     int n = poll(fds.data(), fds.size(), ms);
-    if (n < 0 && errno != EINTR) n = 0;
+    if (n < 0) n = 0;
+    if (*interrupted_) {
+      kill_all();
+      fputs("\nptshim explore: interrupted\n", stderr);
+      exit(130);
+    }
     for (size_t i = 0; n > 0 && i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       auto it = children_.find(pids[i]);

@@ -4,6 +4,7 @@
 // killed as a group once the program has ended or its time is up.
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <map>
@@ -28,9 +29,11 @@ struct Finished {
 class Pool {
  public:
   // `env` is the environment of every run; `dump_signal` is sent to a run
-  // past its timeout, so that ptshim prints where its threads are.
+  // past its timeout, so that ptshim prints where its threads are. When
+  // `*interrupted` becomes set (SIGINT, SIGTERM), waiting kills every run
+  // and exits with status 130.
   Pool(std::vector<std::string> program, std::vector<std::string> env, double timeout_s,
-       int dump_signal);
+       int dump_signal, const volatile sig_atomic_t* interrupted);
   ~Pool();
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
@@ -55,6 +58,7 @@ class Pool {
   std::vector<std::string> program_, env_;
   double timeout_s_;
   int dump_signal_;
+  const volatile sig_atomic_t* interrupted_;
   std::map<pid_t, Child> children_;
 };
 
