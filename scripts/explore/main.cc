@@ -32,6 +32,7 @@ namespace explore {
 namespace {
 
 volatile sig_atomic_t g_interrupted;
+constexpr size_t kRerun = 1;  // the tag of a failing seed's second run
 void on_interrupt(int) { g_interrupted = 1; }
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -126,7 +127,22 @@ struct Explorer {
     if (tty) fputs("\r\033[K", stderr);
   }
 
-  void print_failure(const RunResult& r, const Verdict& v, bool with_minimize) const {
+  // What a second run of a failing seed did, in one line.
+  static std::string replay_check(const RunResult& first, const Verdict& v, const RunResult& again,
+                                  const Verdict& va) {
+    auto d1 = last_schedule(first.err), d2 = last_schedule(again.err);
+    std::string digests;
+    if (d1 && d2 && d1->digest != d2->digest) {
+      digests = "; digest " + d2->digest + ", the first run's " + d1->digest;
+    }
+    if (va.failed && va.kind == v.kind && digests.empty()) {
+      return std::string("the same failure") + (d1 && d2 ? ", the same digest" : "");
+    }
+    return "NOT the same: " + (va.failed ? va.why : std::string("it passed")) + digests;
+  }
+
+  void print_failure(const RunResult& r, const Verdict& v, bool with_minimize,
+                     const std::string& replayed = "") const {
     clear_progress();
     printf("ptshim explore: seed %llu fails: %s\n", static_cast<unsigned long long>(r.seed),
            v.why.c_str());
@@ -150,6 +166,7 @@ struct Explorer {
       printf("  schedule: (no schedule line in its stderr)\n");
     }
     printf("  replay:   %s\n", replay(r.seed, {}).c_str());
+    if (!replayed.empty()) printf("  replayed once: %s\n", replayed.c_str());
     if (with_minimize) printf("  minimize: %s\n", minimize_command(r.seed).c_str());
     fflush(stdout);
   }
@@ -204,8 +221,40 @@ struct Explorer {
         return;
       }
       if (failures++ == 0) first_failure = r.seed;
-      print_failure(r, v, true);
-      if (!o.keep_going) stop = true;
+      auto schedule = last_schedule(r.err);
+      bool replayable =
+          !schedule || schedule->not_controlled.find("not replayable") == std::string::npos;
+      if (!o.keep_going && replayable) {
+        stop = true;
+        pool.kill_all();  // runs of higher seeds, not needed
+      }
+      // The seed once more, as the replay command would run it: the same
+      // failure and the same digest, or the run is not reproducible. Not for
+      // a hang, which would cost the whole timeout again.
+      std::string replayed = "not tried (a hang)";
+      if (v.kind != "timeout") {
+        if (!pool.start({r.seed, schedule_env(r.seed, {}, {}), kRerun})) {
+          replayed = std::string("could not start: ") + strerror(errno);
+        } else {
+          for (;;) {
+            Finished f = pool.wait_one();
+            if (f.job.tag != kRerun) {
+              pending.emplace(f.job.seed, std::move(f.result));
+              continue;
+            }
+            Verdict va = judge(f.result, o.stdout_must_match && reference ? &*reference : nullptr,
+                               reference_seed, o.timeout_s);
+            replayed = replay_check(r, v, f.result, va);
+            break;
+          }
+        }
+      }
+      print_failure(r, v, true, replayed);
+      if (!o.keep_going && !replayable) {
+        printf(
+            "  (its schedule has timer preemptions that cannot be replayed exactly: looking on "
+            "for a failure without them)\n");
+      }
     };
     while (next_commit <= o.runs) {
       while (!stop && pool.running() < jobs && next_launch <= o.runs) {
