@@ -154,6 +154,12 @@ if run minimize-exit-one 1 "$launcher" explore --minimize=4 -- "$progs/explore-e
     '^  replay:   .* --sched=random --seed=4 -- '
 fi
 
+if run minimize-stdout 1 "$launcher" explore --stdout-must-match --minimize=2 -- \
+  "$progs/explore-prints_pid"; then
+  has minimize-stdout "$tmp/out" "^ptshim explore: seed 2 fails: stdout differs from seed 1's" \
+    '^ptshim explore: cannot minimize: the run.s schedule line has no preemptions= count$'
+fi
+
 # The replay runs the program as explore did: the same stack and environment
 # addresses (address-space randomisation off, the same environment).
 if run same-addresses 1 "$launcher" explore --runs=1 -- "$progs/explore-stack_address"; then

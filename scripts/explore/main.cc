@@ -32,7 +32,8 @@ namespace explore {
 namespace {
 
 volatile sig_atomic_t g_interrupted;
-constexpr size_t kRerun = 1;  // the tag of a failing seed's second run
+constexpr size_t kRerun = 1;               // the tag of a failing seed's second run
+constexpr uint64_t kReferenceTries = 100;  // seeds minimize tries for a reference stdout
 void on_interrupt(int) { g_interrupted = 1; }
 
 [[noreturn]] void usage_error(const std::string& message) {
@@ -301,8 +302,25 @@ struct Explorer {
   int minimize(Pool& pool, unsigned jobs) {
     uint64_t seed = *o.minimize;
     calibrate(pool);  // the same steps as the explore run that found the seed
+    // --stdout-must-match: the reference is explore's, the lowest passing seed's.
+    std::optional<std::string> reference;
+    uint64_t reference_seed = 0;
+    for (uint64_t s = 1; o.stdout_must_match && !reference && s <= kReferenceTries; ++s) {
+      if (s == seed) continue;
+      RunResult r = run_one(pool, s, {}, {});
+      if (!judge(r, nullptr, 0, o.timeout_s).failed) {
+        reference = r.out;
+        reference_seed = s;
+      }
+    }
+    if (o.stdout_must_match && !reference) {
+      printf("ptshim explore: no passing run among seeds 1 to %llu for the reference stdout\n",
+             static_cast<unsigned long long>(kReferenceTries));
+      return 1;
+    }
+    const std::string* ref = reference ? &*reference : nullptr;
     RunResult base = run_one(pool, seed, {}, {});
-    Verdict v = judge(base, nullptr, 0, o.timeout_s);
+    Verdict v = judge(base, ref, reference_seed, o.timeout_s);
     if (!v.failed) {
       printf("ptshim explore: seed %llu does not fail; nothing to minimize\n",
              static_cast<unsigned long long>(seed));
@@ -328,7 +346,7 @@ struct Explorer {
         }
         for (size_t k = 0; k < started; ++k) {
           Finished f = pool.wait_one();
-          Verdict w = judge(f.result, nullptr, 0, o.timeout_s);
+          Verdict w = judge(f.result, ref, reference_seed, o.timeout_s);
           answers[f.job.tag] = w.failed && w.kind == v.kind;
         }
         i += started;
@@ -346,7 +364,7 @@ struct Explorer {
     std::vector<uint64_t> kept = minimize_preemptions(all, jobs, fails);
     std::vector<uint64_t> skip = complement(count, kept);
     RunResult last = run_one(pool, seed, skip, kept);
-    Verdict lv = judge(last, nullptr, 0, o.timeout_s);
+    Verdict lv = judge(last, ref, reference_seed, o.timeout_s);
     clear_progress();
     printf(
         "ptshim explore: seed %llu fails (%s) with %zu of its %llu preemptions%s%s (%llu runs)\n",
