@@ -15,6 +15,7 @@
 // lower seeds), so the first failure reported, and the reference stdout of
 // --stdout-must-match, are the same whatever the number of jobs.
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/personality.h>
@@ -406,7 +407,13 @@ int main_explore(int argc, char** argv) {
   e.pct_steps = e.o.pct_steps;
   e.tty = isatty(2) != 0;
   unsigned jobs = e.o.jobs;
-  if (jobs == 0) jobs = static_cast<unsigned>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+  if (jobs == 0) {  // the CPUs this process may run on (taskset, cgroup cpusets)
+    cpu_set_t cpus;
+    jobs = sched_getaffinity(0, sizeof cpus, &cpus) == 0
+               ? static_cast<unsigned>(CPU_COUNT(&cpus))
+               : static_cast<unsigned>(std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)));
+    jobs = std::max(jobs, 1u);
+  }
 
   std::vector<std::string> env;
   std::string preload = library;
