@@ -61,6 +61,42 @@ expect timeslice-0 0 '^0 8m$' '' -- \
 expect case-insensitive 0 '^1MS$' '' -- "$launcher" --timeslice=1MS printenv PTSHIM_TIMESLICE
 expect no-options-keep-env 0 '^7ms$' '' -- \
   env PTSHIM_TIMESLICE=7ms "$launcher" printenv PTSHIM_TIMESLICE
+# The schedule's options (issue 14): each sets its variable; bad values are
+# one line and exit status 2.
+expect sched-options-set-env 0 '^pct:2 17 900 3,17 4 1 1 1$' '' -- \
+  "$launcher" --sched=pct:2 --seed 17 --pct-steps=900 --preempt-skip=3,17 --preempt-show 4 \
+  --virtual-time --spurious-wakeups --schedule-digest=1 -- sh -c \
+  'echo "$PTSHIM_SCHED $PTSHIM_SEED $PTSHIM_PCT_STEPS $PTSHIM_PREEMPT_SKIP $PTSHIM_PREEMPT_SHOW $PTSHIM_VIRTUAL_TIME $PTSHIM_SPURIOUS_WAKEUPS $PTSHIM_SCHEDULE_DIGEST"'
+expect virtual-time-0 0 '^0$' '' -- "$launcher" --virtual-time=0 printenv PTSHIM_VIRTUAL_TIME
+expect seed-max 0 '^18446744073709551615$' '' -- \
+  "$launcher" --seed=18446744073709551615 printenv PTSHIM_SEED
+expect bad-sched 2 '' "^ptshim: invalid --sched 'foo': expected fifo, random, pct or pct:DEPTH with DEPTH from 1 to 32 \(see ptshim --help\)$" -- \
+  "$launcher" --sched=foo true
+expect bad-sched-pct-0 2 '' "^ptshim: invalid --sched 'pct:0': " -- "$launcher" --sched=pct:0 true
+expect bad-sched-pct-33 2 '' "^ptshim: invalid --sched 'pct:33': " -- "$launcher" --sched pct:33 true
+expect bad-seed-negative 2 '' "^ptshim: invalid --seed '-1': expected a decimal number from 0 to 18446744073709551615 \(see ptshim --help\)$" -- \
+  "$launcher" --seed=-1 true
+expect bad-seed-too-big 2 '' "^ptshim: invalid --seed '18446744073709551616': " -- \
+  "$launcher" --seed=18446744073709551616 true
+expect bad-pct-steps 2 '' "^ptshim: invalid --pct-steps '0': " -- "$launcher" --pct-steps=0 true
+expect bad-preempt-skip 2 '' "^ptshim: invalid --preempt-skip '3,,4': " -- \
+  "$launcher" --preempt-skip=3,,4 true
+expect bad-preempt-show-zero 2 '' "^ptshim: invalid --preempt-show '0': " -- \
+  "$launcher" --preempt-show=0 true
+expect bad-virtual-time 2 '' "^ptshim: invalid --virtual-time 'yes': expected 0 or 1 " -- \
+  "$launcher" --virtual-time=yes true
+expect missing-seed-value 2 '' "^ptshim: option '--seed' needs a value \(see ptshim --help\)$" -- \
+  "$launcher" --seed
+expect sched-before-explore 2 '' '^ptshim: the schedule options go after explore ' -- \
+  "$launcher" --sched=pct explore -- true
+# A seeded run starts without address-space randomisation (personality
+# ADDR_NO_RANDOMIZE, 0x0040000) and without the shell's `_` (explore's runs have none).
+expect seeded-no-aslr 0 '^00040000$' '' -- "$launcher" --seed=1 cat /proc/self/personality
+expect seeded-by-env-no-aslr 0 '^00040000$' '' -- \
+  env PTSHIM_SCHED=random "$launcher" cat /proc/self/personality
+expect fifo-aslr 0 '^00000000$' '' -- "$launcher" --seed=1 --sched=fifo cat /proc/self/personality
+expect seeded-no-underscore 1 '' '' -- env _=/some/shell/path "$launcher" --seed=1 printenv _
+expect explore-help 0 '^Usage: ptshim explore ' '' -- "$launcher" explore --help
 expect preload 0 "^$lib\$" '' -- env -u LD_PRELOAD "$launcher" printenv LD_PRELOAD
 # A harmless library that exists, so that ld.so stays quiet.
 other=$(ldconfig -p 2>/dev/null | awk '/^[[:space:]]*libm\.so\.6 / { print $NF; exit }')
@@ -99,6 +135,8 @@ if cmake --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" 2>&1; the
     expect installed-demo-found 0 "^$inst_lib\$" \
       "^ptshim: no program given; running the bundled demo: $inst_demo\$" -- \
       env -u LD_PRELOAD "$prefix/bin/ptshim"
+    expect installed-explore 0 '^ptshim explore: 2 runs .*: no failure$' '' -- \
+      "$prefix/bin/ptshim" explore --runs=2 -- true
   else
     bad installed-files "library: ${inst_lib:-missing}" "demo: ${inst_demo:-missing}"
   fi
