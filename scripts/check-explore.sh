@@ -12,13 +12,8 @@ set -uo pipefail
 build_dir=$(readlink -f -- "${1:?usage: check-explore.sh BUILD_DIR}")
 launcher=$build_dir/bin/ptshim
 progs=$build_dir/explore-tests
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; shift; printf '     %s\n' "$@"; }
+# shellcheck source=scripts/check-lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/check-lib.sh"
 
 # run NAME STATUS command...: runs it (stdout in $tmp/out, stderr in $tmp/err);
 # false, with a FAIL line, unless its exit status is STATUS.

@@ -9,13 +9,8 @@
 set -uo pipefail
 build_dir=$(readlink -f -- "${1:?usage: check-launcher.sh BUILD_DIR}")
 launcher=$build_dir/bin/ptshim
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); printf 'ok   %s\n' "$1"; }
-bad() { failed=$((failed + 1)); printf 'FAIL %s\n' "$1"; shift; printf '     %s\n' "$@"; }
+# shellcheck source=scripts/check-lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/check-lib.sh"
 
 # expect NAME STATUS STDOUT-REGEX STDERR-REGEX -- command...
 # Empty regexes mean "must be empty".
