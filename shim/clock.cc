@@ -64,7 +64,9 @@ uint64_t ns_from_timeval(const timeval& tv) {
 }  // namespace
 
 PTSHIM_EXPORT int clock_gettime(clockid_t clock, timespec* ts) {
-  if (__builtin_expect(clock >= 0 && clock != CLOCK_THREAD_CPUTIME_ID && !g_virtual_clock.on, 1)) {
+  if (__builtin_expect(static_cast<uint32_t>(clock) < g_virtual_clock.kernel_clocks_below &&
+                           clock != CLOCK_THREAD_CPUTIME_ID,
+                       1)) {
     return libc_clock_gettime(clock, ts);
   }
   if (g_virtual_clock.on) return virtual_clock_gettime(clock, ts);

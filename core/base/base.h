@@ -98,13 +98,17 @@ T** internal_grow(T** items, size_t used, size_t* capacity, size_t first) {
 // Under virtual time that clock is the virtual one (below).
 inline constexpr uint64_t kNsPerSec = 1000000000u;
 
-// Virtual time (PTSHIM_VIRTUAL_TIME, docs/design.md §3.4): a logical
+// Virtual time (PTSHIM_VIRTUAL_TIME, docs/design.md §4.11): a logical
 // CLOCK_MONOTONIC that only ptshim moves. A program's clock read advances it
 // by kVirtualReadQuantumNs; core/sched moves it to the earliest deadline when
 // nothing can run (idle: no thread's CPU time) or when a thread ran a whole
 // real slice without a scheduling point (busy: the running thread's). Every
 // other clock is derived from it, from fixed start values.
 struct VirtualClock {
+  // The clock ids clock_gettime hands straight to glibc's lie below this:
+  // 2^31, every non-negative one, without virtual time; 0 under it. One
+  // compare with memory, in place of the sign test it replaces.
+  uint32_t kernel_clocks_below;
   bool on;                    // set once at start-up (virtual_time_start)
   uint64_t now_ns;            // CLOCK_MONOTONIC
   uint64_t idle_ns;           // of what it advanced, the part no thread ran

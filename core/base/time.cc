@@ -71,7 +71,7 @@ uint64_t saturating_ns(const timespec* ts) {
 }
 }  // namespace
 
-VirtualClock g_virtual_clock;
+VirtualClock g_virtual_clock{uint32_t{1} << 31, false, 0, 0, 0};
 
 uint64_t real_monotonic_now_ns() { return kernel_clock_now_ns(CLOCK_MONOTONIC); }
 
@@ -80,6 +80,7 @@ void virtual_time_start() {
   g_virtual_clock.idle_ns = 0;
   g_virtual_clock.process_start_ns = virtual_busy_ns();
   g_virtual_clock.on = true;
+  g_virtual_clock.kernel_clocks_below = 0;
 }
 
 void virtual_time_after_fork_in_child() { g_virtual_clock.process_start_ns = virtual_busy_ns(); }

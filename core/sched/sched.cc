@@ -95,8 +95,12 @@ void idle_until_next_event() {
   bool virtual_jump = deadline && g_virtual_clock.on;
   if (!work_deferred()) {
     int64_t timeout = -1;
+    bool child_recheck_due = false;
     if (virtual_jump) {
       timeout = 0;
+    } else if (g_virtual_clock.on && child_waiters_exist()) {
+      timeout = kChildRecheckNs;  // real time: see child.cc
+      child_recheck_due = true;
     } else if (deadline) {
       uint64_t now = monotonic_now_ns(), earliest = deadline_earliest_ns();
       timeout = earliest > now ? static_cast<int64_t>(earliest - now) : 0;
@@ -107,6 +111,7 @@ void idle_until_next_event() {
       arch::raw_syscall(SYS_ppoll, 0, 0, timeout >= 0 ? reinterpret_cast<long>(&left) : 0,
                         reinterpret_cast<long>(&sleeping_mask), sizeof sleeping_mask);
     }
+    if (child_recheck_due) child_recheck();
   }
   signal_idle_end(sleeping_mask);
   cputime_idle_end();
