@@ -78,13 +78,11 @@ void write_deadlock_report(Writer& w) {
 }
 
 // Some thread waits for something only another thread of the process could
-// give it (not for a signal, not for a child, whose SIGCHLD ends the wait,
-// and not one of ptshim's own idle threads). (A child waiter has a recheck
-// deadline, so it never reaches here, except under virtual time.)
+// give it (not for a signal, and not one of ptshim's own idle threads).
 bool threads_wait_for_each_other() {
   for (const Thread* t = all_threads_head(); t != nullptr; t = t->all_next) {
     if (t->state == ThreadState::kBlocked && !t->in_sigsuspend && t->sigwait_set == 0 &&
-        t->wait_kind != WaitKind::kChild && !t->idle_own) {
+        !t->idle_own) {
       return true;
     }
   }

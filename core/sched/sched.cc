@@ -88,7 +88,11 @@ void idle_until_next_event() {
   bool io = io_waiters_exist();
   bool deadline = deadline_any();
   // may report, warn, or die (core/diag)
-  if (!deadline && !io_waits_may_end_from_outside()) deadlock_check_idle();
+  // (A child waiter has a recheck deadline, except under virtual time: a
+  // child can end its wait too.)
+  if (!deadline && !io_waits_may_end_from_outside() && !child_waiters_exist()) {
+    deadlock_check_idle();
+  }
   preempt_before_idle();
   cputime_idle_begin();
   uint64_t sleeping_mask = signal_idle_begin();
