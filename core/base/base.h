@@ -119,6 +119,13 @@ inline constexpr uint64_t kVirtualMonotonicStartNs = 1000 * kNsPerSec;
 inline constexpr uint64_t kVirtualRealtimeStartNs = 1767225600 * kNsPerSec;  // 2026-01-01 UTC
 inline constexpr uint64_t kTaiOffsetNs = 37 * kNsPerSec;                     // TAI - UTC
 inline constexpr uint64_t kVirtualReadQuantumNs = 1000;
+// A deadline further away than this is "forever" to the jumps (a
+// sleep(UINT_MAX) that waits for a signal): the clock never jumps to it.
+inline constexpr uint64_t kVirtualHorizonNs = 10ull * 366 * 86400 * kNsPerSec;
+inline bool virtual_deadline_reachable(uint64_t deadline_ns) {
+  return deadline_ns - g_virtual_clock.now_ns < kVirtualHorizonNs ||
+         deadline_ns <= g_virtual_clock.now_ns;
+}
 void virtual_time_start();                // after the options, when virtual_time_on()
 void virtual_time_after_fork_in_child();  // the process CPU clock starts again at 0
 // Moves the clock forward to `ns` (never back); `idle`: no thread ran meanwhile.

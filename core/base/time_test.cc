@@ -304,6 +304,12 @@ void test_virtual_time() {
   CHECK_EQ(deadline_from_abstime(CLOCK_REALTIME, &at, &deadline), 0);
   CHECK_EQ(deadline, 1u);             // past
   CHECK_EQ(monotonic_now_ns(), now);  // none of it moved the clock
+
+  // Beyond the horizon a deadline is forever to the jumps.
+  CHECK(virtual_deadline_reachable(now + 365 * 86400 * kNsPerSec));
+  CHECK(virtual_deadline_reachable(1));
+  CHECK(!virtual_deadline_reachable(now + kVirtualHorizonNs));
+  CHECK(!virtual_deadline_reachable(UINT64_MAX));
 }
 
 int main() {

@@ -202,7 +202,8 @@ void liveness_tick(bool from_wake_timer) {
     return;
   }
   if (!from_wake_timer) return;
-  if (g_liveness_blocks == g_blocks && g_liveness_clock == g_virtual_clock.now_ns) {
+  if (g_liveness_blocks == g_blocks && g_liveness_clock == g_virtual_clock.now_ns &&
+      virtual_deadline_reachable(deadline_earliest_ns())) {
     virtual_time_advance_to(deadline_earliest_ns(), false);
     schedule_note_uncontrolled(Uncontrolled::kTimerTimeJump);
   }

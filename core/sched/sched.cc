@@ -96,7 +96,8 @@ void idle_until_next_event() {
   preempt_before_idle();
   cputime_idle_begin();
   uint64_t sleeping_mask = signal_idle_begin();
-  bool virtual_jump = deadline && g_virtual_clock.on;
+  bool virtual_jump =
+      deadline && g_virtual_clock.on && virtual_deadline_reachable(deadline_earliest_ns());
   if (!work_deferred()) {
     int64_t timeout = -1;
     bool child_recheck_due = false;
@@ -105,7 +106,7 @@ void idle_until_next_event() {
     } else if (g_virtual_clock.on && child_waiters_exist()) {
       timeout = kChildRecheckNs;  // real time: see child.cc
       child_recheck_due = true;
-    } else if (deadline) {
+    } else if (deadline && !g_virtual_clock.on) {
       uint64_t now = monotonic_now_ns(), earliest = deadline_earliest_ns();
       timeout = earliest > now ? static_cast<int64_t>(earliest - now) : 0;
     }
