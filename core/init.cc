@@ -33,6 +33,7 @@ void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
   threads_after_fork_in_child();
+  if (virtual_time_on()) virtual_time_after_fork_in_child();
   cputime_after_fork_in_child(current());
   thread_timers_after_fork_in_child();
   signal_after_fork_in_child(current());
@@ -50,6 +51,7 @@ void initialize() {
   g_initialized = true;
   key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
+  if (virtual_time_on()) virtual_time_start();  // before anything reads a clock
   arch::context_select(options().switch_kind);
   sched_random_seed(options().seed);
   schedule_recording_start();

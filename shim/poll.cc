@@ -21,8 +21,9 @@ template <typename Check>
 long wait_ready(pollfd* fds, size_t count, uint64_t deadline_ns, bool wait, Check raw_check) {
   auto check = [&] { return check_now(raw_check); };
   // Alone, the thread may as well wait in the kernel: a ppoll on the same
-  // fds until the deadline, then the real check.
-  if (wait && lone_thread_may_block()) {
+  // fds until the deadline, then the real check. (Not for a deadline on
+  // virtual time, which the scheduler keeps.)
+  if (wait && (deadline_ns == 0 || !g_virtual_clock.on) && lone_thread_may_block()) {
     for (;;) {
       uint64_t now = monotonic_now_ns();
       timespec left = timespec_from_ns(deadline_ns > now ? deadline_ns - now : 0);

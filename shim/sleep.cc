@@ -40,6 +40,16 @@ PTSHIM_EXPORT int clock_nanosleep(clockid_t clock, int flags, const timespec* re
     // when what was left of it has passed in real time.
     return cpu_clock_sleep(clock, (flags & TIMER_ABSTIME) != 0, request, remain);
   }
+  if ((clock == CLOCK_REALTIME_ALARM || clock == CLOCK_BOOTTIME_ALARM) && g_virtual_clock.on) {
+    // Virtual, on the plain clock, once the kernel allows it (EPERM without
+    // CAP_WAKE_ALARM): a sleep of nothing asks.
+    timespec nothing{0, 0};
+    if (long r =
+            arch::raw_syscall(SYS_clock_nanosleep, clock, 0, reinterpret_cast<long>(&nothing), 0)) {
+      return static_cast<int>(-r);
+    }
+    clock = clock == CLOCK_REALTIME_ALARM ? CLOCK_REALTIME : CLOCK_BOOTTIME;
+  }
   if (!clock_is_sleepable(clock)) {
     // The alarm clocks, and the kernel's errors for the rest: the kernel's
     // own sleep, which blocks every user thread until it ends.

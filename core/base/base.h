@@ -95,8 +95,58 @@ T** internal_grow(T** items, size_t used, size_t* capacity, size_t first) {
 
 // ---- time (time.cc) -----------------------------------------------------------------
 // Every deadline in ptshim is nanoseconds on CLOCK_MONOTONIC; 0 means "none".
+// Under virtual time that clock is the virtual one (below).
 inline constexpr uint64_t kNsPerSec = 1000000000u;
-uint64_t monotonic_now_ns();  // vDSO: no system call
+
+// Virtual time (PTSHIM_VIRTUAL_TIME, docs/design.md §4.12): a logical
+// CLOCK_MONOTONIC that only ptshim moves. A program's clock read advances it
+// by kVirtualReadQuantumNs; core/sched moves it to the earliest deadline when
+// nothing can run (idle: no thread's CPU time) or when a thread ran a whole
+// real slice without a scheduling point (busy: the running thread's). Every
+// other clock is derived from it, from fixed start values.
+struct VirtualClock {
+  // The clock ids clock_gettime hands straight to glibc's lie below this:
+  // 2^31, every non-negative one, without virtual time; 0 under it. One
+  // compare with memory, in place of the sign test it replaces.
+  uint32_t kernel_clocks_below;
+  bool on;                    // set once at start-up (virtual_time_start)
+  uint64_t now_ns;            // CLOCK_MONOTONIC
+  uint64_t idle_ns;           // of what it advanced, the part no thread ran
+  uint64_t process_start_ns;  // virtual_busy_ns() when this process started (or forked)
+};
+extern VirtualClock g_virtual_clock;
+inline constexpr uint64_t kVirtualMonotonicStartNs = 1000 * kNsPerSec;
+inline constexpr uint64_t kVirtualRealtimeStartNs = 1767225600 * kNsPerSec;  // 2026-01-01 UTC
+inline constexpr uint64_t kTaiOffsetNs = 37 * kNsPerSec;                     // TAI - UTC
+inline constexpr uint64_t kVirtualReadQuantumNs = 1000;
+// A deadline further away than this is "forever" to the jumps (a
+// sleep(UINT_MAX) that waits for a signal): the clock never jumps to it.
+inline constexpr uint64_t kVirtualHorizonNs = 10ull * 366 * 86400 * kNsPerSec;
+inline bool virtual_deadline_reachable(uint64_t deadline_ns) {
+  return deadline_ns - g_virtual_clock.now_ns < kVirtualHorizonNs ||
+         deadline_ns <= g_virtual_clock.now_ns;
+}
+void virtual_time_start();                // after the options, when virtual_time_on()
+void virtual_time_after_fork_in_child();  // the process CPU clock starts again at 0
+// Moves the clock forward to `ns` (never back); `idle`: no thread ran meanwhile.
+void virtual_time_advance_to(uint64_t ns, bool idle);
+// The virtual time that passed while some thread ran: the stamp of virtual CPU time.
+inline uint64_t virtual_busy_ns() { return g_virtual_clock.now_ns - g_virtual_clock.idle_ns; }
+// This process's CPU time: all its threads', since it started or forked.
+inline uint64_t virtual_process_cpu_ns() {
+  return virtual_busy_ns() - g_virtual_clock.process_start_ns;
+}
+// A program's read of `clock`: advances the clock by the quantum and gives
+// the clock's value. False for a clock that is not derived from it (a thread
+// CPU clock, another process's, an unknown id: the caller reads those after
+// the advance).
+bool virtual_clock_read(clockid_t clock, uint64_t* ns);
+
+uint64_t real_monotonic_now_ns();     // the kernel's CLOCK_MONOTONIC (vDSO), always
+inline uint64_t monotonic_now_ns() {  // the clock deadlines are on (vDSO when not virtual)
+  if (__builtin_expect(g_virtual_clock.on, 0)) return g_virtual_clock.now_ns;
+  return real_monotonic_now_ns();
+}
 // glibc's own clock_gettime (the vDSO for the ordinary clocks), never the
 // one ptshim exports.
 int libc_clock_gettime(clockid_t clock, timespec* ts);

@@ -1,6 +1,12 @@
 // Clocks and deadlines. Every timeout becomes a CLOCK_MONOTONIC deadline for
 // the deadline heap; a CLOCK_REALTIME one is converted once, when the wait
 // starts (a later change of the system clock does not move it).
+//
+// Virtual time (base.h): every clock ptshim or the program reads through
+// here is derived from g_virtual_clock.now_ns, which only moves forward, and
+// only by virtual_clock_read (a program's read) and virtual_time_advance_to
+// (core/sched). ptshim's own reads never move it, so how often ptshim looks
+// at the clock (ticks, polls) cannot change what the program sees.
 #include <errno.h>
 
 #include "core/base/base.h"
@@ -15,10 +21,43 @@ namespace ptshim {
 int libc_clock_gettime(clockid_t clock, timespec* ts) { return __clock_gettime(clock, ts); }
 
 namespace {
-uint64_t clock_now_ns(clockid_t clock) {
+uint64_t kernel_clock_now_ns(clockid_t clock) {
   timespec ts;
   __clock_gettime(clock, &ts);  // vDSO: no system call
   return ns_from_timespec(ts);
+}
+
+// `clock` derived from the virtual CLOCK_MONOTONIC; false if it is not one of the virtual ones.
+bool virtual_clock_value(clockid_t clock, uint64_t* ns) {
+  uint64_t since_start = g_virtual_clock.now_ns - kVirtualMonotonicStartNs;
+  switch (clock) {
+    case CLOCK_REALTIME:
+    case CLOCK_REALTIME_COARSE:
+    case CLOCK_REALTIME_ALARM:
+      *ns = kVirtualRealtimeStartNs + since_start;
+      return true;
+    case CLOCK_TAI:
+      *ns = kVirtualRealtimeStartNs + kTaiOffsetNs + since_start;
+      return true;
+    case CLOCK_MONOTONIC:
+    case CLOCK_MONOTONIC_COARSE:
+    case CLOCK_MONOTONIC_RAW:
+    case CLOCK_BOOTTIME:  // nothing suspends a virtual machine
+    case CLOCK_BOOTTIME_ALARM:
+      *ns = g_virtual_clock.now_ns;
+      return true;
+    case CLOCK_PROCESS_CPUTIME_ID:
+      *ns = virtual_process_cpu_ns();
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint64_t clock_now_ns(clockid_t clock) {
+  uint64_t ns;
+  if (g_virtual_clock.on && virtual_clock_value(clock, &ns)) return ns;
+  return kernel_clock_now_ns(clock);
 }
 
 uint64_t saturating_add(uint64_t a, uint64_t b) { return a + b < a ? UINT64_MAX : a + b; }
@@ -32,7 +71,33 @@ uint64_t saturating_ns(const timespec* ts) {
 }
 }  // namespace
 
-uint64_t monotonic_now_ns() { return clock_now_ns(CLOCK_MONOTONIC); }
+VirtualClock g_virtual_clock{uint32_t{1} << 31, false, 0, 0, 0};
+
+uint64_t real_monotonic_now_ns() { return kernel_clock_now_ns(CLOCK_MONOTONIC); }
+
+void virtual_time_start() {
+  g_virtual_clock.now_ns = kVirtualMonotonicStartNs;
+  g_virtual_clock.idle_ns = 0;
+  g_virtual_clock.process_start_ns = virtual_busy_ns();
+  g_virtual_clock.on = true;
+  g_virtual_clock.kernel_clocks_below = 0;
+}
+
+void virtual_time_after_fork_in_child() { g_virtual_clock.process_start_ns = virtual_busy_ns(); }
+
+void virtual_time_advance_to(uint64_t ns, bool idle) {
+  if (ns <= g_virtual_clock.now_ns) return;
+  if (idle) g_virtual_clock.idle_ns += ns - g_virtual_clock.now_ns;
+  g_virtual_clock.now_ns = ns;
+}
+
+bool virtual_clock_read(clockid_t clock, uint64_t* ns) {
+  // Every read takes the quantum (the reader runs meanwhile: it is CPU
+  // time), a thread CPU clock's too, so that consecutive reads differ and a
+  // loop waiting for any clock ends.
+  g_virtual_clock.now_ns += kVirtualReadQuantumNs;
+  return virtual_clock_value(clock, ns);
+}
 
 bool clock_is_waitable(clockid_t clock) {
   return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC;

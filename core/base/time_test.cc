@@ -253,6 +253,65 @@ void test_abstime() {
 
 }  // namespace
 
+// Virtual time, last: it stays on once started.
+void test_virtual_time() {
+  virtual_time_start();
+  CHECK_EQ(monotonic_now_ns(), kVirtualMonotonicStartNs);
+  CHECK_EQ(monotonic_now_ns(), kVirtualMonotonicStartNs);  // ptshim's reads do not move it
+  uint64_t ns = 0;
+  CHECK(virtual_clock_read(CLOCK_MONOTONIC, &ns));
+  CHECK_EQ(ns, kVirtualMonotonicStartNs + kVirtualReadQuantumNs);
+  CHECK(virtual_clock_read(CLOCK_REALTIME, &ns));
+  CHECK_EQ(ns, kVirtualRealtimeStartNs + 2 * kVirtualReadQuantumNs);
+  CHECK(virtual_clock_read(CLOCK_TAI, &ns));
+  CHECK_EQ(ns, kVirtualRealtimeStartNs + kTaiOffsetNs + 3 * kVirtualReadQuantumNs);
+  CHECK(virtual_clock_read(CLOCK_BOOTTIME, &ns));
+  CHECK_EQ(ns, kVirtualMonotonicStartNs + 4 * kVirtualReadQuantumNs);
+  CHECK(virtual_clock_read(CLOCK_PROCESS_CPUTIME_ID, &ns));
+  CHECK_EQ(ns, 5 * kVirtualReadQuantumNs);                   // every read so far was CPU time
+  CHECK(!virtual_clock_read(CLOCK_THREAD_CPUTIME_ID, &ns));  // core/sched's to answer
+  uint64_t now = monotonic_now_ns();
+  CHECK_EQ(now, kVirtualMonotonicStartNs + 6 * kVirtualReadQuantumNs);
+
+  // An idle jump is nobody's CPU time; a busy one is.
+  virtual_time_advance_to(now + 10 * kNsPerSec, true);
+  CHECK_EQ(monotonic_now_ns(), now + 10 * kNsPerSec);
+  CHECK_EQ(virtual_process_cpu_ns(), 6 * kVirtualReadQuantumNs);
+  virtual_time_advance_to(now + 11 * kNsPerSec, false);
+  CHECK_EQ(virtual_process_cpu_ns(), 6 * kVirtualReadQuantumNs + kNsPerSec);
+  virtual_time_advance_to(now, true);  // never back
+  CHECK_EQ(monotonic_now_ns(), now + 11 * kNsPerSec);
+  virtual_time_after_fork_in_child();
+  CHECK_EQ(virtual_process_cpu_ns(), 0u);
+
+  // Deadlines are on the virtual clock, from every sleepable clock.
+  now = monotonic_now_ns();
+  uint64_t deadline = 0;
+  timespec two{2, 0};
+  CHECK_EQ(deadline_from_relative(&two, &deadline), 0);
+  CHECK_EQ(deadline, now + 2 * kNsPerSec);
+  uint64_t realtime = kVirtualRealtimeStartNs + (now - kVirtualMonotonicStartNs);
+  timespec at = timespec_from_ns(realtime + 3 * kNsPerSec);
+  CHECK_EQ(deadline_from_abstime(CLOCK_REALTIME, &at, &deadline), 0);
+  CHECK_EQ(deadline, now + 3 * kNsPerSec);
+  at = timespec_from_ns(realtime + kTaiOffsetNs + 4 * kNsPerSec);
+  CHECK_EQ(deadline_from_abstime(CLOCK_TAI, &at, &deadline), 0);
+  CHECK_EQ(deadline, now + 4 * kNsPerSec);
+  at = timespec_from_ns(now + 5 * kNsPerSec);
+  CHECK_EQ(deadline_from_abstime(CLOCK_BOOTTIME, &at, &deadline), 0);
+  CHECK_EQ(deadline, now + 5 * kNsPerSec);
+  at = timespec_from_ns(realtime - 1);
+  CHECK_EQ(deadline_from_abstime(CLOCK_REALTIME, &at, &deadline), 0);
+  CHECK_EQ(deadline, 1u);             // past
+  CHECK_EQ(monotonic_now_ns(), now);  // none of it moved the clock
+
+  // Beyond the horizon a deadline is forever to the jumps.
+  CHECK(virtual_deadline_reachable(now + 365 * 86400 * kNsPerSec));
+  CHECK(virtual_deadline_reachable(1));
+  CHECK(!virtual_deadline_reachable(now + kVirtualHorizonNs));
+  CHECK(!virtual_deadline_reachable(UINT64_MAX));
+}
+
 int main() {
   test_conversions();
   test_is_valid();
@@ -260,5 +319,6 @@ int main() {
   test_monotonic_now();
   test_relative();
   test_abstime();
+  test_virtual_time();
   return ptshim::testing::finish();
 }

@@ -55,7 +55,7 @@ bool futex_idle_wait(int64_t timeout_ns, const uint64_t* sleeping_mask) {
         futex_waitv{t->futex_value, reinterpret_cast<uintptr_t>(t->futex_word), FUTEX_32, 0};
   }
   if (timeout_ns < 0 || timeout_ns > kFutexIdleRecheckNs) timeout_ns = kFutexIdleRecheckNs;
-  timespec until = timespec_from_ns(monotonic_now_ns() + static_cast<uint64_t>(timeout_ns));
+  timespec until = timespec_from_ns(real_monotonic_now_ns() + static_cast<uint64_t>(timeout_ns));
   uint64_t blocked;
   arch::raw_syscall(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(sleeping_mask),
                     reinterpret_cast<long>(&blocked), sizeof blocked);

@@ -126,7 +126,8 @@ long futex_call(uint32_t* word, int op, uint32_t value, const timespec* timeout,
   switch (cmd) {
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET: {
-      if (lone_thread_may_block()) {
+      // (A timeout on virtual time is the scheduler's to keep.)
+      if ((timeout == nullptr || !g_virtual_clock.on) && lone_thread_may_block()) {
         return kernel_futex(word, op, value, timeout, word2, value3);
       }
       bool bitset = cmd == FUTEX_WAIT_BITSET;

@@ -85,7 +85,7 @@ void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask) {
   bool fds = gather(&total);
   if (!fds && timeout_ns != 0 && futex_waiters_exist() &&
       futex_idle_wait(timeout_ns, sleeping_mask)) {
-    g_last_poll_ns = monotonic_now_ns();
+    g_last_poll_ns = real_monotonic_now_ns();
     futex_wake_changed();
     return;
   }
@@ -99,7 +99,7 @@ void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask) {
     if (timeout_ns > 0 && futex_waiters_exist()) {
       timespec ts = timespec_from_ns(static_cast<uint64_t>(timeout_ns));
       arch::raw_syscall(SYS_ppoll, 0, 0, reinterpret_cast<long>(&ts), mask, mask_size);
-      g_last_poll_ns = monotonic_now_ns();
+      g_last_poll_ns = real_monotonic_now_ns();
       futex_wake_changed();
     }
     return;
@@ -109,7 +109,7 @@ void io_poll(int64_t timeout_ns, const uint64_t* sleeping_mask) {
   long ready =
       arch::raw_syscall(SYS_ppoll, reinterpret_cast<long>(g_all_fds), static_cast<long>(total),
                         reinterpret_cast<long>(tsp), mask, mask_size);
-  g_last_poll_ns = monotonic_now_ns();
+  g_last_poll_ns = real_monotonic_now_ns();
   if (ready > 0) {
     if (timeout_ns != 0 && options().seeded) schedule_note_uncontrolled(Uncontrolled::kOutsideIo);
     wake_ready();

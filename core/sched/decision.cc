@@ -102,6 +102,8 @@ const char* uncontrolled_name(Uncontrolled what, uint64_t count) {
       return one ? "I/O wait ended from outside" : "I/O waits ended from outside";
     case Uncontrolled::kRdtsc:
       return one ? "cycle-counter read" : "cycle-counter reads";
+    case Uncontrolled::kTimerTimeJump:
+      return one ? "timer jump of virtual time" : "timer jumps of virtual time";
     case Uncontrolled::kRealTime:
       return one ? "real-time deadline" : "real-time deadlines";
     case Uncontrolled::kCount:

@@ -74,7 +74,7 @@ void charge_real_time(const Thread* self) {
   // a tick costs them no clock read. (The first real-time charge after that
   // is at most kLongestCharge.)
   if (g_rt.runtime_ns == 0 || (self->level == 0 && !g_throttled)) return;
-  uint64_t now = monotonic_now_ns();
+  uint64_t now = real_monotonic_now_ns();  // throttling shares real CPU time
   if (now - g_rt.start_ns >= g_rt.period_ns) {
     g_rt.start_ns = now;
     g_rt.used_ns = 0;

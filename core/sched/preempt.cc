@@ -168,6 +168,48 @@ void disarm_wake_timer() {
   g_wake_armed_ns = 0;
 }
 
+// ---- virtual time's liveness ------------------------------------------------------
+// Under virtual time no real timer waits for a deadline: deadlines pass when
+// the virtual clock does. The wake timer is then the liveness timer,
+// periodic at the timeslice while any thread sleeps with a deadline (armed
+// with g_wake_armed_ns = 1). A thread that runs on without giving the
+// processor up (no block, no exit: g_blocks) and without reading a clock
+// (the virtual clock stays still) for a whole period while others sleep
+// would otherwise keep them asleep for ever: that tick moves the clock to
+// the earliest deadline, charged to the running thread (it ran meanwhile).
+// Where the tick landed is timing's choice, so each such jump is counted as
+// not controlled (Uncontrolled::kTimerTimeJump).
+uint64_t g_liveness_blocks;  // g_blocks at the last liveness tick (or arming)
+uint64_t g_liveness_clock;   // the virtual clock then
+
+void note_liveness_progress() {
+  g_liveness_blocks = g_blocks;
+  g_liveness_clock = g_virtual_clock.now_ns;
+}
+
+void arm_liveness_timer() {
+  if (g_wake_armed_ns != 0) return;
+  uint64_t period = options().timeslice_ns;
+  set_timer(g_wake_timer, 0, period, period);
+  g_wake_armed_ns = 1;
+  note_liveness_progress();
+}
+
+// At a tick outside the core (the deadline heap is consistent).
+void liveness_tick(bool from_wake_timer) {
+  if (!deadline_any()) {
+    disarm_wake_timer();
+    return;
+  }
+  if (!from_wake_timer) return;
+  if (g_liveness_blocks == g_blocks && g_liveness_clock == g_virtual_clock.now_ns &&
+      virtual_deadline_reachable(deadline_earliest_ns())) {
+    virtual_time_advance_to(deadline_earliest_ns(), false);
+    schedule_note_uncontrolled(Uncontrolled::kTimerTimeJump);
+  }
+  note_liveness_progress();
+}
+
 // While this handler runs, the kernel's mask is the interrupted one plus
 // SIGALRM; sigreturn restores the interrupted one. Noting both keeps a switch
 // made in here (or in the program's SIGALRM handler) from passing SIGALRM's
@@ -241,6 +283,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     report_unguarded_overflow(current(), ucontext);
   }
   syscall_trap_on_tick(ucontext);
+  if (g_virtual_clock.on) liveness_tick(info->si_timerid == g_wake_timer);
   cputime_on_tick();
   expire_deadlines();
   // A sleeper of a higher priority that just woke (or one woken before,
@@ -321,14 +364,17 @@ void preempt_sync_timers() {
     set_timer(g_slice_timer, 0, g_slice_ns, g_slice_ns);
     g_slice_armed = true;
   }
-  if (deadline_any()) {
-    uint64_t earliest = deadline_earliest_ns();
-    // A wake timer set for a moment already past has fired or is firing.
-    bool armed = g_wake_armed_ns != 0 && g_wake_armed_ns > monotonic_now_ns();
-    if (!armed || earliest < g_wake_armed_ns) {
-      set_timer(g_wake_timer, TIMER_ABSTIME, earliest, 0);
-      g_wake_armed_ns = earliest;
-    }
+  if (!deadline_any()) return;
+  if (__builtin_expect(g_virtual_clock.on, 0)) {
+    arm_liveness_timer();
+    return;
+  }
+  uint64_t earliest = deadline_earliest_ns();
+  // A wake timer set for a moment already past has fired or is firing.
+  bool armed = g_wake_armed_ns != 0 && g_wake_armed_ns > monotonic_now_ns();
+  if (!armed || earliest < g_wake_armed_ns) {
+    set_timer(g_wake_timer, TIMER_ABSTIME, earliest, 0);
+    g_wake_armed_ns = earliest;
   }
 }
 

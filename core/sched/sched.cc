@@ -27,6 +27,7 @@ volatile int g_in_core;
 volatile int g_reporting;
 DeferredWork g_deferred;
 SchedPoint g_preempted_at = SchedPoint::kCount;
+uint64_t g_blocks;
 
 namespace {
 Thread* g_current;
@@ -79,30 +80,52 @@ void switch_to(Thread* next) {
 // them in atomically (ppoll's mask): one arriving in between ends the sleep
 // instead of waiting in core/signal's inbox until the sleep ends. EINTR just
 // brings us back to the loop.
+//
+// Under virtual time a deadline is never slept for: the fds are polled and
+// the program's signals let in without waiting, and if that made nothing
+// runnable the clock jumps to the earliest deadline (idle time: nobody's CPU
+// time), which the scheduler loop then expires. Only a wait without any
+// deadline sleeps in the kernel (for I/O, a futex word or a signal).
 void idle_until_next_event() {
   bool io = io_waiters_exist();
   bool deadline = deadline_any();
   // may report, warn, or die (core/diag)
-  if (!deadline && !io_waits_may_end_from_outside()) deadlock_check_idle();
+  // (A child waiter has a recheck deadline, except under virtual time: a
+  // child can end its wait too.)
+  if (!deadline && !io_waits_may_end_from_outside() && !child_waiters_exist()) {
+    deadlock_check_idle();
+  }
   preempt_before_idle();
   cputime_idle_begin();
   uint64_t sleeping_mask = signal_idle_begin();
+  bool virtual_jump =
+      deadline && g_virtual_clock.on && virtual_deadline_reachable(deadline_earliest_ns());
   if (!work_deferred()) {
     int64_t timeout = -1;
-    if (deadline) {
+    bool child_recheck_due = false;
+    if (virtual_jump) {
+      timeout = 0;
+    } else if (g_virtual_clock.on && child_waiters_exist()) {
+      timeout = kChildRecheckNs;  // real time: see child.cc
+      child_recheck_due = true;
+    } else if (deadline && !g_virtual_clock.on) {
       uint64_t now = monotonic_now_ns(), earliest = deadline_earliest_ns();
       timeout = earliest > now ? static_cast<int64_t>(earliest - now) : 0;
     }
-    if (io) {
-      io_poll(timeout, &sleeping_mask);
-    } else {
+    if (io) io_poll(timeout, &sleeping_mask);
+    if (!io || virtual_jump) {  // with fds io_poll let them in too; with futex words only, not
       timespec left = timespec_from_ns(static_cast<uint64_t>(timeout));
       arch::raw_syscall(SYS_ppoll, 0, 0, timeout >= 0 ? reinterpret_cast<long>(&left) : 0,
                         reinterpret_cast<long>(&sleeping_mask), sizeof sleeping_mask);
     }
+    if (child_recheck_due) child_recheck();
   }
   signal_idle_end(sleeping_mask);
   cputime_idle_end();
+  // (A signal that came, a dump asked for: the scheduler loop looks first.)
+  if (virtual_jump && !g_deferred.arrived && !g_deferred.dump && !g_policy->any_runnable()) {
+    virtual_time_advance_to(deadline_earliest_ns(), true);
+  }
 }
 
 // The scheduler loop. A dump signal that arrived meanwhile is taken here
@@ -212,7 +235,8 @@ void expire_deadlines() {
     }
     wake(t, WakeReason::kTimedOut);
   }
-  if (io) io_poll_if_due(now);
+  // The polls' rate is real time's: readiness comes in real time.
+  if (io) io_poll_if_due(g_virtual_clock.on ? real_monotonic_now_ns() : now);
 }
 
 bool yield() {
@@ -283,6 +307,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   self->queue = queue;
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   cputime_sample(&self->cpu);
+  ++g_blocks;
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
@@ -367,6 +392,7 @@ void exit_current_and_schedule() {
   Thread* self = g_current;
   if (self->detached && !self->is_main) g_reap = self;
   cputime_sample(&self->cpu);
+  ++g_blocks;
   if (self->level != 0) {  // keeps the policy's count of raised threads
     self->base_level = self->boost_level = 0;
     priority_set_boost(self, 0);

@@ -425,6 +425,8 @@ enum class Uncontrolled : uint8_t {
   kOutsideIo,        // an I/O wait ended by the readiness of an outside file
   kRdtsc,            // the program read the cycle counter
   kRealTime,         // a deadline or clock read on real time (virtual time off)
+  // the timer moved virtual time: a thread ran a whole real slice without a scheduling point
+  kTimerTimeJump,
   kCount,
 };
 void schedule_note_uncontrolled(Uncontrolled what);
@@ -522,9 +524,16 @@ extern CpuTime g_cpu_charged;  // the ring's head (never a thread's)
 extern uint64_t g_cpu_stamp;   // the cycle counter at the last charge
 extern uint64_t g_cpu_cycles;  // charged since the last settlement, exited threads' too
 extern bool g_cpu_exact;       // switches charge (a thread CPU clock was asked for)
+// What charges are counted in: the cycle counter; under virtual time, the
+// virtual time that passed while some thread ran (CpuTime::cycles are then
+// virtual nanoseconds, and ptshim never reads the cycle counter).
+inline uint64_t cputime_stamp() {
+  if (__builtin_expect(g_virtual_clock.on, 0)) return virtual_busy_ns();
+  return arch::cycle_counter();
+}
 // Charges `t` the cycles since the last charge.
 inline void cputime_charge(CpuTime* t) {
-  uint64_t now = arch::cycle_counter();
+  uint64_t now = cputime_stamp();
   uint64_t ran = now - g_cpu_stamp;
   g_cpu_stamp = now;
   if (__builtin_expect(t->next == nullptr, 0)) {
@@ -556,6 +565,12 @@ void cputime_forget(Thread* t);  // its slot is freed
 void cputime_after_fork_in_child(Thread* survivor);  // a new kernel thread, from 0
 // The kernel thread's own CPU time (CPUCLOCK_SCHED): a system call.
 uint64_t kernel_thread_cpu_ns();
+
+// ---- virtual time's advance (sched.cc, preempt.cc; the clock is core/base's) -------------
+// Threads that gave up the processor to wait (block, exit): a tick that finds
+// it unchanged, and the virtual clock too, over a whole real slice moves the
+// clock to the earliest deadline (preempt.cc).
+extern uint64_t g_blocks;
 
 // ---- deadlines (deadline.cc) -------------------------------------------------------------
 void deadline_insert(Thread* t, uint64_t deadline_ns);

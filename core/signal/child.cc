@@ -15,14 +15,15 @@
 // nothing), or every thread blocks it (it stays pending in the kernel). A
 // waiter that may sleep on the queue still looks again every second, in
 // case the kernel's action was changed where ptshim does not see it
-// (glibc's own callers of __sigaction).
+// (glibc's own callers of __sigaction), or a thread that accepted SIGCHLD
+// ended; under virtual time, where a deadline would be reached at once, the
+// idle path's real sleep lasts at most that second instead (sched.cc).
 #include "core/signal/signal.h"
 
 namespace ptshim {
 
 namespace {
 constexpr uint64_t kPollNs = 1'000'000;
-constexpr uint64_t kRecheckNs = 1'000'000'000;
 
 WaitQueue g_child_waiters;
 uint64_t g_child_changes;  // SIGCHLDs routed so far
@@ -48,10 +49,17 @@ uint64_t child_changes() { return g_child_changes; }
 WakeReason child_wait(uint64_t changes_seen) {
   if (g_child_changes != changes_seen) return WakeReason::kWoken;
   if (!sigchld_will_arrive()) return sleep_until(monotonic_now_ns() + kPollNs);
-  WakeReason reason =
-      block(&g_child_waiters, WaitKind::kChild, nullptr, monotonic_now_ns() + kRecheckNs);
+  // Under virtual time the idle path would jump to a recheck deadline at
+  // once: the waiter would spin, and the clock race, while the child runs.
+  // (The idle path has it look again in real time instead: child_recheck.)
+  uint64_t recheck = g_virtual_clock.on ? 0 : monotonic_now_ns() + kChildRecheckNs;
+  WakeReason reason = block(&g_child_waiters, WaitKind::kChild, nullptr, recheck);
   return reason == WakeReason::kTimedOut ? WakeReason::kWoken : reason;
 }
+
+bool child_waiters_exist() { return g_child_waiters.head != nullptr; }
+
+void child_recheck() { wake_all(&g_child_waiters); }
 
 void child_changed() {
   ++g_child_changes;

@@ -184,7 +184,13 @@ void child_wait_begin();
 void child_wait_end();
 uint64_t child_changes();
 WakeReason child_wait(uint64_t changes_seen);
-void child_changed();         // a SIGCHLD is being routed (route.cc)
+void child_changed();  // a SIGCHLD is being routed (route.cc)
+// Under virtual time child waits have no recheck deadline (child.cc): the
+// idle path's real sleep lasts at most this long while any thread waits for
+// a child, and then every such waiter looks again (child_recheck).
+inline constexpr int64_t kChildRecheckNs = 1'000'000'000;
+bool child_waiters_exist();
+void child_recheck();
 void child_waiters_forget();  // after fork, in the child
 
 // ---- delivery to a thread (deliver.cc) ---------------------------------------------------

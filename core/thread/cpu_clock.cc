@@ -105,6 +105,10 @@ int cpu_clock_now(clockid_t clock, uint64_t* ns) {
     case CpuClockOwner::kNone:
       return EINVAL;
     case CpuClockOwner::kKernel:
+      if (g_virtual_clock.on && is_own_process_clock(clock)) {
+        *ns = virtual_process_cpu_ns();
+        return 0;
+      }
       break;
   }
   timespec ts;
