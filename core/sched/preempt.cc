@@ -216,30 +216,14 @@ void end_interruptible_syscall(void* ucontext) {
   __builtin_unreachable();  // it was due: the thread unwinds
 }
 
-void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
-  HandlerMask handler_mask(ucontext);
-  // Before preempt_enable (and in a fork child) both ids are -1, which no
-  // kernel timer has.
-  bool ours = info->si_code == SI_TIMER &&
-              (info->si_timerid == g_slice_timer || info->si_timerid == g_wake_timer);
-  if (!ours) {
-    signal_forward_program_signal(sig, info, ucontext);
-    return;
-  }
-  int saved_errno = errno;
-  if (g_in_core) {
-    if (g_deferred.switch_wanted == 0) g_deferred.switch_wanted = kSwitchTick;
-    if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
-    errno = saved_errno;
-    return;
-  }
-  g_in_core = 1;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  Thread* self = current();  // whatever runs meanwhile, the handler ends on it
-  self->in_tick_handler = true;
-  if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
-    report_unguarded_overflow(current(), ucontext);
-  }
+// A preemption the timer chose: where it lands is timing's choice, which a
+// seeded run cannot replay.
+void note_timer_preemption() {
+  if (options().seeded) schedule_note_uncontrolled(Uncontrolled::kTimerPreemption);
+}
+
+// The tick's work inside the core (preempt_from_handler).
+void tick_in_core(void* ucontext) {
   syscall_trap_on_tick(ucontext);
   cputime_on_tick();
   expire_deadlines();
@@ -251,11 +235,14 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     // until one lands in its safe code.
     if (!io_waiters_exist() && !cancel_async_due(current())) disarm_slice_timer();
     preempt_sync_timers();
+  } else if (__builtin_expect(g_step_on, 0) && step_holds_tick(ucontext)) {
+    // A seeded slice is armed: it preempts the thread, at its instruction.
   } else if (wanted != kSwitchPriority && !g_policy->switch_at(SchedPoint::kTick)) {
     // The policy lets the thread run on.
   } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
              !on_signal_stack()) {
     g_deferred.switch_wanted = 0;
+    note_timer_preemption();
     if (wanted == kSwitchPriority) {
       yield_to_higher_priority();
     } else {
@@ -264,21 +251,26 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   } else if (!io_park_interrupted_call(ucontext)) {
     if (wanted == 0) g_deferred.switch_wanted = kSwitchTick;
   }
-  // The thread this handler returns to (switched in, or unparked) goes back
-  // to program code without a safe point: a deferred dump is taken here,
-  // and its signals are raised (core/signal) once the core is left.
-  if (g_deferred.dump) take_deferred_dump();
-  // The thread this handler returns to (the one whose stack this is, after
-  // any switch) may have an asynchronous cancellation due: acted on only
-  // where a switch could have suspended it, program code.
-  bool cancel_now = cancel_async_due(current()) && pc_is_safe(arch::interrupted_pc(ucontext)) &&
-                    !on_signal_stack();
-  self->in_tick_handler = false;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  g_in_core = 0;
-  if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
-  errno = saved_errno;
-  if (__builtin_expect(cancel_now, 0)) cancel_from_tick(ucontext);
+}
+
+void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
+  HandlerMask handler_mask(ucontext);
+  // Before preempt_enable (and in a fork child) both ids are -1, which no
+  // kernel timer has.
+  bool ours = info->si_code == SI_TIMER &&
+              (info->si_timerid == g_slice_timer || info->si_timerid == g_wake_timer);
+  if (!ours) {
+    signal_forward_program_signal(sig, info, ucontext);
+    return;
+  }
+  if (g_in_core) {
+    int saved_errno = errno;
+    if (g_deferred.switch_wanted == 0) g_deferred.switch_wanted = kSwitchTick;
+    if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
+    errno = saved_errno;
+    return;
+  }
+  preempt_from_handler(ucontext, tick_in_core);
 }
 
 }  // namespace
@@ -302,6 +294,35 @@ void preempt_enable() {
   g_slice_ns = options().timeslice_ns;
   slice_reset();
   g_enabled = true;
+}
+
+void preempt_from_handler(void* ucontext, void (*body)(void* ucontext)) {
+  int saved_errno = errno;
+  g_in_core = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  Thread* self = current();  // whatever runs meanwhile, the handler ends on it
+  self->in_tick_handler = true;
+  self->handler_frame = ucontext;
+  if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
+    report_unguarded_overflow(current(), ucontext);
+  }
+  body(ucontext);
+  // The thread this handler returns to (switched in, or unparked) goes back
+  // to program code without a safe point: a deferred dump is taken here,
+  // and its signals are raised (core/signal) once the core is left.
+  if (g_deferred.dump) take_deferred_dump();
+  // The thread this handler returns to (the one whose stack this is, after
+  // any switch) may have an asynchronous cancellation due: acted on only
+  // where a switch could have suspended it, program code.
+  bool cancel_now = cancel_async_due(current()) && pc_is_safe(arch::interrupted_pc(ucontext)) &&
+                    !on_signal_stack();
+  self->in_tick_handler = false;
+  self->handler_frame = nullptr;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_in_core = 0;
+  if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
+  errno = saved_errno;
+  if (__builtin_expect(cancel_now, 0)) cancel_from_tick(ucontext);
 }
 
 void preempt_switch() {
