@@ -16,8 +16,7 @@ void scheduling_point_slow(SchedPoint point) {
   if (g_policy->any_runnable() && g_policy->switch_at(point)) {
     yield();  // its switch_to ends the segment and starts the next
   } else {
-    step_segment_end();  // the thread runs on from here: a new segment (step.cc)
-    step_segment_begin(current());
+    step_segment_switch(current());  // it runs on from here: a new segment (step.cc)
   }
 }
 

@@ -21,8 +21,7 @@ Thread g_running;
 Thread* current() { return &g_running; }
 // Seeded slices are off (g_step_on false): never reached.
 bool g_step_on;
-void step_segment_end_slow() {}
-void step_segment_begin_slow(Thread*, bool) {}
+void step_segment_switch_slow(Thread*) {}
 }  // namespace ptshim
 
 namespace {

@@ -49,6 +49,18 @@
 // (qsort comparators, fopencookie functions, atfork and atexit handlers,
 // dl_iterate_phdr callbacks) can be preempted while libc holds state for it.
 //
+// SWITCHING FROM A HANDLER. preempt_from_handler is the one way a signal
+// handler switches threads: the tick's, and a seeded slice's end (the
+// SIGTRAP handler, step.cc). The interrupted thread's context is then the
+// signal frame on its own stack (Thread::in_tick_handler, handler_frame),
+// which its sigreturn resumes once it is switched back to.
+//
+// SEEDED RUNS. The timer must not choose where a seeded run's threads stop:
+// a tick never preempts (nor defers a switch for) a thread whose seeded
+// slice is armed, the slice does; a second tick in the same run segment
+// gives the slice up (step_holds_tick). Every other timer preemption in a
+// seeded run is counted as uncontrolled (Uncontrolled::kTimerPreemption).
+//
 // TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
 // kernel thread only (SIGEV_THREAD_ID). POSIX timers, unlike setitimer, are
 // not inherited across fork and are deleted by execve.

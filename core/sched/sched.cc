@@ -30,7 +30,7 @@ namespace {
 Thread* g_current;
 Thread* g_reap;  // an exited detached thread whose stack is freed once we are off it
 
-void after_switch_in_common() {
+void after_switch_in() {
   uint64_t restored;
   if (arch::context_restored_signal_mask(&g_current->context, &restored)) {
     signal_mask_note_kernel(restored);
@@ -52,21 +52,13 @@ void after_switch_in_common() {
   }
 }
 
-void after_switch_in() {
-  after_switch_in_common();
-  step_segment_begin(g_current);
-}
-
 // Every switch is a scheduling point: it ends the running segment of a
 // seeded run (step.cc), and a thread that runs on starts the next.
 void switch_to(Thread* next) {
   Thread* self = g_current;
   next->state = ThreadState::kRunning;
-  step_segment_end();
-  if (next == self) {
-    step_segment_begin(self);
-    return;
-  }
+  step_segment_switch(next);
+  if (next == self) return;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
     report_unguarded_overflow(self, nullptr);
@@ -249,9 +241,11 @@ void take_deferred_work() {
     g_deferred.switch_wanted = 0;
     if (wanted == kSwitchPriority) {
       yield_to_higher_priority();
-    } else if (g_policy->any_runnable() && g_policy->switch_at(SchedPoint::kTick)) {
+    } else if (g_policy->any_runnable() && !(g_step_on && step_slice_armed()) &&
+               g_policy->switch_at(SchedPoint::kTick)) {
       // A tick deferred inside the core was not put to the policy then (a
-      // SCHED_FIFO thread is not rotated).
+      // SCHED_FIFO thread is not rotated); nor may it take over from a
+      // seeded slice (step.cc).
       if (options().seeded) schedule_note_uncontrolled(Uncontrolled::kTimerPreemption);
       preempt_switch();
     }
@@ -383,8 +377,8 @@ void scheduler_after_fork_in_child() {
 }
 
 void after_first_switch_in() {
-  after_switch_in_common();
-  step_segment_begin(g_current, true);
+  after_switch_in();
+  step_thread_starts();
 }
 
 }  // namespace ptshim

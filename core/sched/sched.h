@@ -346,15 +346,15 @@ uint64_t sched_random_below(uint64_t bound);  // uniform in [0, bound); bound > 
 extern bool g_step_on;
 void step_install();  // at start-up, seeded: ptshim's SIGTRAP handler, chained to the program's
 void step_segment_end_slow();
-// `t` starts a segment (just switched in, or runs on from a scheduling
-// point); `thread_start`: its first, before its start routine.
-void step_segment_begin_slow(Thread* t, bool thread_start);
-inline void step_segment_end() {
-  if (__builtin_expect(g_step_on, 0)) step_segment_end_slow();
+// `t` starts a segment: switched in, or runs on from a scheduling point.
+void step_segment_begin_slow(Thread* t);
+void step_segment_switch_slow(Thread* next);
+// A scheduling point (switch_to, scheduling_point_slow): the running
+// segment ends, and `next` (the running thread, if it runs on) starts one.
+inline void step_segment_switch(Thread* next) {
+  if (__builtin_expect(g_step_on, 0)) step_segment_switch_slow(next);
 }
-inline void step_segment_begin(Thread* t, bool thread_start = false) {
-  if (__builtin_expect(g_step_on, 0)) step_segment_begin_slow(t, thread_start);
-}
+void step_thread_starts();  // a new thread's first switch-in: its slice starts at its routine
 void step_leave_core();  // g_deferred.step: the thread leaves the core, its slice starts counting
 // The running thread's start routine is to be called with the trap flag
 // (arch::call_with_trap_flag): its first segment has a slice.
@@ -363,6 +363,7 @@ bool step_at_thread_start();
 // slice, not the timer, preempts it); a second tick in the same segment
 // forfeits the slice and lets the tick act.
 bool step_holds_tick(void* ucontext);
+bool step_slice_armed();  // the running thread has a slice (a deferred tick leaves it alone)
 void step_after_fork_in_child();
 
 // ---- the schedule's record (decision.cc) -----------------------------------------------

@@ -106,10 +106,12 @@ constexpr uint64_t kMaxSteps = 64;
 constexpr uint64_t kScales = 12;  // long slices: k in [2, 2 + 2^(scale+1))
 constexpr uint64_t kVisitBits = 4096;
 constexpr uint32_t kEnteringLimit = 64;
-// Traps per run: about 6.5 us each, so at most ~3 ms of stepping a run.
-constexpr int64_t kBudget = 480;
-constexpr int64_t kBreakpointCost = 2;             // arming (three ioctls) and its trap
-constexpr uint64_t kCookie = 0x707473686d696dULL;  // "ptshmim": this breakpoint's traps
+// Traps per run: 6.5 to 11 us each here (the kernel's debug trap and
+// signal delivery; the handler itself takes about 0.1 us), so a run steps
+// for at most 2 to 4 ms.
+constexpr int64_t kBudget = 320;
+constexpr int64_t kBreakpointCost = 2;           // arming (three ioctls) and its trap
+constexpr uint64_t kCookie = 0x70747368696dULL;  // "ptshim": this breakpoint's traps
 
 Slice g_slice;
 uint64_t g_segments;
@@ -147,6 +149,7 @@ void fire(void* ucontext) {
   if (g_in_core || current()->file_locks_held != 0 || on_signal_stack()) {
     g_slice.phase = Phase::kCounting;
     g_slice.steps_left = 0;
+    g_slice.visits = 0;
     arch::breakpoint_disarm(&g_bp);
     arch::set_trap_flag(ucontext, true);
     return;
@@ -156,7 +159,7 @@ void fire(void* ucontext) {
     if (g_policy->any_runnable() && g_policy->switch_at(SchedPoint::kInstruction)) {
       preempt_switch();  // its switch_to ends this segment and starts the next
     } else {
-      step_segment_begin_slow(current(), false);  // a scheduling point it runs on from
+      step_segment_begin_slow(current());  // a scheduling point it runs on from
     }
   });
   // Its sigreturn restores the interrupted mask: what the kernel has from
@@ -281,7 +284,7 @@ void step_segment_end_slow() {
   if (__builtin_expect(arch::trap_flag_here(), 0)) arch::clear_trap_flag_here();
 }
 
-void step_segment_begin_slow(Thread* t, bool thread_start) {
+void step_segment_begin_slow(Thread* t) {
   ++g_segments;
   uint64_t kind = sched_random_below(kKinds);
   uint64_t steps = sched_random_below(kMaxSteps);
@@ -306,12 +309,24 @@ void step_segment_begin_slow(Thread* t, bool thread_start) {
     s.entry = Entry::kHandlerFrame;
     s.phase = Phase::kCounting;
     arch::set_trap_flag(t->handler_frame, true);
-  } else if (thread_start) {
-    s.entry = Entry::kThreadStart;  // thread_entry calls its routine with the flag
   } else {
     s.entry = Entry::kCoreExit;
     g_deferred.step = 1;  // the flag is set as it leaves the core
   }
+}
+
+void step_segment_switch_slow(Thread* next) {
+  step_segment_end_slow();
+  step_segment_begin_slow(next);
+}
+
+void step_thread_starts() {
+  if (!g_step_on || g_slice.phase != Phase::kEntering || g_slice.thread != current()) return;
+  // Its way out of the core is thread_entry's, through libc (TLS set-up):
+  // counting starts at the routine instead, which thread_entry calls with
+  // the flag set.
+  g_slice.entry = Entry::kThreadStart;
+  g_deferred.step = 0;
 }
 
 void step_leave_core() {
@@ -326,6 +341,8 @@ bool step_at_thread_start() {
   return g_slice.phase == Phase::kEntering && g_slice.entry == Entry::kThreadStart &&
          g_slice.thread == current();
 }
+
+bool step_slice_armed() { return slice_of_running(g_slice); }
 
 bool step_holds_tick(void* ucontext) {
   if (!slice_of_running(g_slice)) return false;
