@@ -57,8 +57,9 @@
 //
 // SEEDED RUNS. The timer must not choose where a seeded run's threads stop:
 // a tick never preempts (nor defers a switch for) a thread whose seeded
-// slice is armed, the slice does; a second tick in the same run segment
-// gives the slice up (step_holds_tick). Every other timer preemption in a
+// slice is armed, the slice does; a tick that finds no trap taken since
+// the one before in the same run segment gives the slice up
+// (step_holds_tick). Every other timer preemption in a
 // seeded run is counted as uncontrolled (Uncontrolled::kTimerPreemption).
 //
 // TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
@@ -242,12 +243,13 @@ void tick_in_core(void* ucontext) {
   // A sleeper of a higher priority that just woke (or one woken before,
   // whose switch still waits) preempts whatever the slice says.
   uint8_t wanted = g_deferred.switch_wanted;
+  bool slice_given_up = false;  // a seeded slice this tick forfeited: uncontrolled too
   if (!g_policy->any_runnable()) {
     // A thread with an asynchronous cancellation due keeps the ticks coming
     // until one lands in its safe code.
     if (!io_waiters_exist() && !cancel_async_due(current())) disarm_slice_timer();
     preempt_sync_timers();
-  } else if (__builtin_expect(g_step_on, 0) && step_holds_tick(ucontext)) {
+  } else if (__builtin_expect(g_step_on, 0) && step_holds_tick(ucontext, &slice_given_up)) {
     // A seeded slice is armed: it preempts the thread, at its instruction.
   } else if (wanted != kSwitchPriority && !g_policy->switch_at(SchedPoint::kTick)) {
     // The policy lets the thread run on.
@@ -255,6 +257,7 @@ void tick_in_core(void* ucontext) {
              !on_signal_stack()) {
     g_deferred.switch_wanted = 0;
     note_timer_preemption();
+    slice_given_up = false;  // counted
     if (wanted == kSwitchPriority) {
       yield_to_higher_priority();
     } else {
@@ -263,6 +266,7 @@ void tick_in_core(void* ucontext) {
   } else if (!io_park_interrupted_call(ucontext)) {
     if (wanted == 0) g_deferred.switch_wanted = kSwitchTick;
   }
+  if (slice_given_up) note_timer_preemption();
 }
 
 void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {

@@ -360,9 +360,10 @@ void step_leave_core();  // g_deferred.step: the thread leaves the core, its sli
 // (arch::call_with_trap_flag): its first segment has a slice.
 bool step_at_thread_start();
 // A tick at `ucontext`: true while the running thread's slice is armed (the
-// slice, not the timer, preempts it); a second tick in the same segment
-// forfeits the slice and lets the tick act.
-bool step_holds_tick(void* ucontext);
+// slice, not the timer, preempts it); a tick that finds the same segment
+// with no trap taken since the last one forfeits the slice (*gave_up) and
+// lets the tick act.
+bool step_holds_tick(void* ucontext, bool* gave_up);
 bool step_slice_armed();  // the running thread has a slice (a deferred tick leaves it alone)
 void step_after_fork_in_child();
 

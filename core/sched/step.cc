@@ -10,8 +10,8 @@
 // only on the sequence of segments, which is the schedule's. They say
 // whether the segment gets a slice (most get none), and what it is:
 //   - short: preempted before the n-th instruction of the program's code
-//     (n in 1..64) after it returns to that code;
-//   - long: s instructions (1..64) counted that way reach some pc P; it is
+//     (n in 1..32) after it returns to that code;
+//   - long: s instructions (1..32) counted that way reach some pc P; it is
 //     then preempted before the k-th execution of P from there (k from 2 to
 //     about 4096, roughly log-uniform), which lands inside any loop the
 //     thread was in, at full speed.
@@ -102,14 +102,14 @@ struct Slice {
 constexpr uint64_t kKinds = 64;       // of 64: kShortKinds short, kLongKinds long, the rest none
 constexpr uint64_t kShortKinds = 16;  // 1 segment in 4
 constexpr uint64_t kLongKinds = 8;    // 1 in 8
-constexpr uint64_t kMaxSteps = 64;
+constexpr uint64_t kMaxSteps = 32;
 constexpr uint64_t kScales = 12;  // long slices: k in [2, 2 + 2^(scale+1))
 constexpr uint64_t kVisitBits = 4096;
 constexpr uint32_t kEnteringLimit = 64;
 // Traps per run: 6.5 to 11 us each here (the kernel's debug trap and
 // signal delivery; the handler itself takes about 0.1 us), so a run steps
-// for at most 2 to 4 ms.
-constexpr int64_t kBudget = 320;
+// for at most 1.5 to 2.6 ms.
+constexpr int64_t kBudget = 240;
 constexpr int64_t kBreakpointCost = 2;           // arming (three ioctls) and its trap
 constexpr uint64_t kCookie = 0x70747368696dULL;  // "ptshim": this breakpoint's traps
 
@@ -117,8 +117,10 @@ Slice g_slice;
 uint64_t g_segments;
 int64_t g_budget = kBudget;
 arch::Breakpoint g_bp;
-bool g_bp_refused;    // the kernel would not open it: slices that need it are forfeited
-uint64_t g_tick_saw;  // the segment a tick last let run on for its slice
+bool g_bp_refused;        // the kernel would not open it: slices that need it are forfeited
+uint64_t g_traps;         // traps taken in this run
+uint64_t g_tick_segment;  // the segment a tick last let run on for its slice,
+uint64_t g_tick_traps;    // and g_traps then
 
 bool slice_of_running(const Slice& s) { return s.phase != Phase::kNone && s.thread == current(); }
 
@@ -248,6 +250,7 @@ void on_breakpoint(void* ucontext) {
 
 void on_trap(int sig, siginfo_t* info, void* ucontext) {
   int saved_errno = errno;
+  ++g_traps;
   if (arch::is_single_step_trap(info) && g_step_on) {
     on_step(ucontext);
   } else if (g_bp.fd >= 0 && arch::is_breakpoint_trap(info, kCookie)) {
@@ -344,15 +347,17 @@ bool step_at_thread_start() {
 
 bool step_slice_armed() { return slice_of_running(g_slice); }
 
-bool step_holds_tick(void* ucontext) {
+bool step_holds_tick(void* ucontext, bool* gave_up) {
   if (!slice_of_running(g_slice)) return false;
-  if (g_tick_saw != g_slice.segment) {
-    g_tick_saw = g_slice.segment;
+  if (g_tick_segment != g_slice.segment || g_tick_traps != g_traps) {
+    g_tick_segment = g_slice.segment;
+    g_tick_traps = g_traps;
     return true;
   }
-  // A whole timeslice and it has not fired (a breakpoint at a pc never run
-  // again, a long call): the tick takes over, uncontrolled.
+  // No trap for a whole timeslice (a breakpoint at a pc not run again, a
+  // call that does not return): the tick takes over, uncontrolled.
   forfeit(ucontext);
+  *gave_up = true;
   return false;
 }
 
