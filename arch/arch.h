@@ -7,6 +7,7 @@
 #include "arch/cycle_counter_x86_64.h"
 #include "arch/jmpbuf_x86_64.h"
 #include "arch/signal_frame_x86_64.h"
+#include "arch/single_step_x86_64.h"
 #include "arch/syscall_x86_64_linux.h"
 #include "arch/thread_pointer_x86_64.h"
 #else

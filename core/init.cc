@@ -41,6 +41,7 @@ void on_fork_in_child() {
   preempt_after_fork_in_child();
   syscall_trap_after_fork_in_child();
   sync_after_fork_in_child();
+  step_after_fork_in_child();
   g_in_core = 0;
 }
 
@@ -52,6 +53,9 @@ void initialize() {
   key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
   if (virtual_time_on()) virtual_time_start();  // before anything reads a clock
+  // Before the first thread's mask is adopted: the kernel must never block
+  // SIGTRAP in a seeded run.
+  if (options().seeded) signal_manage_trap();
   arch::context_select(options().switch_kind);
   sched_random_seed(options().seed);
   schedule_recording_start();
@@ -65,6 +69,7 @@ void initialize() {
   syscall_trap_init();  // SIGSYS: after the crash handlers
   thread_route_glibc_create(reinterpret_cast<const void*>(&ptshim_pthread_create));
   preempt_install_handler();
+  if (options().seeded) step_install();
   __register_atfork(nullptr, nullptr, on_fork_in_child, __dso_handle);
   key_reserve_for_ptshim(false);
   errno = saved_errno;

@@ -191,7 +191,8 @@ void crash_handlers_install() {
   unwind_prepare();
   program_actions_record_inherited(SIGALRM);  // core/sched/preempt.cc installs its own
   for (int sig = 1; sig < NSIG; ++sig) {
-    if (!signal_is_managed(sig) || sig == SIGALRM) continue;
+    // core/sched/step.cc installs its own for SIGTRAP, seeded.
+    if (!signal_is_managed(sig) || sig == SIGALRM || sig == SIGTRAP) continue;
     program_actions_record_inherited(sig);  // inherited: SIG_IGN survives exec
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -47,8 +47,9 @@ bool futex_idle_wait(int64_t timeout_ns, const uint64_t* sleeping_mask) {
   static futex_waitv words[FUTEX_WAITV_MAX];
   if (sleeping_mask == nullptr) return false;
   size_t n = 0;
-  words[n++] = futex_waitv{g_deferred.any, reinterpret_cast<uintptr_t>(&g_deferred.any),
-                           FUTEX_32 | FUTEX_PRIVATE_FLAG, 0};
+  words[n++] =
+      futex_waitv{g_deferred.first_four, reinterpret_cast<uintptr_t>(&g_deferred.first_four),
+                  FUTEX_32 | FUTEX_PRIVATE_FLAG, 0};
   for (Thread* t = g_futex_waiters.head; t != nullptr; t = t->next) {
     if (n == FUTEX_WAITV_MAX) return false;
     words[n++] =

@@ -23,7 +23,11 @@ int g_no_scheduling_points;
 void scheduling_point_slow(SchedPoint point) {
   // A report's own library calls (libunwind's locks) are not the program's.
   if (g_no_scheduling_points != 0 || g_reporting || current()->file_locks_held != 0) return;
-  if (g_policy->any_runnable() && g_policy->switch_at(point)) yield_preempted(point);
+  if (g_policy->any_runnable() && g_policy->switch_at(point)) {
+    yield_preempted(point);  // its switch_to ends the segment and starts the next
+  } else {
+    step_segment_switch(current());  // it runs on from here: a new segment (step.cc)
+  }
 }
 
 }  // namespace ptshim

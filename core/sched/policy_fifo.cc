@@ -156,7 +156,8 @@ Thread* fifo_choose_waiter(const WaitQueue* q) {
 }
 
 bool fifo_switch_at(SchedPoint point) {
-  if (point != SchedPoint::kTick) return false;
+  // A seeded slice's end is a tick's (only a seeded run has them).
+  if (point != SchedPoint::kTick && point != SchedPoint::kInstruction) return false;
   const Thread* self = current();
   charge_real_time(self);
   if (g_throttled) {

@@ -21,6 +21,9 @@ void yield_preempted(SchedPoint) { yield(); }
 // The policy compares with the running thread's level: a thread at level 0.
 Thread g_running;
 Thread* current() { return &g_running; }
+// Seeded slices are off (g_step_on false): never reached.
+bool g_step_on;
+void step_segment_switch_slow(Thread*) {}
 }  // namespace ptshim
 
 namespace {

@@ -49,6 +49,19 @@
 // (qsort comparators, fopencookie functions, atfork and atexit handlers,
 // dl_iterate_phdr callbacks) can be preempted while libc holds state for it.
 //
+// SWITCHING FROM A HANDLER. preempt_from_handler is the one way a signal
+// handler switches threads: the tick's, and a seeded slice's end (the
+// SIGTRAP handler, step.cc). The interrupted thread's context is then the
+// signal frame on its own stack (Thread::in_tick_handler, handler_frame),
+// which its sigreturn resumes once it is switched back to.
+//
+// SEEDED RUNS. The timer must not choose where a seeded run's threads stop:
+// a tick never preempts (nor defers a switch for) a thread whose seeded
+// slice is armed, the slice does; a tick that finds no trap taken since
+// the one before in the same run segment gives the slice up
+// (step_holds_tick). Every other timer preemption in a
+// seeded run is counted as uncontrolled (Uncontrolled::kTimerPreemption).
+//
 // TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
 // kernel thread only (SIGEV_THREAD_ID). POSIX timers, unlike setitimer, are
 // not inherited across fork and are deleted by execve.
@@ -258,6 +271,50 @@ void end_interruptible_syscall(void* ucontext) {
   __builtin_unreachable();  // it was due: the thread unwinds
 }
 
+// A preemption the timer chose: where it lands is timing's choice, which a
+// seeded run cannot replay.
+void note_timer_preemption() {
+  if (options().seeded) schedule_note_uncontrolled(Uncontrolled::kTimerPreemption);
+}
+
+// The tick's work inside the core (preempt_from_handler).
+// Which timer this tick is, for virtual time's liveness rule.
+bool g_tick_from_wake_timer;
+
+void tick_in_core(void* ucontext) {
+  syscall_trap_on_tick(ucontext);
+  if (g_virtual_clock.on) liveness_tick(g_tick_from_wake_timer);
+  cputime_on_tick();
+  expire_deadlines();
+  // A sleeper of a higher priority that just woke (or one woken before,
+  // whose switch still waits) preempts whatever the slice says.
+  uint8_t wanted = g_deferred.switch_wanted;
+  bool slice_given_up = false;  // a seeded slice this tick forfeited: uncontrolled too
+  if (!g_policy->any_runnable()) {
+    // A thread with an asynchronous cancellation due keeps the ticks coming
+    // until one lands in its safe code.
+    if (!io_waiters_exist() && !cancel_async_due(current())) disarm_slice_timer();
+    preempt_sync_timers();
+  } else if (__builtin_expect(g_step_on, 0) && step_holds_tick(ucontext, &slice_given_up)) {
+    // A seeded slice is armed: it preempts the thread, at its instruction.
+  } else if (wanted != kSwitchPriority && !g_policy->switch_at(SchedPoint::kTick)) {
+    // The policy lets the thread run on.
+  } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
+             !on_signal_stack()) {
+    g_deferred.switch_wanted = 0;
+    note_timer_preemption();
+    slice_given_up = false;  // counted
+    if (wanted == kSwitchPriority) {
+      yield_to_higher_priority();
+    } else {
+      preempt_switch();
+    }
+  } else if (!io_park_interrupted_call(ucontext)) {
+    if (wanted == 0) g_deferred.switch_wanted = kSwitchTick;
+  }
+  if (slice_given_up) note_timer_preemption();
+}
+
 void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
   HandlerMask handler_mask(ucontext);
   // Before preempt_enable (and in a fork child) both ids are -1, which no
@@ -268,60 +325,15 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     signal_forward_program_signal(sig, info, ucontext);
     return;
   }
-  int saved_errno = errno;
   if (g_in_core) {
+    int saved_errno = errno;
     if (g_deferred.switch_wanted == 0) g_deferred.switch_wanted = kSwitchTick;
     if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
     errno = saved_errno;
     return;
   }
-  g_in_core = 1;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  Thread* self = current();  // whatever runs meanwhile, the handler ends on it
-  self->in_tick_handler = true;
-  if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
-    report_unguarded_overflow(current(), ucontext);
-  }
-  syscall_trap_on_tick(ucontext);
-  if (g_virtual_clock.on) liveness_tick(info->si_timerid == g_wake_timer);
-  cputime_on_tick();
-  expire_deadlines();
-  // A sleeper of a higher priority that just woke (or one woken before,
-  // whose switch still waits) preempts whatever the slice says.
-  uint8_t wanted = g_deferred.switch_wanted;
-  if (!g_policy->any_runnable()) {
-    // A thread with an asynchronous cancellation due keeps the ticks coming
-    // until one lands in its safe code.
-    if (!io_waiters_exist() && !cancel_async_due(current())) disarm_slice_timer();
-    preempt_sync_timers();
-  } else if (wanted != kSwitchPriority && !g_policy->switch_at(SchedPoint::kTick)) {
-    // The policy lets the thread run on.
-  } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
-             !on_signal_stack()) {
-    g_deferred.switch_wanted = 0;
-    if (wanted == kSwitchPriority) {
-      yield_to_higher_priority();
-    } else {
-      preempt_switch();
-    }
-  } else if (!io_park_interrupted_call(ucontext)) {
-    if (wanted == 0) g_deferred.switch_wanted = kSwitchTick;
-  }
-  // The thread this handler returns to (switched in, or unparked) goes back
-  // to program code without a safe point: a deferred dump is taken here,
-  // and its signals are raised (core/signal) once the core is left.
-  if (g_deferred.dump) take_deferred_dump();
-  // The thread this handler returns to (the one whose stack this is, after
-  // any switch) may have an asynchronous cancellation due: acted on only
-  // where a switch could have suspended it, program code.
-  bool cancel_now = cancel_async_due(current()) && pc_is_safe(arch::interrupted_pc(ucontext)) &&
-                    !on_signal_stack();
-  self->in_tick_handler = false;
-  __atomic_signal_fence(__ATOMIC_SEQ_CST);
-  g_in_core = 0;
-  if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
-  errno = saved_errno;
-  if (__builtin_expect(cancel_now, 0)) cancel_from_tick(ucontext);
+  g_tick_from_wake_timer = info->si_timerid == g_wake_timer;
+  preempt_from_handler(ucontext, tick_in_core);
 }
 
 }  // namespace
@@ -347,10 +359,39 @@ void preempt_enable() {
   g_enabled = true;
 }
 
-void preempt_switch() {
+void preempt_from_handler(void* ucontext, void (*body)(void* ucontext)) {
+  int saved_errno = errno;
+  g_in_core = 1;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  Thread* self = current();  // whatever runs meanwhile, the handler ends on it
+  self->in_tick_handler = true;
+  self->handler_frame = ucontext;
+  if (stack_overflowed(current(), arch::interrupted_sp(ucontext)) && !on_signal_stack()) {
+    report_unguarded_overflow(current(), ucontext);
+  }
+  body(ucontext);
+  // The thread this handler returns to (switched in, or unparked) goes back
+  // to program code without a safe point: a deferred dump is taken here,
+  // and its signals are raised (core/signal) once the core is left.
+  if (g_deferred.dump) take_deferred_dump();
+  // The thread this handler returns to (the one whose stack this is, after
+  // any switch) may have an asynchronous cancellation due: acted on only
+  // where a switch could have suspended it, program code.
+  bool cancel_now = cancel_async_due(current()) && pc_is_safe(arch::interrupted_pc(ucontext)) &&
+                    !on_signal_stack();
+  self->in_tick_handler = false;
+  self->handler_frame = nullptr;
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  g_in_core = 0;
+  if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
+  errno = saved_errno;
+  if (__builtin_expect(cancel_now, 0)) cancel_from_tick(ucontext);
+}
+
+void preempt_switch(SchedPoint point) {
   Thread* self = current();
   set_slice(slice_after_preemption(self, g_slice_ns, options().timeslice_ns));
-  yield_preempted(SchedPoint::kTick);
+  yield_preempted(point);
   // Back on the processor. The switch in yield() cleared the flag, but that
   // switch was not the thread's own.
   self->preempted = true;

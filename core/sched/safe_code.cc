@@ -86,15 +86,25 @@ const CodeRange* find_range(uintptr_t pc) {
   return nullptr;
 }
 
-}  // namespace
-
-bool pc_is_safe(uintptr_t pc) {
+const CodeRange* find_range_fresh(uintptr_t pc) {
   const CodeRange* r = find_range(pc);
   if (r == nullptr && count_loaded_objects() != g_objects_seen) {
     rebuild_code_ranges();  // something was dlopen'ed since
     r = find_range(pc);
   }
+  return r;
+}
+
+}  // namespace
+
+bool pc_is_safe(uintptr_t pc) {
+  const CodeRange* r = find_range_fresh(pc);
   return r == nullptr || r->safe;  // no object at all: anonymous (JIT) code
+}
+
+bool pc_in_safe_object(uintptr_t pc) {
+  const CodeRange* r = find_range_fresh(pc);
+  return r != nullptr && r->safe;
 }
 
 }  // namespace ptshim

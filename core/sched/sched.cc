@@ -55,9 +55,12 @@ void after_switch_in() {
   }
 }
 
+// Every switch is a scheduling point: it ends the running segment of a
+// seeded run (step.cc), and a thread that runs on starts the next.
 void switch_to(Thread* next) {
   Thread* self = g_current;
   next->state = ThreadState::kRunning;
+  step_segment_switch(next);
   if (next == self) return;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
@@ -270,19 +273,25 @@ void yield_to_higher_priority() {
 void take_deferred_work() {
   if (g_deferred.dump) take_deferred_dump();
   if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();
-  if (!g_deferred.switch_wanted) return;
-  if (g_current->file_locks_held != 0) return;  // stays deferred until funlockfile
-  enter_core();
-  uint8_t wanted = g_deferred.switch_wanted;
-  g_deferred.switch_wanted = 0;
-  if (wanted == kSwitchPriority) {
-    yield_to_higher_priority();
-  } else if (g_policy->any_runnable() && g_policy->switch_at(SchedPoint::kTick)) {
-    // A tick deferred inside the core was not put to the policy then (a
-    // SCHED_FIFO thread is not rotated).
-    preempt_switch();
+  // A switch stays deferred while flockfile locks are held, until funlockfile.
+  if (g_deferred.switch_wanted && g_current->file_locks_held == 0) {
+    enter_core();
+    uint8_t wanted = g_deferred.switch_wanted;
+    g_deferred.switch_wanted = 0;
+    if (wanted == kSwitchPriority) {
+      yield_to_higher_priority();
+    } else if (g_policy->any_runnable() && !(g_step_on && step_slice_armed()) &&
+               g_policy->switch_at(SchedPoint::kTick)) {
+      // A tick deferred inside the core was not put to the policy then (a
+      // SCHED_FIFO thread is not rotated); nor may it take over from a
+      // seeded slice (step.cc).
+      if (options().seeded) schedule_note_uncontrolled(Uncontrolled::kTimerPreemption);
+      preempt_switch();
+    }
+    leave_core();
   }
-  leave_core();
+  // Last: the trap flag it may set must meet no more of ptshim than the way out.
+  if (__builtin_expect(g_deferred.step, 0)) step_leave_core();
 }
 
 WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t deadline_ns,
@@ -408,6 +417,9 @@ void scheduler_after_fork_in_child() {
   deadline_reset();
 }
 
-void after_first_switch_in() { after_switch_in(); }
+void after_first_switch_in() {
+  after_switch_in();
+  step_thread_starts();
+}
 
 }  // namespace ptshim

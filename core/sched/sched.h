@@ -116,9 +116,12 @@ struct Thread {
   // IDLE) to 99: the higher of base_level and boost_level (priority.cc).
   uint8_t level;
   bool sched_fifo;  // SCHED_FIFO: a tick does not move it behind its equals
-  // Scheduler: switched out from inside the tick's handler, to which it
-  // returns (its stack holds the signal's frame).
+  // Scheduler: switched out from inside the tick's handler (or a seeded
+  // slice's, step.cc), to which it returns (its stack holds the signal's
+  // frame: handler_frame, the ucontext its sigreturn resumes).
   bool in_tick_handler;
+
+  void* handler_frame;
 
   // Scheduler: run queue or wait queue membership (one at a time).
   Thread* next;
@@ -259,10 +262,12 @@ union DeferredWork {
     volatile uint8_t signals;        // the running thread has signals it may now take
     volatile uint8_t dump;           // the dump signal arrived while the core was busy
     volatile uint8_t arrived;  // a program signal arrived while the core was busy (core/signal)
+    volatile uint8_t step;     // a seeded slice starts counting as the thread leaves the core
   };
-  volatile uint32_t any;
+  volatile uint32_t first_four;  // what an arriving signal may change (core/io's idle wait)
+  volatile uint64_t any;
 };
-static_assert(sizeof(DeferredWork) == sizeof(uint32_t));
+static_assert(sizeof(DeferredWork) == sizeof(uint64_t));
 extern DeferredWork g_deferred;
 // What switch_wanted asks for: a tick found the running thread where it may
 // not be suspended (it goes behind its equals), or a thread of a higher
@@ -373,6 +378,36 @@ class NoSchedulingPoint {
 void sched_random_seed(uint64_t seed);
 uint64_t sched_random();
 uint64_t sched_random_below(uint64_t bound);  // uniform in [0, bound); bound > 0
+
+// ---- seeded slices (step.cc) ---------------------------------------------------------
+// A seeded run preempts threads at exact instructions of their own code,
+// drawn from the generator at every run segment's start and replayed by
+// counting instructions with the trap flag and a hardware breakpoint (the
+// top of step.cc). g_step_on: a seeded run, in which every switch_to and
+// scheduling point ends the running segment and starts the next.
+extern bool g_step_on;
+void step_install();  // at start-up, seeded: ptshim's SIGTRAP handler, chained to the program's
+void step_segment_end_slow();
+// `t` starts a segment: switched in, or runs on from a scheduling point.
+void step_segment_begin_slow(Thread* t);
+void step_segment_switch_slow(Thread* next);
+// A scheduling point (switch_to, scheduling_point_slow): the running
+// segment ends, and `next` (the running thread, if it runs on) starts one.
+inline void step_segment_switch(Thread* next) {
+  if (__builtin_expect(g_step_on, 0)) step_segment_switch_slow(next);
+}
+void step_thread_starts();  // a new thread's first switch-in: its slice starts at its routine
+void step_leave_core();  // g_deferred.step: the thread leaves the core, its slice starts counting
+// The running thread's start routine is to be called with the trap flag
+// (arch::call_with_trap_flag): its first segment has a slice.
+bool step_at_thread_start();
+// A tick at `ucontext`: true while the running thread's slice is armed (the
+// slice, not the timer, preempts it); a tick that finds the same segment
+// with no trap taken since the last one forfeits the slice (*gave_up) and
+// lets the tick act.
+bool step_holds_tick(void* ucontext, bool* gave_up);
+bool step_slice_armed();  // the running thread has a slice (a deferred tick leaves it alone)
+void step_after_fork_in_child();
 
 // ---- the schedule's record (decision.cc) -----------------------------------------------
 // In a seeded run (or with PTSHIM_SCHEDULE_DIGEST=1) every choice a policy
@@ -591,7 +626,15 @@ void preempt_before_idle();  // nothing runnable: the kernel thread will sleep
 // Switches away from a running thread that could go on (a tick, or the safe
 // point that takes a tick's deferred switch), first setting the slice timer's
 // period by the rule in preempt.cc ("SLICES").
-void preempt_switch();
+void preempt_switch(SchedPoint point = SchedPoint::kTick);  // `point`: for the schedule's record
+// Switches threads from inside a signal handler, as the tick does: the
+// thread the signal interrupted at `ucontext` (outside the core, at safe
+// code) enters the core with that signal frame as its context
+// (Thread::in_tick_handler, handler_frame), `body` decides and may switch
+// away and back, and the handler then returns to program code: deferred
+// dumps, signals and an asynchronous cancellation are taken on the way.
+// Used by the tick and by a seeded slice's end (step.cc).
+void preempt_from_handler(void* ucontext, void (*body)(void* ucontext));
 // That rule (slice.cc): the period after a preemption of `t`, whose
 // `preempted` flag still tells whether it was preempted before without a
 // block or yield since, given the period now and the timeslice.
@@ -613,6 +656,9 @@ bool on_signal_stack();  // the running code is on a sigaltstack
 long preempt_interruptible_syscall(long number, long a0, long a1, long a2, long a3);
 // Rule 2 of preempt.cc: code at `pc` may be suspended midway (safe_code.cc).
 bool pc_is_safe(uintptr_t pc);
+// In the code of a loaded object that rule 2 lets be suspended: unlike
+// pc_is_safe, not anonymous memory (which a data word may point into).
+bool pc_in_safe_object(uintptr_t pc);
 void rebuild_code_ranges();  // the loaded objects changed (dlopen)
 
 // ---- fast paths: shim steps that skip the core section ---------------------------------

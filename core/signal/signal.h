@@ -62,7 +62,7 @@ struct SignalFacts {
 const SignalFacts& signal_facts(int sig);
 const char* signal_name(int sig);
 // The signals ptshim keeps its own handler for: the faults, SIGALRM, the
-// dump signal.
+// dump signal; and SIGTRAP in a seeded run (signal_manage_trap).
 bool signal_is_managed(int sig);
 // Of those, the ones a program handler takes like any other signal (routed
 // to a thread, masks, pending, waking a waiter): all but the faults, whose
@@ -70,6 +70,9 @@ bool signal_is_managed(int sig);
 bool signal_is_routed_when_handled(int sig);
 // The kernel delivers these even while the running thread blocks them.
 uint64_t signals_always_delivered();
+// A seeded run: SIGTRAP is managed too, a trap of the instruction like the
+// faults, its handler ptshim's (core/sched/step.cc), chained to the program's.
+void signal_manage_trap();
 
 // ---- the program's actions (action.cc) ---------------------------------------------------
 // sigaction for a managed signal: the program's action is recorded (and

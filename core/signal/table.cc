@@ -58,7 +58,10 @@ constexpr uint64_t signals_with(uint8_t roles) {
 }
 constexpr uint64_t kAlwaysDelivered = signals_with(kRoleSynchronous | kRolePreempt);
 constexpr uint64_t kManaged = signals_with(kRoleReported | kRolePreempt);
+bool g_trap_managed;  // a seeded run: SIGTRAP counts instructions (core/sched/step.cc)
 }  // namespace
+
+void signal_manage_trap() { g_trap_managed = true; }
 
 const SignalFacts& signal_facts(int sig) {
   for (const Entry& e : kTable) {
@@ -71,13 +74,17 @@ const char* signal_name(int sig) { return signal_facts(sig).name; }
 
 bool signal_is_managed(int sig) {
   if (sig <= 0 || sig >= NSIG) return false;
-  return (kManaged & signal_bit(sig)) != 0 || sig == options().dump_signal;
+  return (kManaged & signal_bit(sig)) != 0 || sig == options().dump_signal ||
+         (sig == SIGTRAP && g_trap_managed);
 }
 
 bool signal_is_routed_when_handled(int sig) {
-  return signal_is_managed(sig) && (signal_facts(sig).roles & kRoleSynchronous) == 0;
+  return signal_is_managed(sig) && (signal_facts(sig).roles & kRoleSynchronous) == 0 &&
+         sig != SIGTRAP;
 }
 
-uint64_t signals_always_delivered() { return kAlwaysDelivered; }
+uint64_t signals_always_delivered() {
+  return kAlwaysDelivered | (g_trap_managed ? signal_bit(SIGTRAP) : 0);
+}
 
 }  // namespace ptshim

@@ -101,6 +101,21 @@ void thread_entry() {
     self->notify_routine(value);
     thread_exit(nullptr);
   }
+  if (__builtin_expect(step_at_thread_start(), 0)) {
+    // A seeded slice counts from the routine's first instruction. The three
+    // kinds of routine all take one word in the first argument register;
+    // the result is what the routine left in the result register.
+    const void* routine = reinterpret_cast<const void*>(self->start_routine);
+    if (self->c11_start_routine != nullptr) {
+      routine = reinterpret_cast<const void*>(self->c11_start_routine);
+    }
+    void* result = arch::call_with_trap_flag(routine, self->start_arg);
+    if (self->c11_start_routine != nullptr) {
+      result = reinterpret_cast<void*>(
+          static_cast<intptr_t>(static_cast<int>(reinterpret_cast<intptr_t>(result))));
+    }
+    thread_exit(result);
+  }
   if (self->c11_start_routine != nullptr) {
     thread_exit(
         reinterpret_cast<void*>(static_cast<intptr_t>(self->c11_start_routine(self->start_arg))));
