@@ -89,7 +89,7 @@ replay_count() {
   [ -n "$replay" ] || { echo n/a; return; }
   local same=0 i status
   for i in $(seq "$replays"); do
-    timeout --kill-after=5 60 bash -c "$replay" >"$tmp/out" 2>"$tmp/err" </dev/null
+    { timeout --kill-after=5 60 bash -c "$replay" >"$tmp/out" 2>"$tmp/err" </dev/null; } 2>/dev/null
     status=$?
     run_signature "$tmp/out" "$tmp/err" $status >"$tmp/sig.$i"
     [ $status -ne 0 ] && cmp -s "$tmp/sig.1" "$tmp/sig.$i" && same=$((same + 1))

@@ -79,7 +79,8 @@ for sched in "${scheds[@]}"; do
   # 2. the replay fails the same way every time.
   same=0
   for i in $(seq "$replays"); do
-    timeout --kill-after=5 60 bash -c "$replay" >"$tmp/out" 2>"$tmp/err" </dev/null
+    # The outer 2>/dev/null silences bash's own report of a signal death.
+    { timeout --kill-after=5 60 bash -c "$replay" >"$tmp/out" 2>"$tmp/err" </dev/null; } 2>/dev/null
     status=$?
     run_signature "$tmp/out" "$tmp/err" $status >"$tmp/sig.$i"
     if [ $status -eq 0 ]; then

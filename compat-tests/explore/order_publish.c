@@ -1,11 +1,12 @@
 /* An order violation: main starts the worker and only then publishes the
- * configuration the worker reads once it has built its table. A worker that
- * gets there before main's store follows a null pointer and the process
- * dies of SIGSEGV. The
- * fixed twin (-DFIXED) publishes the configuration before pthread_create. */
+ * configuration the worker reads once its device has warmed up (5 ms, spent
+ * polling the clock as a driver's busy-wait does). A worker that gets there
+ * before main's store follows a null pointer and the process dies of
+ * SIGSEGV. The fixed twin (-DFIXED) publishes the configuration before
+ * pthread_create. */
 #include <pthread.h>
 #include <stdio.h>
-#include <string.h>
+#include <time.h>
 
 struct config {
   char name[32];
@@ -15,11 +16,21 @@ struct config {
 static struct config the_config = {"worker-1", 3};
 static struct config* volatile config; /* published by main */
 
-static volatile unsigned char table[1 << 22];
+static long now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000L + ts.tv_nsec / 1000;
+}
+
+static void warm_up(long us) {
+  long start = now_us();
+  while (now_us() - start < us) {
+  }
+}
 
 static void* worker(void* arg) {
   (void)arg;
-  for (unsigned i = 0; i < sizeof table; i++) table[i] = (unsigned char)(i * 2654435761u >> 24);
+  warm_up(5000);
   struct config* c = config;
   int tries = 0;
   while (tries < c->retries) tries++;
