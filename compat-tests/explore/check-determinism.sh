@@ -14,7 +14,7 @@
 # not take --sched or the run prints no schedule line yet, 2 usage.
 set -u
 
-ptshim= runs=50 scheds=() seeds=10 min_orders=5
+ptshim='' runs=50 scheds=() seeds=10 min_orders=5
 usage() { echo "usage: check-determinism.sh --ptshim LAUNCHER [--sched POLICY]... [--runs N] PROGRAM" >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in

@@ -26,7 +26,7 @@ set -u
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 one_kernel_thread=$here/../../scripts/one-kernel-thread.sh
 . "$here/explore-lib.sh"
-ptshim= lib= runs=1000 replays=20 scheds=()
+ptshim='' lib='' runs=1000 replays=20 scheds=()
 
 usage() { echo "usage: check-explore.sh --ptshim LAUNCHER --lib LIBRARY [--sched POLICY]... [--runs N] [--replays R] PROGRAM" >&2; exit 2; }
 while [ $# -gt 0 ]; do

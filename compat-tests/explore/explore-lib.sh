@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shell functions shared by check-explore.sh and scripts/explore-table.sh
 # (sourced, not run).
 
