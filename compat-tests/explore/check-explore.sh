@@ -8,15 +8,17 @@
 #      same exit status, stdout and stderr (which holds the schedule's
 #      digest line), hexadecimal addresses aside;
 #   3. `ptshim explore --runs=N --sched=POLICY -- PROGRAM_fixed` passes every
-#      seed (exit status 0).
+#      seed (exit status 0), for each policy of --fixed-sched.
 # Then the fixed twin passes natively R times, and a seeded run of it makes
 # no kernel thread under the shim while natively it makes some
 # (scripts/one-kernel-thread.sh; the programs do not check that themselves).
 #
 # usage: check-explore.sh --ptshim LAUNCHER --lib LIBRARY [--sched POLICY]...
-#                         [--runs N] [--replays R] PROGRAM
+#                         [--fixed-sched POLICY]... [--runs N] [--replays R] PROGRAM
 #   --sched   a policy of explore (random, pct, pct:D); repeatable;
 #             default: random and pct
+#   --fixed-sched  the policies the fixed twin is explored with (repeatable;
+#             default: those of --sched)
 #   --runs    seeds per explore run (default 1000)
 #   --replays runs of the replay command (default 20)
 # PROGRAM_fixed is the twin. Exit status: 0 all good, 1 a check failed,
@@ -26,7 +28,7 @@ set -u
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 one_kernel_thread=$here/../../scripts/one-kernel-thread.sh
 . "$here/explore-lib.sh"
-ptshim='' lib='' runs=1000 replays=20 scheds=()
+ptshim='' lib='' runs=1000 replays=20 scheds=() fixed_scheds=()
 
 usage() { echo "usage: check-explore.sh --ptshim LAUNCHER --lib LIBRARY [--sched POLICY]... [--runs N] [--replays R] PROGRAM" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --ptshim) ptshim=${2?}; shift 2 ;;
     --lib) lib=${2?}; shift 2 ;;
     --sched) scheds+=("${2?}"); shift 2 ;;
+    --fixed-sched) fixed_scheds+=("${2?}"); shift 2 ;;
     --runs) runs=${2?}; shift 2 ;;
     --replays) replays=${2?}; shift 2 ;;
     --) shift; break ;;
@@ -44,6 +47,7 @@ done
 [ $# -eq 1 ] && [ -n "$ptshim" ] && [ -n "$lib" ] || usage
 program=$1 fixed=${1}_fixed name=$(basename -- "$1")
 [ ${#scheds[@]} -gt 0 ] || scheds=(random pct)
+[ ${#fixed_scheds[@]} -gt 0 ] || fixed_scheds=("${scheds[@]}")
 for f in "$ptshim" "$lib" "$program" "$fixed"; do
   [ -e "$f" ] || { echo "FAIL: $f does not exist (build first)"; exit 1; }
 done
@@ -101,17 +105,20 @@ for sched in "${scheds[@]}"; do
     same=$i
   done
   [ "$same" -eq "$replays" ] || continue
+  echo "ok: $name, --sched=$sched: seed $seed fails, its replay failed the same way $replays/$replays" \
+    "($(grep -m1 '^ptshim: schedule seed=' "$tmp/err"))"
+done
 
-  # 3. the fixed twin passes every seed.
+# 3. the fixed twin passes every seed.
+for sched in "${fixed_scheds[@]}"; do
   "$ptshim" explore --runs="$runs" --sched="$sched" -- "$fixed" >"$tmp/explore-fixed" 2>&1 </dev/null
   status=$?
   if [ $status -ne 0 ]; then
     fail "the fixed twin: ptshim explore --sched=$sched over $runs seeds exited $status, want 0"
     tail -n 30 "$tmp/explore-fixed"
-    continue
+  else
+    echo "ok: ${name}_fixed, --sched=$sched: passed $runs seeds"
   fi
-  echo "ok: $name, --sched=$sched: seed $seed fails, its replay failed the same way $replays/$replays" \
-    "($(grep -m1 '^ptshim: schedule seed=' "$tmp/err")); the fixed twin passed $runs seeds"
 done
 
 # The fixed twin is fixed natively too, and the shim runs it on one kernel thread.
