@@ -6,9 +6,9 @@
 #                  LD_PRELOAD, no seed)
 #   random, pct    the first failing seed `ptshim explore --runs=N` reports
 #                  with that policy ("none" if no seed of 1..N fails)
-#   replay         how many of R runs of random's replay command fail the way
-#                  its first run does (same status, stdout and stderr,
-#                  addresses aside)
+#   replay         for random, then pct: how many of R runs of the replay
+#                  command fail the way its first run does (same status,
+#                  stdout and stderr, addresses aside)
 #   fixed          failures of the fixed twin: native /N, and the explore
 #                  verdict of both policies over N seeds
 # A run fails when it exits non-zero, dies by a signal or runs past the
@@ -82,10 +82,10 @@ first_seed() { # program policy
   esac
 }
 
-# Runs of the replay command in $tmp/explore.random that fail as its first did.
-replay_count() {
+# Runs of the replay command in $tmp/explore.<policy> that fail as its first did.
+replay_count() { # policy
   local replay
-  replay=$(explore_replay "$tmp/explore.random" 2>/dev/null)
+  replay=$(explore_replay "$tmp/explore.$1" 2>/dev/null)
   [ -n "$replay" ] || { echo n/a; return; }
   local same=0 i status
   for i in $(seq "$replays"); do
@@ -115,7 +115,7 @@ fixed_explore() { # program
 
 echo "runs: $runs per cell, $jobs at a time on $(nproc) CPUs; $(date -u +%Y-%m-%dT%H:%MZ); $(git -C "$root" rev-parse --short HEAD)"
 echo
-echo "| program | native /$runs | default policy /$runs | first failing seed, random | first failing seed, pct | replay | fixed twin: native /$runs, explore random/pct |"
+echo "| program | native /$runs | default policy /$runs | first failing seed, random | first failing seed, pct | replay, random, pct | fixed twin: native /$runs, explore random/pct |"
 echo "|---|---|---|---|---|---|---|"
 for name in "${names[@]}"; do
   program=$dir/explore_$name
@@ -124,7 +124,7 @@ for name in "${names[@]}"; do
   default=$(failures env LD_PRELOAD="$lib" "$program")
   random=$(first_seed "$program" random)
   pct=$(first_seed "$program" pct)
-  replay=$(replay_count)
+  replay="$(replay_count random), $(replay_count pct)"
   fixed_native=$(failures "${program}_fixed")
   fixed=$(fixed_explore "${program}_fixed")
   echo "| $name | $native | $default | $random | $pct | $replay | $fixed_native, $fixed |"
