@@ -62,7 +62,8 @@
 // (step_holds_tick). Every other timer preemption in a
 // seeded run is counted as uncontrolled (Uncontrolled::kTimerPreemption).
 //
-// TIMERS. Two POSIX timers on CLOCK_MONOTONIC, delivering SIGALRM to this
+// TIMERS. Two POSIX timers on CLOCK_MONOTONIC (a seeded run's slice timer
+// on the kernel thread's CPU clock instead), delivering SIGALRM to this
 // kernel thread only (SIGEV_THREAD_ID). POSIX timers, unlike setitimer, are
 // not inherited across fork and are deleted by execve.
 //   - the slice timer: periodic at the slice (SLICES below), armed when a
@@ -142,7 +143,7 @@ uint64_t g_wake_armed_ns;  // 0: not armed
 
 uint64_t g_slice_ns;  // the slice timer's period (SLICES above)
 
-int create_timer(int tag) {
+int create_timer(int tag, clockid_t clock) {
   sigevent sev;
   memset(&sev, 0, sizeof sev);
   sev.sigev_notify = SIGEV_THREAD_ID;
@@ -150,7 +151,7 @@ int create_timer(int tag) {
   sev.sigev_value.sival_int = tag;
   sev._sigev_un._tid = static_cast<pid_t>(arch::raw_syscall(SYS_gettid));
   int id = -1;
-  if (arch::raw_syscall(SYS_timer_create, CLOCK_MONOTONIC, reinterpret_cast<long>(&sev),
+  if (arch::raw_syscall(SYS_timer_create, clock, reinterpret_cast<long>(&sev),
                         reinterpret_cast<long>(&id)) != 0) {
     fatal("ptshim: cannot create the preemption timer (timer_create failed)");
   }
@@ -350,8 +351,12 @@ void preempt_install_handler() {
 void preempt_enable() {
   if (g_enabled || options().timeslice_ns == 0) return;
   rebuild_code_ranges();
-  g_slice_timer = create_timer(kSliceTag);
-  g_wake_timer = create_timer(kWakeTag);
+  // A seeded run's slices are the kernel thread's CPU time: a host that
+  // leaves the process waiting makes no ticks, so the timer's backstop
+  // comes where the program's own work put it, as far as that can be.
+  g_slice_timer =
+      create_timer(kSliceTag, options().seeded ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC);
+  g_wake_timer = create_timer(kWakeTag, CLOCK_MONOTONIC);
   g_slice_armed = false;
   g_wake_armed_ns = 0;
   g_slice_ns = options().timeslice_ns;

@@ -6,20 +6,25 @@ namespace ptshim {
 
 namespace {
 uint64_t g_decisions_at_last_tick = ~uint64_t{0};
+uint64_t g_cpu_at_last_decision_tick;
 }  // namespace
 
 // Where a tick lands depends on timing, so it is no decision of a seeded
 // schedule; it only keeps a thread that spins without any scheduling point
 // (no library call) from holding the processor forever. So a tick preempts
-// only when no decision was made since the one before: the running thread
-// has had a whole slice to itself.
+// only when no decision was made for a whole timeslice of the kernel
+// thread's CPU time: ticks that come close together (a host that did not
+// run the process for a while delivers the missed ones at once) or after a
+// short computation leave the schedule alone.
 bool seeded_tick_preempts() {
-  uint64_t now = decision_count();
-  if (now != g_decisions_at_last_tick) {
-    g_decisions_at_last_tick = now;
+  uint64_t decisions = decision_count();
+  uint64_t cpu = kernel_thread_cpu_ns();
+  if (decisions != g_decisions_at_last_tick) {
+    g_decisions_at_last_tick = decisions;
+    g_cpu_at_last_decision_tick = cpu;
     return false;
   }
-  return true;
+  return cpu - g_cpu_at_last_decision_tick >= options().timeslice_ns;
 }
 
 void run_set_add(RunSet* set, Thread* t) {

@@ -117,10 +117,12 @@ Slice g_slice;
 uint64_t g_segments;
 int64_t g_budget = kBudget;
 arch::Breakpoint g_bp;
-bool g_bp_refused;        // the kernel would not open it: slices that need it are forfeited
-uint64_t g_traps;         // traps taken in this run
-uint64_t g_tick_segment;  // the segment a tick last let run on for its slice,
-uint64_t g_tick_traps;    // and g_traps then
+bool g_bp_refused;         // the kernel would not open it: slices that need it are forfeited
+uint64_t g_traps;          // traps taken in this run
+uint64_t g_tick_segment;   // the segment a tick last let run on for its slice,
+uint64_t g_tick_traps;     // and g_traps then
+int g_ticks_without_trap;  // ticks since, in that segment, that saw no trap
+constexpr int kTicksBeforeGivingUp = 8;
 
 bool slice_of_running(const Slice& s) { return s.phase != Phase::kNone && s.thread == current(); }
 
@@ -352,10 +354,18 @@ bool step_holds_tick(void* ucontext, bool* gave_up) {
   if (g_tick_segment != g_slice.segment || g_tick_traps != g_traps) {
     g_tick_segment = g_slice.segment;
     g_tick_traps = g_traps;
+    g_ticks_without_trap = 0;
     return true;
   }
-  // No trap for a whole timeslice (a breakpoint at a pc not run again, a
-  // call that does not return): the tick takes over, uncontrolled.
+  // No trap for kTicksBeforeGivingUp slices of CPU time (a breakpoint at a
+  // pc not run again, a call that does not return): the tick takes over,
+  // uncontrolled. Not at the first such tick: one slow system call (the
+  // first perf_event_open of a process can take 10-20 ms of the kernel's
+  // time) is no reason to lose a replay; a thread that just runs on, its
+  // breakpoint never hit, reaches its next scheduling point as if it had no
+  // slice.
+  if (++g_ticks_without_trap < kTicksBeforeGivingUp) return true;
+  g_ticks_without_trap = 0;
   forfeit(ucontext);
   *gave_up = true;
   return false;
