@@ -291,10 +291,14 @@ void step_segment_end_slow() {
 
 void step_segment_begin_slow(Thread* t) {
   ++g_segments;
-  uint64_t kind = sched_random_below(kKinds);
-  uint64_t steps = sched_random_below(kMaxSteps);
-  uint64_t scale = sched_random_below(kScales);
-  uint64_t visits = sched_random_below(kVisitBits);
+  // One draw, its bits shared out (the counts are powers of two, the scale's
+  // remainder is biased by less than 2^-37): a segment start costs one step
+  // of the generator whatever comes of it.
+  uint64_t bits = sched_random();
+  uint64_t kind = bits % kKinds;
+  uint64_t steps = (bits / kKinds) % kMaxSteps;
+  uint64_t visits = (bits / (kKinds * kMaxSteps)) % kVisitBits;
+  uint64_t scale = (bits / (kKinds * kMaxSteps * kVisitBits)) % kScales;
   g_slice = Slice{};
   // A slice is worth its cost only where another thread could take over.
   if (kind >= kShortKinds + kLongKinds || g_budget <= 0 || active_thread_count() < 2) return;
