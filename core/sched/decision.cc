@@ -103,7 +103,8 @@ const char* uncontrolled_name(Uncontrolled what, uint64_t count) {
     case Uncontrolled::kRdtsc:
       return one ? "cycle-counter read" : "cycle-counter reads";
     case Uncontrolled::kTimerTimeJump:
-      return one ? "timer jump of virtual time" : "timer jumps of virtual time";
+      return one ? "timer jump of virtual time not replayable"
+                 : "timer jumps of virtual time not replayable";
     case Uncontrolled::kRealTime:
       return one ? "real-time deadline" : "real-time deadlines";
     case Uncontrolled::kCount:

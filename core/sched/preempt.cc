@@ -356,7 +356,10 @@ void preempt_enable() {
   // comes where the program's own work put it, as far as that can be.
   g_slice_timer =
       create_timer(kSliceTag, options().seeded ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC);
-  g_wake_timer = create_timer(kWakeTag, CLOCK_MONOTONIC);
+  // Under virtual time the wake timer only keeps a spinner from starving the
+  // sleepers (liveness_tick): the CPU time it spends, too.
+  g_wake_timer =
+      create_timer(kWakeTag, g_virtual_clock.on ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC);
   g_slice_armed = false;
   g_wake_armed_ns = 0;
   g_slice_ns = options().timeslice_ns;
