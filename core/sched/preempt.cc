@@ -195,6 +195,7 @@ void disarm_wake_timer() {
 // not controlled (Uncontrolled::kTimerTimeJump).
 uint64_t g_liveness_blocks;  // g_blocks at the last liveness tick (or arming)
 uint64_t g_liveness_clock;   // the virtual clock then
+int g_liveness_stuck_ticks;  // liveness ticks in a row that found no progress
 
 void note_liveness_progress() {
   g_liveness_blocks = g_blocks;
@@ -216,8 +217,14 @@ void liveness_tick(bool from_wake_timer) {
     return;
   }
   if (!from_wake_timer) return;
-  if (g_liveness_blocks == g_blocks && g_liveness_clock == g_virtual_clock.now_ns &&
-      virtual_deadline_reachable(deadline_earliest_ns())) {
+  // Two periods without progress, not one: within two the slice timer has
+  // preempted the spinner at least once, so a runnable thread that had not
+  // yet started its own wait (a sleeper just created) has started it, and
+  // does not find the clock moved on under it.
+  bool stuck = g_liveness_blocks == g_blocks && g_liveness_clock == g_virtual_clock.now_ns;
+  g_liveness_stuck_ticks = stuck ? g_liveness_stuck_ticks + 1 : 0;
+  if (g_liveness_stuck_ticks >= 2 && virtual_deadline_reachable(deadline_earliest_ns())) {
+    g_liveness_stuck_ticks = 0;
     virtual_time_advance_to(deadline_earliest_ns(), false);
     schedule_note_uncontrolled(Uncontrolled::kTimerTimeJump);
   }

@@ -139,6 +139,10 @@ struct Thread {
   // runnable, and PCT's priority (higher runs first).
   uint32_t run_slot;
   uint64_t pct_priority;
+  // The timer's backstop took the processor from it (it spins without a
+  // library call) and it has reached no scheduling point since: random
+  // runs the others first.
+  bool seeded_spinner;
 
   // Scheduler: its own priority level (its policy's and priority's), and the
   // level core/sync raises it to (priority-protect ceilings it holds, and the
