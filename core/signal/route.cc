@@ -76,6 +76,10 @@ void inbox_put(int sig, const siginfo_t* info, Thread* for_thread) {
 Thread* directed_at(int sig, const siginfo_t* info) {
   bool from_here = info->si_pid == static_cast<pid_t>(arch::raw_syscall(SYS_getpid));
   if (info->si_code == SI_TKILL) return from_here ? current() : g_leader;
+  // The kernel's own SIGTRAP (an int3, a trace or breakpoint trap) is for the
+  // instruction the running thread just executed, as a fault is: never
+  // another thread's to take.
+  if (sig == SIGTRAP && info->si_code > 0) return current();
   if ((sig == SIGPIPE || sig == SIGXFSZ) && info->si_code == SI_USER && from_here) return current();
   return nullptr;
 }
