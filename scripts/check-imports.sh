@@ -16,7 +16,7 @@ set -euo pipefail
 lib=${1:?usage: check-imports.sh path/to/libptshim.so}
 allowed='
 __cxa_finalize __errno_location __libc_single_threaded __register_atfork __sigaction
-__sysconf _exit _r_debug abort __clock_gettime dl_iterate_phdr exit getauxval getcontext
+__sysconf _exit _r_debug abort __clock_gettime dladdr dl_iterate_phdr exit getauxval getcontext
 getenv getrlimit makecontext madvise memset memcpy mmap mprotect munmap sigemptyset strcasecmp strncasecmp
 strlen strncmp strstr swapcontext strcmp gnu_get_libc_version uselocale __h_errno_location
 _dl_allocate_tls _dl_allocate_tls_init _dl_deallocate_tls _dl_get_tls_static_info free __call_tls_dtors __ctype_init

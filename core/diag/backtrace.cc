@@ -61,10 +61,12 @@ void write_frame(Writer& w, uintptr_t pc, bool exact) {
   constexpr uintptr_t kPlausibleOffset = 0x10000;
   if (symbol_of(lookup, symbol, sizeof symbol, &offset) && offset < kPlausibleOffset) {
     w.str(symbol).str("+").hex(offset + (pc - lookup));
-  } else {
-    w.str("??");
+    w.str(" (").str(object_of(pc)).str(")");
+    return;
   }
-  w.str(" (").str(object_of(pc)).str(")");
+  // No name that is right: the object and the offset in it, which
+  // addr2line, gdb or the object's debug file can still resolve.
+  w.str(object_of(pc)).str("+").hex(pc - object_base_of(pc));
 }
 
 namespace {

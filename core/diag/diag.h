@@ -63,7 +63,8 @@ void write_frame(Writer& w, uintptr_t pc, bool exact);
 void unwind_prepare();
 size_t unwind_running(uintptr_t* pcs, size_t max);
 size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
-const char* object_of(uintptr_t pc);  // base name of the loaded object
+const char* object_of(uintptr_t pc);     // base name of the loaded object
+uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 
 // ---- reports (one file each) -----------------------------------------------------------------

@@ -8,6 +8,7 @@
 // set, and the shim passes over a lock a suspended thread holds instead of
 // switching (see ShimEntry in shim/shim.h).
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <link.h>
 #include <string.h>
@@ -76,6 +77,26 @@ size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max) {
   return n;
 }
 
+namespace {
+// libunwind names a pc by the nearest symbol below it, whatever its size. In
+// a stripped object (libc.so.6, libstdc++.so.6) that is an export that may
+// end long before the pc, inside a local function without a name: worse than
+// no name. The loader knows each export's size (dladdr answers only with a
+// symbol that contains the address), so an exported symbol that does not
+// contain the pc is dropped; a local one (the object's .symtab, which the
+// loader does not see) is kept.
+bool misleading_export(uintptr_t pc, uintptr_t start, const char* name) {
+  Dl_info at_start;
+  if (dladdr(reinterpret_cast<void*>(start), &at_start) == 0 || at_start.dli_sname == nullptr ||
+      reinterpret_cast<uintptr_t>(at_start.dli_saddr) != start ||
+      strcmp(at_start.dli_sname, name) != 0) {
+    return false;  // not an export: a local symbol from .symtab
+  }
+  Dl_info at_pc;
+  return dladdr(reinterpret_cast<void*>(pc), &at_pc) == 0 || at_pc.dli_saddr != at_start.dli_saddr;
+}
+}  // namespace
+
 const char* object_of(uintptr_t pc) {
   ObjectQuery q{pc, nullptr, 0};
   dl_iterate_phdr(find_object, &q);
@@ -95,7 +116,13 @@ bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset) {
   unw_word_t off = 0;
   if (unw_get_proc_name(&cursor, name, size, &off) != 0) return false;
   *offset = off;
-  return true;
+  return !misleading_export(pc, pc - off, name);
+}
+
+uintptr_t object_base_of(uintptr_t pc) {
+  ObjectQuery q{pc, nullptr, 0};
+  dl_iterate_phdr(find_object, &q);
+  return q.base;
 }
 
 }  // namespace ptshim
