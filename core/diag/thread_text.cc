@@ -54,7 +54,11 @@ void write_thread_name(Writer& w, const Thread* t) {
                  : t->c11_start_routine != nullptr
                      ? reinterpret_cast<uintptr_t>(t->c11_start_routine)
                      : reinterpret_cast<uintptr_t>(t->start_routine);
-    w.str(symbol_of(start, symbol, sizeof symbol, &offset) && offset == 0 ? symbol : "?");
+    if (symbol_of(start, symbol, sizeof symbol, &offset) && offset == 0) {
+      w.str(symbol);
+    } else {  // a stripped object's local function: where it is, as frames say
+      w.str(object_of(start)).str("+").hex(start - object_base_of(start));
+    }
   }
   w.chr('"');
 }
