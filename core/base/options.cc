@@ -138,11 +138,6 @@ const char* parse_switch(const char* value, Options* o) {
   return "not a context switch (fast or ucontext)";
 }
 
-const char* parse_backtrace(const char* value, Options* o) {
-  if (parse_choice(value, {"0", "1"}, {false, true}, &o->backtraces)) return nullptr;
-  return "not 0 or 1";
-}
-
 const char* parse_report(const char* path, Options* o) {
   if (path[0] == '\0') return "empty path";
   long fd = arch::raw_syscall(SYS_open, reinterpret_cast<long>(path),
@@ -238,16 +233,6 @@ const char* parse_virtual_time(const char* value, Options* o) {
   return "not 0 or 1";
 }
 
-const char* parse_spurious_wakeups(const char* value, Options* o) {
-  if (parse_choice(value, {"0", "1"}, {false, true}, &o->spurious_wakeups)) return nullptr;
-  return "not 0 or 1";
-}
-
-const char* parse_schedule_digest(const char* value, Options* o) {
-  if (parse_choice(value, {"0", "1"}, {false, true}, &o->schedule_digest)) return nullptr;
-  return "not 0 or 1";
-}
-
 // Preemption numbers for explore --minimize: "3,17,40" (1 is the run's first).
 const char* parse_preemption_list(const char* value, const char** out) {
   const char* p = value;
@@ -265,12 +250,17 @@ const char* parse_preemption_list(const char* value, const char** out) {
   return nullptr;
 }
 
-const char* parse_preempt_skip(const char* value, Options* o) {
-  return value[0] == '\0' ? nullptr : parse_preemption_list(value, &o->preempt_skip);
+// A 0-or-1 variable setting one field.
+template <bool Options::*kField>
+const char* parse_flag(const char* value, Options* o) {
+  if (parse_choice(value, {"0", "1"}, {false, true}, &(o->*kField))) return nullptr;
+  return "not 0 or 1";
 }
 
-const char* parse_preempt_show(const char* value, Options* o) {
-  return value[0] == '\0' ? nullptr : parse_preemption_list(value, &o->preempt_show);
+// A list of preemption numbers (empty: none) setting one field.
+template <const char* Options::*kField>
+const char* parse_preemptions(const char* value, Options* o) {
+  return value[0] == '\0' ? nullptr : parse_preemption_list(value, &(o->*kField));
 }
 
 struct Parser {
@@ -283,7 +273,7 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_GUARDED_STACKS", parse_guarded_stacks},
     {"PTSHIM_TLS", parse_tls},
     {"PTSHIM_SWITCH", parse_switch},
-    {"PTSHIM_BACKTRACE", parse_backtrace},
+    {"PTSHIM_BACKTRACE", parse_flag<&Options::backtraces>},
     {"PTSHIM_REPORT", parse_report},
     {"PTSHIM_DUMP_SIGNAL", parse_dump_signal},
     {"PTSHIM_DEADLOCK", parse_deadlock},
@@ -291,10 +281,10 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_SEED", parse_seed},
     {"PTSHIM_PCT_STEPS", parse_pct_steps},
     {"PTSHIM_VIRTUAL_TIME", parse_virtual_time},
-    {"PTSHIM_SPURIOUS_WAKEUPS", parse_spurious_wakeups},
-    {"PTSHIM_SCHEDULE_DIGEST", parse_schedule_digest},
-    {"PTSHIM_PREEMPT_SKIP", parse_preempt_skip},
-    {"PTSHIM_PREEMPT_SHOW", parse_preempt_show},
+    {"PTSHIM_SPURIOUS_WAKEUPS", parse_flag<&Options::spurious_wakeups>},
+    {"PTSHIM_SCHEDULE_DIGEST", parse_flag<&Options::schedule_digest>},
+    {"PTSHIM_PREEMPT_SKIP", parse_preemptions<&Options::preempt_skip>},
+    {"PTSHIM_PREEMPT_SHOW", parse_preemptions<&Options::preempt_show>},
 };
 
 size_t default_stack_size() {

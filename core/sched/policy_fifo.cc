@@ -156,8 +156,7 @@ Thread* fifo_choose_waiter(const WaitQueue* q) {
 }
 
 bool fifo_switch_at(SchedPoint point) {
-  // A seeded slice's end is a tick's (only a seeded run has them).
-  if (point != SchedPoint::kTick && point != SchedPoint::kInstruction) return false;
+  if (point != SchedPoint::kTick) return false;  // (seeded slices are the seeded policies')
   const Thread* self = current();
   charge_real_time(self);
   if (g_throttled) {
