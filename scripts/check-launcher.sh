@@ -62,6 +62,20 @@ expect sched-options-set-env 0 '^pct:2 17 900 3,17 4 1 1 1$' '' -- \
   "$launcher" --sched=pct:2 --seed 17 --pct-steps=900 --preempt-skip=3,17 --preempt-show 4 \
   --virtual-time --spurious-wakeups --schedule-digest=1 -- sh -c \
   'echo "$PTSHIM_SCHED $PTSHIM_SEED $PTSHIM_PCT_STEPS $PTSHIM_PREEMPT_SKIP $PTSHIM_PREEMPT_SHOW $PTSHIM_VIRTUAL_TIME $PTSHIM_SPURIOUS_WAKEUPS $PTSHIM_SCHEDULE_DIGEST"'
+# The report options (issue 15).
+expect report-options-set-env 0 '^1 1 abort none$' '' -- \
+  "$launcher" --lock-order --stats=1 --misuse abort --symbolizer=none -- sh -c \
+  'echo "$PTSHIM_LOCK_ORDER $PTSHIM_STATS $PTSHIM_MISUSE $PTSHIM_SYMBOLIZER"'
+expect symbolizer-path 0 '^/bin/true$' '' -- "$launcher" --symbolizer /bin/true printenv PTSHIM_SYMBOLIZER
+expect bad-misuse 2 '' "^ptshim: invalid --misuse 'loud': expected warn, abort or off \(see ptshim --help\)$" -- \
+  "$launcher" --misuse=loud true
+expect bad-symbolizer-relative 2 '' "^ptshim: invalid --symbolizer 'addr2line': expected an absolute path, or none " -- \
+  "$launcher" --symbolizer=addr2line true
+expect bad-symbolizer-missing 2 '' "^ptshim: invalid --symbolizer '/no/such/symbolizer': expected an executable file, or none " -- \
+  "$launcher" --symbolizer=/no/such/symbolizer true
+expect bad-stats 2 '' "^ptshim: invalid --stats '2': expected 0 or 1 " -- "$launcher" --stats=2 true
+expect bad-symbolizer-env 2 '' '^ptshim: PTSHIM_SYMBOLIZER=/etc/passwd: not an executable file' -- \
+  env PTSHIM_SYMBOLIZER=/etc/passwd "$launcher" true
 expect virtual-time-0 0 '^0$' '' -- "$launcher" --virtual-time=0 printenv PTSHIM_VIRTUAL_TIME
 expect seed-max 0 '^18446744073709551615$' '' -- \
   "$launcher" --seed=18446744073709551615 printenv PTSHIM_SEED

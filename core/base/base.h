@@ -25,6 +25,8 @@ namespace ptshim {
 // PTSHIM_DEADLOCK. kAuto: fatal only when nothing in the process can end
 // the wait, a warning (and the wait goes on) when a signal still may.
 enum class DeadlockMode : uint8_t { kAuto, kAbort, kWarn };
+// PTSHIM_MISUSE: what an API misuse warning does (core/diag, "Misuse").
+enum class MisuseMode : uint8_t { kWarn, kAbort, kOff };
 // PTSHIM_SCHED: who chooses the next thread (core/sched/policy_*.cc).
 enum class SchedKind : uint8_t { kFifo, kRandom, kPct };
 inline constexpr int kPctDefaultDepth = 3;
@@ -41,6 +43,12 @@ struct Options {
   int dump_signal;               // PTSHIM_DUMP_SIGNAL: prints all threads (default SIGQUIT)
   const char* dump_signal_name;
   DeadlockMode deadlock;  // PTSHIM_DEADLOCK: what a deadlock report does (core/diag)
+  // Reports (docs/design.md, "Reports").
+  const char* symbolizer;  // PTSHIM_SYMBOLIZER=path; null: llvm-symbolizer or addr2line if found
+  bool symbolizer_off;     // PTSHIM_SYMBOLIZER=none: function+offset only, no process started
+  MisuseMode misuse;       // PTSHIM_MISUSE: warn (default), abort or off
+  bool lock_order;         // PTSHIM_LOCK_ORDER=1: lock-order cycles are reported
+  bool stats;              // PTSHIM_STATS=1: the statistics block at exit
   // Seeded schedules (docs/design.md, "Seeded schedules").
   SchedKind sched;           // PTSHIM_SCHED: fifo (default), random, pct[:D]
   bool sched_given;          // PTSHIM_SCHED was set

@@ -176,6 +176,31 @@ const char* parse_deadlock(const char* value, Options* o) {
   return "not a deadlock action (auto, abort or warn)";
 }
 
+const char* parse_misuse(const char* value, Options* o) {
+  using enum MisuseMode;
+  if (parse_choice(value, {"warn", "abort", "off"}, {kWarn, kAbort, kOff}, &o->misuse)) {
+    return nullptr;
+  }
+  return "not a misuse action (warn, abort or off)";
+}
+
+// An executable's path, or "none". Checked here, where a bad one can still
+// be refused with exit status 2, not at the first report.
+const char* parse_symbolizer(const char* value, Options* o) {
+  if (strcmp(value, "none") == 0) {
+    o->symbolizer = nullptr;
+    o->symbolizer_off = true;
+    return nullptr;
+  }
+  if (value[0] != '/') return "not an absolute path to a symbolizer, or none";
+  if (arch::raw_syscall(SYS_access, reinterpret_cast<long>(value), X_OK) != 0) {
+    return "not an executable file";
+  }
+  o->symbolizer = value;
+  o->symbolizer_off = false;
+  return nullptr;
+}
+
 const char* parse_sched(const char* value, Options* o) {
   if (strcmp(value, "fifo") == 0 || strcmp(value, "random") == 0) {
     o->sched = value[0] == 'f' ? SchedKind::kFifo : SchedKind::kRandom;
@@ -277,6 +302,10 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_REPORT", parse_report},
     {"PTSHIM_DUMP_SIGNAL", parse_dump_signal},
     {"PTSHIM_DEADLOCK", parse_deadlock},
+    {"PTSHIM_SYMBOLIZER", parse_symbolizer},
+    {"PTSHIM_MISUSE", parse_misuse},
+    {"PTSHIM_LOCK_ORDER", parse_flag<&Options::lock_order>},
+    {"PTSHIM_STATS", parse_flag<&Options::stats>},
     {"PTSHIM_SCHED", parse_sched},
     {"PTSHIM_SEED", parse_seed},
     {"PTSHIM_PCT_STEPS", parse_pct_steps},
@@ -313,6 +342,7 @@ Options default_options(size_t guarded_stacks) {
   o.dump_signal = SIGQUIT;
   o.dump_signal_name = "SIGQUIT";
   o.deadlock = DeadlockMode::kAuto;
+  o.misuse = MisuseMode::kWarn;
   o.sched = SchedKind::kFifo;
   o.pct_depth = kPctDefaultDepth;
   o.virtual_time = -1;

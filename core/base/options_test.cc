@@ -44,7 +44,9 @@ bool same(const Options& a, const Options& b) {
          a.seeded == b.seeded && a.seed_given == b.seed_given && a.seed == b.seed &&
          a.virtual_time == b.virtual_time && a.spurious_wakeups == b.spurious_wakeups &&
          a.schedule_digest == b.schedule_digest && a.pct_steps == b.pct_steps &&
-         a.preempt_skip == b.preempt_skip && a.preempt_show == b.preempt_show;
+         a.preempt_skip == b.preempt_skip && a.preempt_show == b.preempt_show &&
+         a.symbolizer == b.symbolizer && a.symbolizer_off == b.symbolizer_off &&
+         a.misuse == b.misuse && a.lock_order == b.lock_order && a.stats == b.stats;
 }
 
 // `value` is accepted; returns the options it gave (from the defaults). A
@@ -77,6 +79,10 @@ void test_option_list() {
                                           "PTSHIM_REPORT",
                                           "PTSHIM_DUMP_SIGNAL",
                                           "PTSHIM_DEADLOCK",
+                                          "PTSHIM_SYMBOLIZER",
+                                          "PTSHIM_MISUSE",
+                                          "PTSHIM_LOCK_ORDER",
+                                          "PTSHIM_STATS",
                                           "PTSHIM_SCHED",
                                           "PTSHIM_SEED",
                                           "PTSHIM_PCT_STEPS",
@@ -110,6 +116,9 @@ void test_defaults() {
   CHECK_EQ(o.dump_signal, SIGQUIT);
   CHECK_STREQ(o.dump_signal_name, "SIGQUIT");
   CHECK(o.deadlock == DeadlockMode::kAuto);
+  CHECK(o.misuse == MisuseMode::kWarn);
+  CHECK(o.symbolizer == nullptr && !o.symbolizer_off);
+  CHECK(!o.lock_order && !o.stats);
   CHECK_EQ(default_options(SIZE_MAX).guarded_stacks, SIZE_MAX);
 
   // The stack size: the soft RLIMIT_STACK, 8 MiB when it is unlimited or
@@ -446,6 +455,30 @@ void test_dump_signal() {
   }
 }
 
+void test_report_options() {
+  const char* n = "PTSHIM_MISUSE";
+  ACCEPT(n, "warn", misuse, MisuseMode::kWarn);
+  ACCEPT(n, "abort", misuse, MisuseMode::kAbort);
+  ACCEPT(n, "off", misuse, MisuseMode::kOff);
+  for (const char* bad : {"", "Warn", "1", "abort "}) {
+    REJECT(n, bad, "not a misuse action (warn, abort or off)");
+  }
+  ACCEPT("PTSHIM_LOCK_ORDER", "1", lock_order, true);
+  ACCEPT("PTSHIM_STATS", "1", stats, true);
+  REJECT("PTSHIM_STATS", "yes", "not 0 or 1");
+  n = "PTSHIM_SYMBOLIZER";
+  ACCEPT(n, "none", symbolizer_off, true);
+  {
+    Options o = defaults();
+    CHECK_STREQ(parse_option(n, "/bin/sh", &o), nullptr);
+    CHECK_STREQ(o.symbolizer, "/bin/sh");
+  }
+  REJECT(n, "", "not an absolute path to a symbolizer, or none");
+  REJECT(n, "addr2line", "not an absolute path to a symbolizer, or none");
+  REJECT(n, "/nonexistent/symbolizer", "not an executable file");
+  REJECT(n, "/etc/passwd", "not an executable file");
+}
+
 void test_deadlock() {
   const char* n = "PTSHIM_DEADLOCK";
   ACCEPT(n, "auto", deadlock, DeadlockMode::kAuto);
@@ -585,6 +618,7 @@ int main() {
   test_report();
   test_dump_signal();
   test_deadlock();
+  test_report_options();
   test_sched();
   test_seed();
   test_settle();
