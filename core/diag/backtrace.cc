@@ -50,9 +50,14 @@ Backtrace backtrace_saved(const Thread* t) {
   return from_program_frames(g_saved_pcs, unwind_saved(&t->context, g_saved_pcs, kSavedFrames));
 }
 
+void write_symbol(Writer& w, const char* symbol) {
+  static char demangled[1024];  // reports are written one at a time
+  w.str(demangle(symbol, demangled, sizeof demangled) != 0 ? demangled : symbol);
+}
+
 void write_frame(Writer& w, uintptr_t pc, bool exact) {
   w.hex(pc).chr(' ');
-  char symbol[160];
+  static char symbol[1024];  // C++ names are long; thread stacks may be small
   uintptr_t offset;
   // A return address may lie just past its call's function: look up pc - 1.
   uintptr_t lookup = exact ? pc : pc - 1;
@@ -60,7 +65,8 @@ void write_frame(Writer& w, uintptr_t pc, bool exact) {
   // nearest exported name would mislead.
   constexpr uintptr_t kPlausibleOffset = 0x10000;
   if (symbol_of(lookup, symbol, sizeof symbol, &offset) && offset < kPlausibleOffset) {
-    w.str(symbol).str("+").hex(offset + (pc - lookup));
+    write_symbol(w, symbol);
+    w.str("+").hex(offset + (pc - lookup));
     w.str(" (").str(object_of(pc)).str(")");
     return;
   }

@@ -178,6 +178,7 @@ void* report_stack_top() { return g_alt_stack_top; }
 
 void crash_handlers_install() {
   backtrace_reserve();
+  demangle_reserve();
   void* alt = mmap(nullptr, kAltStackSize + page_size(), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (alt == MAP_FAILED) fatal("ptshim: cannot map the signal stack");

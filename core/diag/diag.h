@@ -60,12 +60,23 @@ Backtrace backtrace_saved(const Thread* t);  // a suspended thread, from its sav
 void write_backtrace(Writer& w, const Backtrace& b);
 // One code address: "0x... symbol+0x.. (object)"; `exact`: not a return address.
 void write_frame(Writer& w, uintptr_t pc, bool exact);
+void write_symbol(Writer& w, const char* symbol);  // demangled when it is a C++ name
 void unwind_prepare();
 size_t unwind_running(uintptr_t* pcs, size_t max);
 size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
 const char* object_of(uintptr_t pc);     // base name of the loaded object
 uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
+
+// ---- C++ names (demangle.cc) ---------------------------------------------------------------
+// libiberty's demangler, which allocates nothing, on a stack of its own
+// (reserved by demangle_reserve at start-up). Each writes the demangled name
+// into `out` (NUL-terminated, cut to `size`) and returns its length, or 0
+// when there is nothing to demangle: `symbol` is not an _Z name, `type_name`
+// (as type_info::name() gives it: "St13runtime_error") is not a type.
+void demangle_reserve();
+size_t demangle(const char* symbol, char* out, size_t size);
+size_t demangle_type(const char* type_name, char* out, size_t size);
 
 // ---- reports (one file each) -----------------------------------------------------------------
 // deadlock.cc. The idle path found nothing runnable, no deadline and no I/O

@@ -48,14 +48,14 @@ void write_thread_name(Writer& w, const Thread* t) {
   } else if (t->is_main) {
     w.str("main");
   } else {
-    char symbol[128];
+    static char symbol[1024];
     uintptr_t offset;
     auto start = t->notify_routine != nullptr ? reinterpret_cast<uintptr_t>(t->notify_routine)
                  : t->c11_start_routine != nullptr
                      ? reinterpret_cast<uintptr_t>(t->c11_start_routine)
                      : reinterpret_cast<uintptr_t>(t->start_routine);
     if (symbol_of(start, symbol, sizeof symbol, &offset) && offset == 0) {
-      w.str(symbol);
+      write_symbol(w, symbol);
     } else {  // a stripped object's local function: where it is, as frames say
       w.str(object_of(start)).str("+").hex(start - object_base_of(start));
     }
@@ -130,11 +130,12 @@ void write_thread_state(Writer& w, const Thread* t) {
 void write_creation(Writer& w, const Thread* t) {
   if (t->is_main || t->created_at == 0) return;
   w.str("  created by thread ").dec(t->creator_number).str(" at ");
-  char symbol[160];
+  static char symbol[1024];
   uintptr_t offset;
   w.hex(t->created_at).chr(' ');
   if (symbol_of(t->created_at - 1, symbol, sizeof symbol, &offset)) {
-    w.str(symbol).str("+").hex(offset + 1);
+    write_symbol(w, symbol);
+    w.str("+").hex(offset + 1);
   } else {
     w.str("??");
   }
