@@ -1,15 +1,17 @@
-// C++ names in reports, demangled by libiberty's demangler (cp-demangle.c,
-// the one in GCC and binutils) through its callback entry point,
-// cplus_demangle_v3_callback, which allocates nothing: the parse lives in
-// arrays on the stack and the text goes to a callback in pieces.
+// C++ and Rust names in reports, demangled by libiberty's demanglers
+// (cp-demangle.c and rust-demangle.c, those of GCC and binutils) through
+// their callback entry points, cplus_demangle_v3_callback and
+// rust_demangle_callback, which allocate nothing: the parse lives in arrays
+// on the stack and the text goes to a callback in pieces. (Rust's punycode
+// identifiers, which its decoder allocates for, are left undecoded.)
 //
 // INVARIANTS
 // - Only the callback entry point is reached. The build (CMakeLists.txt,
 //   "the demangler") renames cp-demangle.o's references to malloc, realloc,
-//   free, __sprintf_chk and __stack_chk_fail to the ptshim_demangler_*
-//   functions below, so the object imports nothing: the allocating entry
-//   points it also contains fail instead of allocating, and its one
-//   formatted print ("%d") is ours.
+//   free, memmove, __sprintf_chk, __snprintf_chk and __stack_chk_fail to the
+//   ptshim_demangler_* functions below, so the objects import nothing: the
+//   allocating entry points they also contain fail instead of allocating,
+//   and their formatted prints ("%d", "%lu", "%lx") are ours.
 // - The parse needs about 72 bytes of stack per character of the mangled
 //   name (two components and a substitution slot each), more than a 16 KiB
 //   thread stack or the signal stack can spare, so it runs on a stack of its
@@ -27,9 +29,12 @@
 extern "C" {
 // From libiberty's demangle.h, which cannot be included beside glibc's
 // <string.h> in C++ (their basename declarations differ).
-int cplus_demangle_v3_callback(const char* mangled, int options,
-                               void (*callback)(const char* text, size_t n, void* opaque),
+typedef void (*demangle_callbackref)(const char* text, size_t n, void* opaque);
+int cplus_demangle_v3_callback(const char* mangled, int options, demangle_callbackref callback,
                                void* opaque);
+// rust-demangle.c: legacy (_ZN...17h<hash>E) and v0 (_R) Rust symbols.
+int rust_demangle_callback(const char* mangled, int options, demangle_callbackref callback,
+                           void* opaque);
 constexpr int DMGL_PARAMS = 1 << 0;  // function arguments
 constexpr int DMGL_ANSI = 1 << 1;    // const, volatile
 constexpr int DMGL_TYPES = 1 << 4;   // type encodings too, without _Z
@@ -60,6 +65,38 @@ int ptshim_demangler_sprintf_chk(char* out, int, size_t size, const char* format
   while (n > 0) *p++ = digits[--n];
   *p = '\0';
   return static_cast<int>(len);
+}
+void* ptshim_demangler_memmove(void* to, const void* from, size_t n) {
+  auto* d = static_cast<char*>(to);
+  const auto* f = static_cast<const char*>(from);
+  if (d < f) {
+    for (size_t i = 0; i < n; ++i) d[i] = f[i];
+  } else {
+    for (size_t i = n; i > 0; --i) d[i - 1] = f[i - 1];
+  }
+  return to;
+}
+// rust-demangle's snprintf(buf, size, "%lu" or "%lx", n), its only formats.
+int ptshim_demangler_snprintf_chk(char* out, size_t size, int, size_t, const char* format, ...) {
+  va_list args;
+  va_start(args, format);
+  unsigned long value = va_arg(args, unsigned long);
+  va_end(args);
+  unsigned base = strcmp(format, "%lx") == 0 ? 16 : 10;
+  if (base == 10 && strcmp(format, "%lu") != 0) {
+    ptshim::fatal("ptshim: demangler: unexpected snprintf");
+  }
+  char digits[24];
+  size_t n = 0;
+  do {
+    digits[n++] = "0123456789abcdef"[value % base];
+    value /= base;
+  } while (value != 0);
+  int len = static_cast<int>(n);
+  size_t i = 0;
+  for (; n > 0 && i + 1 < size; ++i) out[i] = digits[--n];
+  if (size > 0) out[i] = '\0';
+  return len;  // as snprintf: the length it wanted
 }
 [[noreturn]] void ptshim_demangler_stack_chk_fail() {
   ptshim::fatal("ptshim: demangler: stack smashing detected");
@@ -95,8 +132,24 @@ struct Job {
   bool ok;
 };
 
+// A legacy Rust symbol is an Itanium one that ends in a 17h<16 hex digits>E
+// path segment: the C++ demangler would print the hash and $LT$-style
+// escapes, so the Rust one goes first (it refuses anything else).
+bool rust_symbol(const char* s) {
+  if (s[0] == '_' && s[1] == 'R') return true;
+  size_t n = strlen(s);
+  if (n < 24 || s[0] != '_' || s[1] != 'Z' || s[2] != 'N' || s[n - 1] != 'E') return false;
+  return strncmp(s + n - 20, "17h", 3) == 0;
+}
+
 void run_job(void* p) {
   auto* job = static_cast<Job*>(p);
+  if ((job->flags & DMGL_TYPES) == 0 && rust_symbol(job->mangled) &&
+      rust_demangle_callback(job->mangled, job->flags, append, &job->sink) != 0) {
+    job->ok = true;
+    return;
+  }
+  job->sink.len = 0;  // a failed Rust attempt may have written some
   job->ok = cplus_demangle_v3_callback(job->mangled, job->flags, append, &job->sink) != 0;
 }
 
@@ -149,7 +202,8 @@ void demangle_reserve() {
 }
 
 size_t demangle(const char* symbol, char* out, size_t size) {
-  if (symbol[0] != '_' || symbol[1] != 'Z') return 0;  // C names, and the loader's
+  // C names, and the loader's, are left alone.
+  if (symbol[0] != '_' || (symbol[1] != 'Z' && symbol[1] != 'R')) return 0;
   return demangle_with(symbol, DMGL_PARAMS | DMGL_ANSI, out, size);
 }
 
