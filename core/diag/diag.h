@@ -55,6 +55,11 @@ struct Backtrace {
 // every backtrace). Empty when backtraces are off.
 Backtrace backtrace_running(const void* ucontext);
 Backtrace backtrace_saved(const Thread* t);  // a suspended thread, from its saved context
+// The rule itself: `b` from its first frame in the program's own code. The
+// leading frames of ptshim and libc are dropped and, with `cxx_runtime`,
+// those of libstdc++ and libgcc_s too (an exception's throw, terminate and
+// unwinder frames); all of `b` when nothing else is left.
+Backtrace from_program_frames(const Backtrace& b, bool cxx_runtime);
 // Runs of a repeating pattern are collapsed, and the outermost frames are
 // always shown.
 void write_backtrace(Writer& w, const Backtrace& b);
