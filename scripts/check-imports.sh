@@ -7,9 +7,11 @@
 # core/diag/unwind.cc for why that re-entry is harmless. free and the loader's TLS
 # functions, which call malloc, are called only outside the core, from
 # core/thread/tls.cc, as glibc's own thread creation does. dlvsym is called
-# once, at start-up before any thread, to find glibc's pthread_create:
-# core/thread/glibc_create.cc. __pthread_keys is glibc's key table, data the
-# program's keys share: core/thread/key.cc. posix_spawn and its attribute
+# at start-up before any thread, to find glibc's pthread_create
+# (core/thread/glibc_create.cc) and, when the program has libstdc++, its
+# exception functions (core/diag/exception.cc: ptshim links no C++ runtime).
+# __pthread_keys is glibc's key table, data the program's keys share:
+# core/thread/key.cc. posix_spawn and its attribute
 # calls start system()'s shell (shim/system.cc), with environ: glibc's spawn
 # makes only internal calls and blocks every signal around its clone.)
 set -euo pipefail

@@ -17,16 +17,23 @@ bool in_object(uintptr_t pc, const char* prefix) {
   return strncmp(object_of(pc), prefix, strlen(prefix)) == 0;
 }
 
-// THE RULE: a backtrace starts at the program's own frames. The leading
-// frames of ptshim and of libc (its swapcontext, a signal return, a libc
-// function that called into ptshim) are dropped, unless nothing else is left.
-Backtrace from_program_frames(const uintptr_t* pcs, size_t n) {
-  size_t i = 0;
-  while (i < n && (in_object(pcs[i], "libptshim") || in_object(pcs[i], "libc.so"))) ++i;
-  if (i == n) i = 0;
-  return Backtrace{pcs + i, n - i, false};
+bool in_runtime(uintptr_t pc, bool cxx_runtime) {
+  if (in_object(pc, "libptshim") || in_object(pc, "libc.so")) return true;
+  return cxx_runtime && (in_object(pc, "libstdc++.so") || in_object(pc, "libgcc_s.so"));
 }
 }  // namespace
+
+// THE RULE: a backtrace starts at the program's own frames. The leading
+// frames of ptshim and of libc (its swapcontext, a signal return, a libc
+// function that called into ptshim) are dropped, and with `cxx_runtime`
+// those of the C++ runtime (__cxa_throw, std::terminate, the unwinder),
+// unless nothing else is left.
+Backtrace from_program_frames(const Backtrace& b, bool cxx_runtime) {
+  size_t i = 0;
+  while (i < b.n && in_runtime(b.pcs[i], cxx_runtime)) ++i;
+  if (i == b.n) i = 0;
+  return Backtrace{b.pcs + i, b.n - i, b.first_exact && i == 0};
+}
 
 void backtrace_reserve() {
   g_running_pcs =
@@ -36,7 +43,7 @@ void backtrace_reserve() {
 Backtrace backtrace_running(const void* ucontext) {
   if (!options().backtraces || g_running_pcs == nullptr) return Backtrace{nullptr, 0, false};
   size_t n = unwind_running(g_running_pcs, kRunningFrames);
-  if (ucontext == nullptr) return from_program_frames(g_running_pcs, n);
+  if (ucontext == nullptr) return from_program_frames(Backtrace{g_running_pcs, n, false}, false);
   // From the interrupted instruction: the frames above it are the handler's.
   uintptr_t pc = arch::interrupted_pc(ucontext);
   for (size_t i = 0; i < n; ++i) {
@@ -47,7 +54,8 @@ Backtrace backtrace_running(const void* ucontext) {
 
 Backtrace backtrace_saved(const Thread* t) {
   if (!options().backtraces) return Backtrace{nullptr, 0, false};
-  return from_program_frames(g_saved_pcs, unwind_saved(&t->context, g_saved_pcs, kSavedFrames));
+  size_t n = unwind_saved(&t->context, g_saved_pcs, kSavedFrames);
+  return from_program_frames(Backtrace{g_saved_pcs, n, false}, false);
 }
 
 void write_symbol(Writer& w, const char* symbol) {

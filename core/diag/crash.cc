@@ -1,4 +1,5 @@
-// Fatal signals: faults, stack overflows, SIGABRT, and the dump signal.
+// Fatal signals: faults, stack overflows, SIGABRT (an uncaught C++
+// exception's in exception.cc), and the dump signal.
 //
 // ptshim keeps its own handler installed for the signals core/signal lists as
 // reported (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) and for the dump signal;
@@ -76,6 +77,11 @@ void report_fault(int sig, siginfo_t* info, void* ucontext, bool overflow) {
   uintptr_t fault = arch::fault_address(info);
   Writer w;
   as_report(w);
+  if (sig == SIGABRT && !overflow && write_terminate_report(w, t, ucontext)) {
+    write_creation(w, t);  // an uncaught C++ exception (exception.cc)
+    write_schedule_record(w);
+    return;
+  }
   if (overflow) {
     w.str("ptshim: stack overflow in ");
     write_thread_name(w, t);
@@ -190,6 +196,7 @@ void crash_handlers_install() {
   ss.ss_flags = 0;
   arch::raw_syscall(SYS_sigaltstack, reinterpret_cast<long>(&ss), 0);
   unwind_prepare();
+  exception_reports_install();
   program_actions_record_inherited(SIGALRM);  // core/sched/preempt.cc installs its own
   for (int sig = 1; sig < NSIG; ++sig) {
     // core/sched/step.cc installs its own for SIGTRAP, seeded.

@@ -20,8 +20,9 @@
 namespace ptshim {
 
 // ---- start-up (crash.cc) ----------------------------------------------------------------
-// The signal stack, the PC buffer, libunwind's warm-up, and ptshim's handler
-// for the faults, SIGABRT and the dump signal.
+// The signal stack, the PC buffer, libunwind's warm-up, the terminate handler
+// (exception.cc), and ptshim's handler for the faults, SIGABRT and the dump
+// signal.
 void crash_handlers_install();
 // The handler of the reported signals; SIGSYS's own (core/io) chains to it.
 void crash_signal(int sig, siginfo_t* info, void* ucontext);
@@ -55,6 +56,11 @@ struct Backtrace {
 // every backtrace). Empty when backtraces are off.
 Backtrace backtrace_running(const void* ucontext);
 Backtrace backtrace_saved(const Thread* t);  // a suspended thread, from its saved context
+// The rule itself: `b` from its first frame in the program's own code. The
+// leading frames of ptshim and libc are dropped and, with `cxx_runtime`,
+// those of libstdc++ and libgcc_s too (an exception's throw, terminate and
+// unwinder frames); all of `b` when nothing else is left.
+Backtrace from_program_frames(const Backtrace& b, bool cxx_runtime);
 // Runs of a repeating pattern are collapsed, and the outermost frames are
 // always shown.
 void write_backtrace(Writer& w, const Backtrace& b);
@@ -96,6 +102,14 @@ void schedule_print_at_exit();          // the line, when the run records (the s
 void schedule_note_starting_process();  // at start-up: a fork child prints no line of its own
 // A preemption PTSHIM_PREEMPT_SHOW names: both threads and their stacks.
 void report_preemption(uint64_t number, const Thread* from, const Thread* to);
+// exception.cc: uncaught C++ exceptions. At start-up, when the program has
+// libstdc++: its exception functions, and ptshim's terminate handler in front
+// of the program's (it notes what() and calls the one it displaced).
+void exception_reports_install();
+// From the SIGABRT report: when std::terminate is aborting thread `t` with
+// an exception current, writes the report's heading and the throw's stack
+// and returns true; otherwise writes nothing. Runs no program code.
+bool write_terminate_report(Writer& w, const Thread* t, const void* ucontext);
 // dump.cc: all threads, from the dump signal's handler (ucontext) or from
 // the safe point after it arrived while the core was busy.
 void dump_threads(const void* ucontext);
