@@ -169,8 +169,9 @@ Machinery machinery_of(uintptr_t return_address) {
 // without the _Z prefix (St13runtime_error, i, N3app5ErrorE). A leading '*'
 // is libstdc++'s mark of a type with internal linkage, not part of it.
 void write_type_name(Writer& w, const char* name) {
-  if (*name == '*') ++name;
-  w.str(name);
+  if (*name == '*') ++name;  // a type local to one object: compared by address
+  static char demangled[512];
+  w.str(demangle_type(name, demangled, sizeof demangled) != 0 ? demangled : name);
 }
 
 // what() on one line: a newline as \n, other control characters as '?'.
