@@ -174,24 +174,29 @@ void stats_after_fork_in_child() {
   start_clock();
 }
 
+namespace {
+// The order of the list: most time waited, then most waits, then the lower
+// address, so that it is the same however the table is laid out.
+bool busier(const StatsLock& a, const StatsLock& b) {
+  if (a.cycles != b.cycles) return a.cycles > b.cycles;
+  if (a.waits != b.waits) return a.waits > b.waits;
+  return a.object < b.object;
+}
+}  // namespace
+
+// One scan of the table per place in the list (`max` is small), each taking
+// the busiest lock below the one before: no sorting, no copying of runs.
 size_t stats_busiest_locks(StatsLock* out, size_t max) {
   size_t n = 0;
-  for (size_t i = 0; i < g_lock_capacity; ++i) {
-    const StatsLock& e = g_locks[i];
-    if (e.object == nullptr) continue;
-    // Insertion into the sorted top `max`: most time waited first, then most
-    // waits, then the lower address, so the order is stable.
-    size_t at = n;
-    while (at > 0 && (out[at - 1].cycles < e.cycles ||
-                      (out[at - 1].cycles == e.cycles &&
-                       (out[at - 1].waits < e.waits ||
-                        (out[at - 1].waits == e.waits && out[at - 1].object > e.object))))) {
-      --at;
+  for (; n < max; ++n) {
+    const StatsLock* best = nullptr;
+    for (size_t i = 0; i < g_lock_capacity; ++i) {
+      const StatsLock& e = g_locks[i];
+      if (e.object == nullptr || (n > 0 && !busier(out[n - 1], e))) continue;
+      if (best == nullptr || busier(e, *best)) best = &e;
     }
-    if (at >= max) continue;
-    for (size_t k = (n < max ? n : max - 1); k > at; --k) out[k] = out[k - 1];
-    out[at] = e;
-    if (n < max) ++n;
+    if (best == nullptr) break;
+    out[n] = *best;
   }
   return n;
 }
