@@ -63,6 +63,9 @@ void switch_to(Thread* next) {
   next->state = ThreadState::kRunning;
   step_segment_switch(next);
   if (next == self) return;
+  // The preemption (if this is one) is this switch's alone: a thread that
+  // runs before the preempted one is back and yields has yielded.
+  g_preempted_at = SchedPoint::kCount;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
     report_unguarded_overflow(self, nullptr);

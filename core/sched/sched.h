@@ -484,8 +484,8 @@ void after_first_switch_in();         // a new thread's first step (core/thread)
 // Moves the caller behind the other runnable threads of its priority and
 // runs the next; false when no other thread ran (none runnable ranks as high).
 bool yield();
-// The same, as a preemption at `point`: g_preempted_at says so meanwhile
-// (kCount otherwise), for the schedule's record.
+// The same, as a preemption at `point`: g_preempted_at says so until the
+// switch (kCount otherwise), for the schedule's record and the statistics.
 void yield_preempted(SchedPoint point);
 extern SchedPoint g_preempted_at;
 // Runs the higher-priority thread that became runnable, the caller staying
