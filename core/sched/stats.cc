@@ -9,9 +9,12 @@
 //   created or exiting, a tick); the lock fast paths have none.
 // - Everything is written inside the core section, except the deferral stamp
 //   (g_stats.deferred_at), which the tick's handler writes when it sets
-//   g_deferred.switch_wanted from 0 to kSwitchTick. The core reads and clears
-//   the stamp only while switch_wanted is still set, before it clears it, so
-//   the handler never writes the stamp while the core uses it.
+//   g_deferred.switch_wanted from 0 to kSwitchTick. The core uses and clears
+//   the stamp only while switch_wanted is kSwitchTick, before it clears that,
+//   so the handler never writes the stamp while the core uses it. A stamp
+//   left behind (switch_wanted cleared by a switch that began before the
+//   tick) is ignored, since switch_wanted is no longer kSwitchTick, and the
+//   next deferral overwrites it.
 // - Times are cycle-counter ticks (the clock every hook can afford: no system
 //   call), turned into nanoseconds at exit by the rate measured against
 //   CLOCK_MONOTONIC over the whole run. They are real time even under virtual
@@ -137,8 +140,8 @@ void stats_note_switch(const Thread* from, const Thread* to) {
     } else {
       ++g_stats.deferred_overtaken;
     }
+    g_stats.deferred_at = 0;
   }
-  g_stats.deferred_at = 0;
 }
 
 void stats_note_priority_switch() { g_stats.priority_switch = true; }
@@ -146,11 +149,9 @@ void stats_note_priority_switch() { g_stats.priority_switch = true; }
 void stats_note_deferred() { g_stats.deferred_at = arch::cycle_counter(); }
 
 void stats_note_safe_point() {
-  // Only one that wanted the processor for another thread counts.
-  if (g_stats.deferred_at != 0 && g_deferred.switch_wanted == kSwitchTick &&
-      g_policy->any_runnable()) {
-    note_deferred_wait(arch::cycle_counter());
-  }
+  if (g_stats.deferred_at == 0 || g_deferred.switch_wanted != kSwitchTick) return;
+  // Only one that still wants the processor for another thread counts.
+  if (g_policy->any_runnable()) note_deferred_wait(arch::cycle_counter());
   g_stats.deferred_at = 0;
 }
 
