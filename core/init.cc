@@ -41,6 +41,7 @@ void on_fork_in_child() {
   preempt_after_fork_in_child();
   syscall_trap_after_fork_in_child();
   sync_after_fork_in_child();
+  stats_after_fork_in_child();
   step_after_fork_in_child();
   g_in_core = 0;
 }
@@ -52,6 +53,7 @@ void initialize() {
   g_initialized = true;
   key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
+  if (options().stats) stats_start();
   if (virtual_time_on()) virtual_time_start();  // before anything reads a clock
   // Before the first thread's mask is adopted: the kernel must never block
   // SIGTRAP in a seeded run.
@@ -92,9 +94,12 @@ __attribute__((constructor)) void initialize_before_main() {
 }
 
 // After the program's exit handlers and its static destructors: the
-// schedule's line is the last thing a recording run prints.
+// statistics block, then the schedule's line, the last thing a recording
+// run prints.
 __attribute__((destructor)) void finish_at_exit() {
-  if (g_initialized) schedule_print_at_exit();
+  if (!g_initialized) return;
+  stats_print_at_exit();
+  schedule_print_at_exit();
 }
 }  // namespace
 

@@ -100,6 +100,8 @@ void write_schedule_line(Writer& w);    // "ptshim: schedule seed=... digest=...
 void write_schedule_record(Writer& w);  // the line and the last switches, in a recording run
 void schedule_print_at_exit();          // the line, when the run records (the starting process)
 void schedule_note_starting_process();  // at start-up: a fork child prints no line of its own
+// stats_text.cc: PTSHIM_STATS=1's block at exit, each process its own.
+void stats_print_at_exit();
 // A preemption PTSHIM_PREEMPT_SHOW names: both threads and their stacks.
 void report_preemption(uint64_t number, const Thread* from, const Thread* to);
 // exception.cc: uncaught C++ exceptions. At start-up, when the program has

@@ -59,9 +59,13 @@ void after_switch_in() {
 // seeded run (step.cc), and a thread that runs on starts the next.
 void switch_to(Thread* next) {
   Thread* self = g_current;
+  if (__builtin_expect(g_stats_on, 0)) stats_note_switch(self, next);
   next->state = ThreadState::kRunning;
   step_segment_switch(next);
   if (next == self) return;
+  // The preemption (if this is one) is this switch's alone: a thread that
+  // runs before the preempted one is back and yields has yielded.
+  g_preempted_at = SchedPoint::kCount;
   auto sp = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
   if (__builtin_expect(stack_overflowed(self, sp), 0) && !on_signal_stack()) {
     report_unguarded_overflow(self, nullptr);
@@ -267,6 +271,7 @@ void yield_preempted(SchedPoint point) {
 void yield_to_higher_priority() {
   Thread* self = g_current;
   enqueue_runnable(self, true);
+  if (__builtin_expect(g_stats_on, 0)) stats_note_priority_switch();
   switch_to(g_policy->take_next());
 }
 
@@ -277,6 +282,7 @@ void take_deferred_work() {
   if (g_deferred.switch_wanted && g_current->file_locks_held == 0) {
     enter_core();
     uint8_t wanted = g_deferred.switch_wanted;
+    if (__builtin_expect(g_stats_on, 0)) stats_note_safe_point();
     g_deferred.switch_wanted = 0;
     if (wanted == kSwitchPriority) {
       yield_to_higher_priority();
@@ -317,6 +323,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   cputime_sample(&self->cpu);
   ++g_blocks;
+  if (__builtin_expect(g_stats_on, 0)) stats_note_block(self);
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;

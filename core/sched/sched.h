@@ -150,6 +150,9 @@ struct Thread {
   uint8_t base_level;
   uint8_t boost_level;
 
+  // Scheduler: the cycle counter when it last blocked, with PTSHIM_STATS (stats.cc).
+  uint64_t stats_blocked_at;
+
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
 
@@ -481,8 +484,8 @@ void after_first_switch_in();         // a new thread's first step (core/thread)
 // Moves the caller behind the other runnable threads of its priority and
 // runs the next; false when no other thread ran (none runnable ranks as high).
 bool yield();
-// The same, as a preemption at `point`: g_preempted_at says so meanwhile
-// (kCount otherwise), for the schedule's record.
+// The same, as a preemption at `point`: g_preempted_at says so until the
+// switch (kCount otherwise), for the schedule's record and the statistics.
 void yield_preempted(SchedPoint point);
 extern SchedPoint g_preempted_at;
 // Runs the higher-priority thread that became runnable, the caller staying
@@ -679,5 +682,69 @@ inline int fast_path_done(int result) {
   if (__builtin_expect(work_deferred(), 0)) take_deferred_work();
   return result;
 }
+
+// ---- statistics (stats.cc): PTSHIM_STATS=1 -------------------------------------------------
+// Counted only while g_stats_on (set once at start-up, never with the option
+// off): each hook is one predicted branch on it, on a slow path, never on a
+// fast path. Printed at exit by core/diag (stats_text.cc). Times are in
+// cycle-counter ticks until stats_ns turns them into nanoseconds.
+extern bool g_stats_on;
+inline constexpr int kStatsWaitKinds = static_cast<int>(WaitKind::kChild) + 1;  // kChild is last
+inline constexpr int kStatsSwitchWhys = static_cast<int>(SwitchWhy::kPreempt) + 1;
+struct StatsLock {
+  const void* object;  // the lock's address
+  uint64_t waits;      // times a thread blocked on it
+  uint64_t cycles;     // time they spent blocked
+  WaitKind kind;       // of the first wait (kMutex, kRwRead, kRwWrite, kSpin)
+};
+struct Stats {
+  uint64_t threads_created;  // every thread but the first: the program's and ptshim's own
+  uint64_t threads_exited;
+  uint64_t alive_max;                   // most threads alive at once, the first included
+  uint64_t switches[kStatsSwitchWhys];  // by SwitchWhy
+  uint64_t preempted_at[static_cast<int>(SchedPoint::kCount)];  // the kPreempt ones, by point
+  bool priority_switch;  // the next switch makes way for a higher priority
+  // A tick that found the running thread at an unsafe point deferred its
+  // switch (the cycle counter then; 0: none pending). Taken: a safe point
+  // (or a later tick) put it to the policy with another thread runnable;
+  // overtaken: the thread switched away for another reason first.
+  volatile uint64_t deferred_at;
+  uint64_t deferred_taken;
+  uint64_t deferred_overtaken;
+  uint64_t deferred_cycles;  // waited, all taken ones
+  uint64_t deferred_max_cycles;
+  uint64_t waits[kStatsWaitKinds];  // ended waits (block() returned), by WaitKind
+  uint64_t wait_cycles[kStatsWaitKinds];
+  uint64_t locks_contended;  // distinct lock objects a thread blocked on
+  uint64_t locks_untracked;  // waits on locks the full table had no room for
+  // At start-up (or fork): the cycle counter, CLOCK_MONOTONIC, the kernel thread's CPU time.
+  uint64_t start_cycles;
+  uint64_t start_ns;
+  uint64_t start_cpu_ns;
+  long parent_pid;  // a fork child: the process it was forked from; 0 otherwise
+};
+extern Stats g_stats;
+void stats_start();  // at start-up, with options().stats
+// The hooks, each called behind `if (__builtin_expect(g_stats_on, 0))`, in
+// switch_to (before it clears switch_wanted, and before it returns for a
+// thread that runs on), yield_to_higher_priority, the tick's handler, the
+// safe point, block(), thread_create and thread_exit.
+// Cold and never inlined (LTO would): a hot caller then keeps the registers
+// and code it has without them (measured: inlined, block() saved six more
+// registers, 12 instructions per call with the option off).
+[[gnu::cold, gnu::noinline]] void stats_note_switch(const Thread* from, const Thread* to);
+[[gnu::cold, gnu::noinline]] void stats_note_priority_switch();
+[[gnu::cold, gnu::noinline]] void stats_note_deferred();    // a tick set kSwitchTick from 0
+[[gnu::cold, gnu::noinline]] void stats_note_safe_point();  // a deferred tick meets the policy
+// block(), before its switch (the switch back to the thread ends the wait)
+[[gnu::cold, gnu::noinline]] void stats_note_block(Thread* self);
+[[gnu::cold, gnu::noinline]] void stats_note_thread_created(size_t alive);  // `alive` now
+[[gnu::cold, gnu::noinline]] void stats_note_thread_exit();
+void stats_after_fork_in_child();  // the child counts from zero
+// The `max` locks with the most time blocked on them, most first; returns how many.
+size_t stats_busiest_locks(StatsLock* out, size_t max);
+uint64_t stats_ns(uint64_t cycles);  // at the rate the counter ran since start-up
+uint64_t stats_elapsed_ns();         // CLOCK_MONOTONIC since start-up (or fork)
+uint64_t stats_cpu_ns();             // the kernel thread's CPU time since then
 
 }  // namespace ptshim
