@@ -7,7 +7,9 @@
 // - Everything here runs inside the core, for the running thread, from the
 //   shim's hooks (lock_order_locked and friends in diag.h), never for a call
 //   made from inside the core (libunwind's own locks): the hooks pass those
-//   over, so capturing a stack never records an acquisition of its own.
+//   over, so capturing a stack never records an acquisition of its own. A
+//   hook that unwinds runs with g_reporting set (AsReport): nothing it calls
+//   switches threads or waits.
 // - All memory is internal_alloc_zeroed; nothing is ever freed but grown
 //   tables. A report writes only what is stored (pcs, numbers, the thread's
 //   name rendered when the edge was recorded) and allocates nothing.
@@ -222,6 +224,22 @@ LockClass* class_for(const Stack& at, LockKind kind, bool initialised) {
   return c;
 }
 
+// While a hook unwinds or names a thread, as while a report is written
+// (diag.h): libunwind's own locks (and any of its callers') take no
+// scheduling point, so nothing switches threads in the middle of a hook, and
+// one held by a suspended thread (a program that uses libunwind itself) is
+// passed over instead of waited for.
+class AsReport {
+ public:
+  AsReport() : was_(g_reporting) { g_reporting = 1; }
+  ~AsReport() { g_reporting = was_; }
+  AsReport(const AsReport&) = delete;
+  AsReport& operator=(const AsReport&) = delete;
+
+ private:
+  int was_;
+};
+
 // ---- stacks: the program's frames, from its call into ptshim ----
 int find_own_object(dl_phdr_info* info, size_t, void* data) {
   auto base = reinterpret_cast<uintptr_t>(data);
@@ -256,7 +274,10 @@ ThreadLocks** held_slot(const Thread* t) {
   return &g_threads[i];
 }
 
+ThreadLocks* g_last;  // the last thread's, found without a probe when it asks again
+
 ThreadLocks* thread_locks(const Thread* t) {
+  if (g_last != nullptr && g_last->thread == t && g_last->number == t->number) return g_last;
   if ((g_threads_n + 1) * 2 > g_threads_cap) {
     ThreadLocks** old = g_threads;
     size_t old_cap = g_threads_cap;
@@ -279,6 +300,7 @@ ThreadLocks* thread_locks(const Thread* t) {
     tl->number = t->number;
     tl->depth = 0;
   }
+  g_last = tl;
   return tl;
 }
 
@@ -353,9 +375,7 @@ void write_edge(Writer& w, const Edge* e) {
 void report_cycle(Edge* const* found, size_t n) {
   Edge* cycle[kMaxCycle];
   for (size_t i = 0; i < n; ++i) cycle[i] = found[(i + 1) % n];
-  int was_reporting = g_reporting;
-  g_reporting = 1;
-  {
+  {  // with g_reporting set: lock_order_acquired's AsReport
     Writer w;
     as_report(w);
     w.str("ptshim: lock-order cycle: ");
@@ -373,7 +393,6 @@ void report_cycle(Edge* const* found, size_t n) {
     for (size_t i = 0; i < n; ++i) write_edge(w, cycle[i]);
     w.str("ptshim: end of lock-order cycle\n");
   }
-  g_reporting = was_reporting;
 }
 
 // ---- cycles ----
@@ -577,6 +596,7 @@ void lock_order_start() {
 }
 
 void lock_order_init(const void* lock, LockKind kind) {
+  AsReport quiet;
   Stack at;
   capture(&at);
   lock_set_class(lock, class_for(at, kind, true));
@@ -595,6 +615,7 @@ void lock_order_acquired(const void* lock, LockKind kind, bool write, bool try_o
     return;
   }
   if (tl->depth == kHeld) return;  // untracked
+  AsReport quiet;
   Held& now = tl->held[tl->depth];
   capture(&now.stack);
   LockSlot* s = lock_slot(lock, false);
@@ -619,8 +640,9 @@ void lock_order_released(const void* lock) {
   ThreadLocks* tl = thread_locks(current());
   Held* h = find_held(tl, lock);
   if (h == nullptr || --h->count > 0) return;
-  for (Held* next = h + 1; next < tl->held + tl->depth; ++next) next[-1] = *next;
-  --tl->depth;
+  // The held locks are a set (every one makes an edge): the last fills the hole.
+  Held* last = &tl->held[--tl->depth];
+  if (h != last) *h = *last;
 }
 
 }  // namespace ptshim
