@@ -8,7 +8,7 @@
 #   --expect-exit N         expected exit status (default 0)
 #   --expect-signal SIG     expect death by signal SIG (name like SIGABRT or number)
 #   --expect-stderr ERE     some stderr line must match ERE (repeatable)
-#   --expect-stderr-count N:ERE   at least N stderr lines must match ERE
+#   --expect-stderr-count N:ERE   at least N stderr lines must match ERE (=N: exactly N)
 #   --expect-stdout ERE     some stdout line must match ERE (repeatable)
 #   --reject-stderr ERE     no stderr line may match ERE (repeatable)
 #   --expect-report ERE     run with PTSHIM_REPORT set to a fresh file; some line
@@ -96,7 +96,11 @@ done
 for spec in ${stderr_counts[@]+"${stderr_counts[@]}"}; do
   want=${spec%%:*} re=${spec#*:}
   got=$(grep -Ec -- "$re" "$err")
-  [ "$got" -ge "$want" ] || problems+=("$got stderr lines match /$re/, want at least $want")
+  if [ "${want#=}" != "$want" ]; then  # =N: exactly N
+    [ "$got" -eq "${want#=}" ] || problems+=("$got stderr lines match /$re/, want exactly ${want#=}")
+  else
+    [ "$got" -ge "$want" ] || problems+=("$got stderr lines match /$re/, want at least $want")
+  fi
 done
 for re in ${stdout_res[@]+"${stdout_res[@]}"}; do
   grep -Eq -- "$re" "$out" || problems+=("no stdout line matches /$re/")

@@ -68,6 +68,8 @@ void initialize() {
   mark_scheduler_thread();
   main_stack_locate();
   crash_handlers_install();
+  // libunwind is warm now: lock-order checking unwinds at every acquisition.
+  if (options().lock_order) lock_order_start();
   syscall_trap_init();  // SIGSYS: after the crash handlers
   thread_route_glibc_create(reinterpret_cast<const void*>(&ptshim_pthread_create));
   preempt_install_handler();

@@ -37,11 +37,13 @@ PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutex
     }
     mutex_init_protocol(m, attr);  // not applied by the shared layout (README)
   }
+  if (__builtin_expect(g_lock_order, 0)) lock_order_init_from_shim(mutex, LockKind::kMutex);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t* mutex) {
   ShimEntry entry(__func__);
+  lock_order_destroyed(entry.nested(), mutex);
   return mutex_destroy(to_mutex(mutex));
 }
 
@@ -49,12 +51,13 @@ namespace {
 // Out of line, so the fast paths need no stack frame.
 [[gnu::noinline]] int lock_slow(pthread_mutex_t* mutex, bool try_only, const char* function) {
   ShimEntry entry(function);
-  return mutex_lock(to_mutex(mutex), 0, try_only);
+  return lock_order_locked(mutex_lock(to_mutex(mutex), 0, try_only), entry.nested(), mutex,
+                           LockKind::kMutex, true, try_only);
 }
 
 [[gnu::noinline]] int unlock_slow(pthread_mutex_t* mutex) {
   ShimEntry entry("pthread_mutex_unlock");
-  return mutex_unlock(to_mutex(mutex));
+  return lock_order_unlocked(mutex_unlock(to_mutex(mutex)), entry.nested(), mutex);
 }
 }  // namespace
 
@@ -71,9 +74,10 @@ PTSHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t* mutex) {
 PTSHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
                                           const timespec* abstime) {
   ShimEntry entry(__func__);
-  return acquire_until(clock, abstime, EBUSY, [mutex](uint64_t deadline, bool try_only) {
+  int err = acquire_until(clock, abstime, EBUSY, [mutex](uint64_t deadline, bool try_only) {
     return mutex_lock(to_mutex(mutex), deadline, try_only);
   });
+  return lock_order_locked(err, entry.nested(), mutex, LockKind::kMutex, true, false);
 }
 
 PTSHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* mutex, const timespec* abstime) {

@@ -26,11 +26,13 @@ PTSHIM_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rwlock, const pthread_rw
       reinterpret_cast<SharedRwLock*>(rwlock)->shared = 1;
     }
   }
+  if (__builtin_expect(g_lock_order, 0)) lock_order_init_from_shim(rwlock, LockKind::kRwLock);
   return 0;
 }
 
 PTSHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
+  lock_order_destroyed(entry.nested(), rwlock);
   RwLock* l = to_rwlock(rwlock);
   if (rwlock_is_shared(l)) return shared_rwlock_destroy(l);
   bool busy = l->writer != nullptr || l->active_readers != 0 || l->readers.head != nullptr ||
@@ -40,47 +42,55 @@ PTSHIM_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rwlock) {
 
 PTSHIM_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
-  return rwlock_rdlock(to_rwlock(rwlock), 0, false);
+  return lock_order_locked(rwlock_rdlock(to_rwlock(rwlock), 0, false), entry.nested(), rwlock,
+                           LockKind::kRwLock, false, false);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
-  return rwlock_rdlock(to_rwlock(rwlock), 0, true);
+  return lock_order_locked(rwlock_rdlock(to_rwlock(rwlock), 0, true), entry.nested(), rwlock,
+                           LockKind::kRwLock, false, true);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t* rwlock, clockid_t clock,
                                              const timespec* abstime) {
   ShimEntry entry(__func__);
-  return timed(rwlock, clock, abstime, false);
+  return lock_order_locked(timed(rwlock, clock, abstime, false), entry.nested(), rwlock,
+                           LockKind::kRwLock, false, false);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t* rwlock, const timespec* abstime) {
   ShimEntry entry(__func__);
-  return timed(rwlock, CLOCK_REALTIME, abstime, false);
+  return lock_order_locked(timed(rwlock, CLOCK_REALTIME, abstime, false), entry.nested(), rwlock,
+                           LockKind::kRwLock, false, false);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
-  return rwlock_wrlock(to_rwlock(rwlock), 0, false);
+  return lock_order_locked(rwlock_wrlock(to_rwlock(rwlock), 0, false), entry.nested(), rwlock,
+                           LockKind::kRwLock, true, false);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
-  return rwlock_wrlock(to_rwlock(rwlock), 0, true);
+  return lock_order_locked(rwlock_wrlock(to_rwlock(rwlock), 0, true), entry.nested(), rwlock,
+                           LockKind::kRwLock, true, true);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rwlock, clockid_t clock,
                                              const timespec* abstime) {
   ShimEntry entry(__func__);
-  return timed(rwlock, clock, abstime, true);
+  return lock_order_locked(timed(rwlock, clock, abstime, true), entry.nested(), rwlock,
+                           LockKind::kRwLock, true, false);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t* rwlock, const timespec* abstime) {
   ShimEntry entry(__func__);
-  return timed(rwlock, CLOCK_REALTIME, abstime, true);
+  return lock_order_locked(timed(rwlock, CLOCK_REALTIME, abstime, true), entry.nested(), rwlock,
+                           LockKind::kRwLock, true, false);
 }
 
 PTSHIM_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rwlock) {
   ShimEntry entry(__func__);
-  return rwlock_unlock(to_rwlock(rwlock));
+  return lock_order_unlocked(rwlock_unlock(to_rwlock(rwlock)), entry.nested(), rwlock);
 }

@@ -107,6 +107,13 @@ inline void once_call(int* control, void (*init)()) {
   once_finish(control);
 }
 
+// pthread_*_init under PTSHIM_LOCK_ORDER: the lock's class is its caller's
+// site (core/diag/lock_order.cc). Out of line: init has no ShimEntry of its own.
+[[gnu::noinline]] inline void lock_order_init_from_shim(const void* lock, LockKind kind) {
+  ShimEntry entry("lock_order_init");
+  if (!entry.nested()) lock_order_init(lock, kind);
+}
+
 // glibc's types as the core's: each core type has the glibc type's size
 // (core/sync/sync.h), and these are the only casts between them.
 inline Thread* to_thread(pthread_t t) { return reinterpret_cast<Thread*>(t); }

@@ -84,6 +84,41 @@ void demangle_reserve();
 size_t demangle(const char* symbol, char* out, size_t size);
 size_t demangle_type(const char* type_name, char* out, size_t size);
 
+// ---- lock order (lock_order.cc) -------------------------------------------------------------
+// PTSHIM_LOCK_ORDER=1 (docs/design.md, "Lock order"): the shim tells this
+// file of every lock it initialises, takes and releases for the program,
+// and a cycle of lock classes that can deadlock is reported once, as a
+// warning. Off, each hook is one test of g_lock_order on the slow path, and
+// the lock fast paths are unchanged (mark_scheduler_thread turns them off
+// when it is on).
+enum class LockKind : uint8_t { kMutex, kRwLock, kSpin };
+extern bool g_lock_order;  // set once at start-up by lock_order_start
+void lock_order_start();
+void lock_order_init(const void* lock, LockKind kind);  // its class: the caller's site
+void lock_order_forget(const void* lock);               // destroyed
+// try_only: a trylock, from which later edges start but into which none goes.
+void lock_order_acquired(const void* lock, LockKind kind, bool write, bool try_only);
+void lock_order_released(const void* lock);
+// The shim's hooks, around its core calls: `err` is the call's result (only
+// a success counts) and `nested` its ShimEntry's (a call from inside the
+// core, libunwind's own locks, is not the program's).
+inline int lock_order_locked(int err, bool nested, const void* lock, LockKind kind, bool write,
+                             bool try_only) {
+  if (__builtin_expect(g_lock_order, 0) && err == 0 && !nested && !g_reporting) {
+    lock_order_acquired(lock, kind, write, try_only);
+  }
+  return err;
+}
+inline int lock_order_unlocked(int err, bool nested, const void* lock) {
+  if (__builtin_expect(g_lock_order, 0) && err == 0 && !nested && !g_reporting) {
+    lock_order_released(lock);
+  }
+  return err;
+}
+inline void lock_order_destroyed(bool nested, const void* lock) {
+  if (__builtin_expect(g_lock_order, 0) && !nested) lock_order_forget(lock);
+}
+
 // ---- reports (one file each) -----------------------------------------------------------------
 // deadlock.cc. The idle path found nothing runnable, no deadline and no I/O
 // waiter: reports a deadlock if threads wait for each other, fatal when no

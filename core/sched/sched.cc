@@ -220,7 +220,8 @@ WaitQueue g_keyed_waiters;
 
 void mark_scheduler_thread() {
   tls_on_scheduler_thread = true;
-  tls_fast_paths_allowed = !g_policy_sees_every_point;
+  // Lock-order checking sees every lock and unlock: no fast path skips it.
+  tls_fast_paths_allowed = !g_policy_sees_every_point && !options().lock_order;
   tls_shim_entry_plain = !g_recording;
 }
 

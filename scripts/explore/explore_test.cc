@@ -64,6 +64,13 @@ void reports() {
   std::string dump =
       "ptshim: thread dump (SIGQUIT), 2 live thread(s):\n  thread 1\nptshim: end of thread dump\n";
   CHECK(failure_report(dump).empty());
+  // A lock-order cycle is a warning about every schedule, not this one's failure.
+  std::string lock_order =
+      "ptshim: lock-order cycle: mutex 0x10 -> mutex 0x20 -> mutex 0x10; 2 locks taken in orders "
+      "that can deadlock (the run goes on):\n  mutex 0x10, first locked at 0x5 f+0x5 (p)\n"
+      "  thread 2 \"f\" took mutex 0x20 at 0x6 f+0x6 (p) while holding mutex 0x10 taken at 0x5\n"
+      "  #0 0x6 f+0x6 (p)\nptshim: end of lock-order cycle\n";
+  CHECK(failure_report(lock_order).empty());
   CHECK(failure_report(dump + "ptshim: SIGSEGV (address not mapped) at 0x0 in thread 2\n") ==
         "ptshim: SIGSEGV (address not mapped) at 0x0 in thread 2");
   CHECK(report_class("ptshim: SIGSEGV (address not mapped) at 0x0 in thread 2") == "SIGSEGV");
