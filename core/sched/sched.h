@@ -172,7 +172,20 @@ struct Thread {
   int32_t sched_priority;
   cpu_set_t* affinity;      // pthread_setaffinity_np's, recorded; null: never set
   uint64_t creator_number;  // the thread that called pthread_create
+  size_t creator_slot;      // its slot (thread_in_slot), to name it while it lives
   uintptr_t created_at;     // its return address in pthread_create's caller
+  // The first return address of the creating call stack in the program's own
+  // code (core/diag's creation_site): where a std::thread was constructed,
+  // not libstdc++'s call; created_at when no frame is the program's.
+  uintptr_t creation_site;
+  // A std::thread / std::jthread / std::async thread: the vtable of the
+  // state object libstdc++ handed its start routine (start_arg), which names
+  // the program's callable (core/diag's callable_state_vtable); 0 otherwise.
+  uintptr_t state_vtable;
+  // core/diag: the function a pointer callable calls (t1 of std::thread(t1)),
+  // found at the thread's first report while its state object lives; 0: not
+  // looked yet, 1: none found.
+  mutable uintptr_t callable_code;
   void* result;
   Thread* joiner;
 
