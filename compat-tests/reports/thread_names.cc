@@ -2,7 +2,8 @@
  * pthread_setname_np: std::thread with a lambda, a function pointer and a
  * member function, std::jthread, std::async, and a C thread. Each blocks on
  * a mutex main holds while main raises SIGQUIT (the thread dump), then all
- * finish; one more lambda's thread has exited by then, not joined yet. The lambda's thread is
+ * finish; two more threads (a lambda, a function) have exited by then, not
+ * joined yet. The lambda's thread is
  * created by app::start_parser, not main. thread_names [overflow]   overflow: the lambda's thread
  * recurses in app::Parser::depth until its stack overflows */
 #include <pthread.h>
@@ -59,6 +60,8 @@ static int answer() {
   return 42;
 }
 
+static void finish() { CHECK_ON_MAIN_KERNEL_THREAD(); }
+
 extern "C" void* c_worker(void*) {
   CHECK_ON_MAIN_KERNEL_THREAD();
   std::lock_guard<std::mutex> hold(gate);
@@ -87,6 +90,7 @@ int main(int argc, char** argv) {
   CHECK_RC(pthread_create(&c, nullptr, c_worker, nullptr), 0);
   // Exits before the dump: its state object is gone, its name is not.
   std::thread quick([] { CHECK_ON_MAIN_KERNEL_THREAD(); });
+  std::thread done(finish);
   usleep(50 * 1000); /* everyone reaches the gate */
   CHECK(raise(SIGQUIT) == 0);
   gate.unlock();
@@ -97,6 +101,7 @@ int main(int argc, char** argv) {
   CHECK(result.get() == 42);
   CHECK_RC(pthread_join(c, nullptr), 0);
   quick.join();
+  done.join();
   CHECK(w.runs == 1);
   CHECK_ONE_KERNEL_THREAD();
   printf("thread_names: all threads finished normally\n");

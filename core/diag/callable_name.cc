@@ -19,15 +19,18 @@
 //   that, creation costs one comparison, and one load for its threads (their
 //   argument is libstdc++'s own, live object): the vtable, which outlives
 //   every thread. Other start routines are remembered as not it.
+//   This is the only thing done at creation: naming (the demangling) waits
+//   for a report.
 // - Any memory this file reads before trusting it is read with
 //   process_vm_readv on the process itself (read_memory): a report may run
 //   with a corrupted heap, and a pointer that is not what it seems then
 //   gives "not readable", never a fault. write() into a pipe would do the
 //   same but needs two descriptors kept open behind the program's back.
-// - The state object (freed when the thread's callable returns) is read
-//   only while its thread has not exited and its first word is still the
-//   recorded vtable: what a pointer callable calls (t1 of std::thread(t1))
-//   is looked up at the thread's first report and kept (callable_code).
+// - The state object is freed when the thread's callable returns, so what
+//   a pointer callable calls (t1 of std::thread(t1)) is taken at creation:
+//   where that word lies is learned once per class (the first word of the
+//   tuple in an executable segment), then it is one load (callable_code).
+//   Reports read no heap object at all.
 #include <errno.h>
 #include <link.h>
 #include <string.h>
@@ -145,9 +148,8 @@ bool is_state_vtable(uintptr_t vtable) {
 constexpr uintptr_t kNotSeen = 1;
 uintptr_t g_trampoline = kNotSeen;
 uintptr_t g_not_trampoline[16];  // start routines seen with arguments that are no state
-}  // namespace
 
-uintptr_t callable_state_vtable(void* (*start)(void*), void* arg) {
+uintptr_t state_vtable_of(void* (*start)(void*), void* arg) {
   auto routine = reinterpret_cast<uintptr_t>(start);
   if (routine == g_trampoline) return *static_cast<const uintptr_t*>(arg);
   uintptr_t& seen = g_not_trampoline[(routine >> 4) % 16];
@@ -163,7 +165,6 @@ uintptr_t callable_state_vtable(void* (*start)(void*), void* arg) {
   return 0;
 }
 
-namespace {
 // The callable's part of a state class's demangled name: the first template
 // argument of the innermost std::thread::_Invoker<std::tuple<...>>, bracket
 // balanced ("main::{lambda()#1}", "void (*)()", "void (app::Worker::*)()").
@@ -219,34 +220,64 @@ bool in_code(uintptr_t word) { return in_segment(word, PF_X); }
 constexpr size_t kStateWords = 4;   // vtable, then the tuple: up to 3 words
 constexpr size_t kAsyncWords = 24;  // an _Async_state_impl, its _M_fn last
 
-uintptr_t find_code(uintptr_t object, size_t from, size_t words) {
+// Where a pointer callable's function is in every state object of one
+// class: the word `outer` of the state, or (std::async) the word `inner` of
+// the object the state's word `outer` points to. 0: not found.
+struct Layout {
+  uintptr_t vtable;
+  uint8_t outer, inner;
+};
+
+size_t find_code(uintptr_t object, size_t from, size_t words) {
   for (size_t i = from; i < words; ++i) {
     uintptr_t word;
     if (!read_word(object + i * sizeof word, &word)) return 0;
-    if (in_code(word)) return word;
+    if (in_code(word)) return i;
   }
   return 0;
 }
 
-uintptr_t callable_code_of(const Thread* t, const Callable& c) {
-  auto state = reinterpret_cast<uintptr_t>(t->start_arg);
-  uintptr_t first;
-  if (t->state == ThreadState::kExited || !read_word(state, &first) || first != t->state_vtable) {
-    return 0;
+Layout learn_layout(uintptr_t vtable, uintptr_t state) {
+  Layout l{vtable, 0, 0};
+  static Callable c;  // apart from the reports' (a report may interrupt this)
+  if (!parse_callable(vtable, &c) || !c.is_pointer) return l;
+  if (!c.nested) {
+    l.outer = static_cast<uint8_t>(find_code(state, 1, kStateWords));
+    return l;
   }
-  if (!c.nested) return find_code(state, 1, kStateWords);
   // std::async: the state holds the _Async_state_impl (a polymorphic
   // object) and the member it runs; the callable is in the former.
   for (size_t i = 1; i < kStateWords; ++i) {
-    uintptr_t word, vtable;
-    if (!read_word(state + i * sizeof word, &word)) return 0;
-    if (word != 0 && !in_code(word) && read_word(word, &vtable) && in_segment(vtable, PF_R)) {
-      return find_code(word, 1, kAsyncWords);
+    uintptr_t word, inner_vtable;
+    if (!read_word(state + i * sizeof word, &word)) return l;
+    if (word != 0 && !in_code(word) && read_word(word, &inner_vtable) &&
+        in_segment(inner_vtable, PF_R)) {
+      size_t inner = find_code(word, 1, kAsyncWords);
+      if (inner != 0) l = Layout{vtable, static_cast<uint8_t>(i), static_cast<uint8_t>(inner)};
+      return l;
     }
   }
-  return 0;
+  return l;
 }
+
+Layout g_layouts[16];  // by vtable: a million threads of one class are learned once
 }  // namespace
+
+void callable_record(Thread* t, void* (*start)(void*), void* arg) {
+  uintptr_t vtable = state_vtable_of(start, arg);
+  t->state_vtable = vtable;
+  if (vtable == 0) return;
+  Layout& l = g_layouts[(vtable >> 4) % 16];
+  if (l.vtable != vtable) {
+    NoSchedulingPoint inside_ptshim;  // symbol_of's libunwind locks are not the program's
+    l = learn_layout(vtable, reinterpret_cast<uintptr_t>(arg));
+  }
+  if (l.outer == 0) return;
+  // libstdc++'s own state, alive and of this class: its words can be loaded.
+  uintptr_t word = static_cast<const uintptr_t*>(arg)[l.outer];
+  if (l.inner != 0) word = reinterpret_cast<const uintptr_t*>(word)[l.inner];
+  t->callable_code = word;
+}
 
 bool write_callable_name(Writer& w, const Thread* t) {
   if (t->state_vtable == 0) return false;
@@ -262,14 +293,10 @@ bool write_callable_name(Writer& w, const Thread* t) {
     w.str(last.name);
     return true;
   }
-  if (t->callable_code == 0) {
-    uintptr_t code = callable_code_of(t, last);
-    t->callable_code = code != 0 ? code : 1;
-  }
   uintptr_t code = t->callable_code;
   static char symbol[1024];
   uintptr_t offset;
-  if (code == 1) {
+  if (code == 0) {
     w.str(last.name);  // the pointer's type: all that is left of it
   } else if (symbol_of(code, symbol, sizeof symbol, &offset) && offset == 0) {
     write_symbol(w, symbol);

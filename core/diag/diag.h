@@ -69,10 +69,11 @@ uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 
 // ---- what reports name a thread after (callable_name.cc, creation_site.cc) -----------------
-// At creation: the vtable of the state object of a std::thread (jthread,
-// async), when `start` is libstdc++'s start routine and `arg` its state;
-// else 0. One comparison once the start routine is known.
-uintptr_t callable_state_vtable(void* (*start)(void*), void* arg);
+// At creation (core/thread): for a std::thread (jthread, async), when
+// `start` is libstdc++'s start routine and `arg` its state, records the
+// state's vtable and the function a pointer callable holds in t. One
+// comparison once the start routine is known, and a load or two.
+void callable_record(Thread* t, void* (*start)(void*), void* arg);
 // The callable a thread with a state_vtable runs ("main::{lambda()#1}",
 // "t1()", "app::Worker::run()"); false: none known.
 bool write_callable_name(Writer& w, const Thread* t);

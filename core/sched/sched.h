@@ -178,14 +178,12 @@ struct Thread {
   // code (core/diag's creation_site): where a std::thread was constructed,
   // not libstdc++'s call; created_at when no frame is the program's.
   uintptr_t creation_site;
-  // A std::thread / std::jthread / std::async thread: the vtable of the
-  // state object libstdc++ handed its start routine (start_arg), which names
-  // the program's callable (core/diag's callable_state_vtable); 0 otherwise.
+  // core/diag (callable_record, at creation): a std::thread / std::jthread /
+  // std::async thread's state object's vtable, which names the program's
+  // callable, and the function a pointer callable holds (t1 of
+  // std::thread(t1)); 0: not such a thread, no pointer.
   uintptr_t state_vtable;
-  // core/diag: the function a pointer callable calls (t1 of std::thread(t1)),
-  // found at the thread's first report while its state object lives; 0: not
-  // looked yet, 1: none found.
-  mutable uintptr_t callable_code;
+  uintptr_t callable_code;
   void* result;
   Thread* joiner;
 

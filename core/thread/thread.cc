@@ -221,7 +221,7 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   t->creator_slot = thread_slot(self);
   t->created_at = created_at;
   t->creation_site = site != 0 ? site : created_at;
-  t->state_vtable = callable_state_vtable(start, arg);  // names a std::thread in reports
+  callable_record(t, start, arg);  // names a std::thread in reports
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
   if (g_live == 1) become_multithreaded();
   ++g_live;
