@@ -18,9 +18,9 @@
 //   first start routine whose argument is such a state object is it. After
 //   that, creation costs one comparison, and one load for its threads (their
 //   argument is libstdc++'s own, live object): the vtable, which outlives
-//   every thread. Other start routines are remembered as not it.
-//   This is the only thing done at creation: naming (the demangling) waits
-//   for a report.
+//   every thread. Other start routines are remembered as not it. The name
+//   is made (demangled, parsed) only when a report writes it, but for the
+//   class of a thread's state once at its first creation (below).
 // - Any memory this file reads before trusting it is read with
 //   process_vm_readv on the process itself (read_memory): a report may run
 //   with a corrupted heap, and a pointer that is not what it seems then
