@@ -36,7 +36,7 @@ void* report_stack_top();  // the signal stack's top: reports of overflowed stac
 const char* wait_kind_name(WaitKind k);
 void write_thread_name(Writer& w, const Thread* t);   // thread 3 "name"
 void write_thread_state(Writer& w, const Thread* t);  // running, waiting on mutex 0x... held by ...
-void write_creation(Writer& w, const Thread* t);      // "  created by thread 1 at ...\n"
+void write_creation(Writer& w, const Thread* t);      // "  created by thread 1 \"main\" at ...\n"
 // Every thread with its state and backtrace; the running thread's frames
 // are `running` (may be empty).
 struct Backtrace;
@@ -73,6 +73,23 @@ size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
 const char* object_of(uintptr_t pc);     // base name of the loaded object
 uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
+
+// ---- what reports name a thread after (callable_name.cc, creation_site.cc) -----------------
+// At creation (core/thread): for a std::thread (jthread, async), when
+// `start` is libstdc++'s start routine and `arg` its state, records the
+// state's vtable and the function a pointer callable holds in t. One
+// comparison once the start routine is known, and a load or two.
+void callable_record(Thread* t, void* (*start)(void*), void* arg);
+// The callable a thread with a state_vtable runs ("main::{lambda()#1}",
+// "t1()", "app::Worker::run()"); false: none known.
+bool write_callable_name(Writer& w, const Thread* t);
+// At pthread_create (`frame`: its __builtin_frame_address(0); `created_at`:
+// its return address): the first return address of the calling stack in
+// the program's own code, skipping runtime libraries and std:: templates;
+// created_at when there is none.
+uintptr_t creation_site(uintptr_t created_at, const void* frame);
+// Reads memory that may not be mapped or readable: false instead of a fault.
+bool read_memory(uintptr_t address, void* out, size_t size);
 
 // ---- C++ names (demangle.cc) ---------------------------------------------------------------
 // libiberty's demangler, which allocates nothing, on a stack of its own

@@ -47,6 +47,8 @@ void write_thread_name(Writer& w, const Thread* t) {
     w.str(t->name);
   } else if (t->is_main) {
     w.str("main");
+  } else if (write_callable_name(w, t)) {
+    // a std::thread: the program's callable, not libstdc++'s start routine
   } else {
     static char symbol[1024];
     uintptr_t offset;
@@ -129,17 +131,16 @@ void write_thread_state(Writer& w, const Thread* t) {
 
 void write_creation(Writer& w, const Thread* t) {
   if (t->is_main || t->created_at == 0) return;
-  w.str("  created by thread ").dec(t->creator_number).str(" at ");
-  static char symbol[1024];
-  uintptr_t offset;
-  w.hex(t->created_at).chr(' ');
-  if (symbol_of(t->created_at - 1, symbol, sizeof symbol, &offset)) {
-    write_symbol(w, symbol);
-    w.str("+").hex(offset + 1);
-  } else {
-    w.str("??");
+  w.str("  created by ");
+  const Thread* creator = thread_in_slot(t->creator_slot);
+  if (creator != nullptr && creator->number == t->creator_number) {
+    write_thread_name(w, creator);
+  } else {  // exited and joined since
+    w.str("thread ").dec(t->creator_number);
   }
-  w.str(" (").str(object_of(t->created_at)).str(")\n");
+  w.str(" at ");
+  write_frame(w, t->creation_site != 0 ? t->creation_site : t->created_at, false);
+  w.chr('\n');
 }
 
 void write_thread_dump(Writer& w, const Backtrace& running) {
@@ -148,8 +149,10 @@ void write_thread_dump(Writer& w, const Backtrace& running) {
     w.str(": ");
     write_thread_state(w, t);
     w.chr('\n');
-    if (t->state == ThreadState::kExited) continue;
-    write_backtrace(w, t == current() ? running : backtrace_saved(t));
+    if (t->state != ThreadState::kExited) {
+      write_backtrace(w, t == current() ? running : backtrace_saved(t));
+    }
+    write_creation(w, t);
   }
 }
 

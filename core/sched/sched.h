@@ -175,7 +175,18 @@ struct Thread {
   int32_t sched_priority;
   cpu_set_t* affinity;      // pthread_setaffinity_np's, recorded; null: never set
   uint64_t creator_number;  // the thread that called pthread_create
+  size_t creator_slot;      // its slot (thread_in_slot), to name it while it lives
   uintptr_t created_at;     // its return address in pthread_create's caller
+  // The first return address of the creating call stack in the program's own
+  // code (core/diag's creation_site): where a std::thread was constructed,
+  // not libstdc++'s call; created_at when no frame is the program's.
+  uintptr_t creation_site;
+  // core/diag (callable_record, at creation): a std::thread / std::jthread /
+  // std::async thread's state object's vtable, which names the program's
+  // callable, and the function a pointer callable holds (t1 of
+  // std::thread(t1)); 0: not such a thread, no pointer.
+  uintptr_t state_vtable;
+  uintptr_t callable_code;
   void* result;
   Thread* joiner;
 

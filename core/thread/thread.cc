@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/single_threaded.h>
 
+#include "core/diag/diag.h"
 #include "core/signal/signal.h"
 #include "core/sync/sync.h"
 #include "core/thread/thread.h"
@@ -176,7 +177,7 @@ void attr_set_defaults(ThreadAttr* a) {
 }
 
 int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
-                  Thread** out) {
+                  Thread** out, uintptr_t site) {
   Thread* self = current();
   // As glibc: explicit scheduling takes from the attribute what was set in
   // it, the rest from the creator, and the kernel then judges the result
@@ -217,7 +218,10 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
                      signal_mask_from_set(reinterpret_cast<const sigset_t*>(extension->sigmask)));
   }
   t->creator_number = self->number;
+  t->creator_slot = thread_slot(self);
   t->created_at = created_at;
+  t->creation_site = site != 0 ? site : created_at;
+  callable_record(t, start, arg);  // names a std::thread in reports
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
   if (g_live == 1) become_multithreaded();
   ++g_live;

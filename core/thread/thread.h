@@ -74,9 +74,10 @@ void thread_follow_kernel_sched(Thread* t);
 // ---- the thread table, create, join, exit (thread.cc) -----------------------------------
 Thread* adopt_main_thread();
 // 0 or EAGAIN / ENOMEM / EINVAL / EPERM. `created_at` is the caller's
-// return address, for reports.
+// return address, `site` the first one in the program's own code (0: the
+// same), for reports.
 int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uintptr_t created_at,
-                  Thread** out);
+                  Thread** out, uintptr_t site = 0);
 // 0, ESRCH, EINVAL, EDEADLK, EBUSY (try), ETIMEDOUT. deadline_ns 0: none.
 int thread_join(Thread* t, void** result, uint64_t deadline_ns = 0, bool try_only = false);
 int thread_detach(Thread* t);
