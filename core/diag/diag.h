@@ -67,6 +67,19 @@ const char* object_of(uintptr_t pc);     // base name of the loaded object
 uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 
+// ---- source lines (symbolizer.cc) --------------------------------------------------------------
+// From an external symbolizer (PTSHIM_SYMBOLIZER), within a time limit per
+// answer and per report; nothing when there is none, it is late or broken.
+void symbolizer_prepare();       // at start-up: the environment the symbolizer gets
+void symbolizer_report_begin();  // a report begins: its symbolizer time starts
+// " /src/ovf.cc:5:52" after a frame: where in the frame's own function
+// `lookup_pc` (the pc, or a return address - 1) is.
+void write_source(Writer& w, uintptr_t lookup_pc);
+// The functions inlined at `lookup_pc`, outermost first, one line each
+// ("<indent>inlined here: app::inner(int) /src/ovf.cc:3:7\n"); the pc is
+// in the last one.
+void write_inlined(Writer& w, uintptr_t lookup_pc, const char* indent);
+
 // ---- reports (one file each) -----------------------------------------------------------------
 // deadlock.cc. The idle path found nothing runnable, no deadline and no I/O
 // waiter: reports a deadlock if threads wait for each other, fatal when no

@@ -138,7 +138,10 @@ void write_creation(Writer& w, const Thread* t) {
   } else {
     w.str("??");
   }
-  w.str(" (").str(object_of(t->created_at)).str(")\n");
+  w.str(" (").str(object_of(t->created_at)).str(")");
+  write_source(w, t->created_at - 1);
+  w.chr('\n');
+  write_inlined(w, t->created_at - 1, "      ");
 }
 
 void write_thread_dump(Writer& w, const Backtrace& running) {
