@@ -225,8 +225,12 @@ struct KernelSigaction {
 // In the child of the clone: nothing but system calls on copies of the
 // parent's memory, then execve. Never returns.
 [[noreturn]] void become_symbolizer(int socket, const char* const* argv) {
-  sys(SYS_dup2, socket, 0);
-  sys(SYS_dup2, socket, 1);
+  // Above the standard descriptors first: a program that closed stdin got
+  // the socket there, with its close-on-exec flag, which dup2 onto itself
+  // would keep.
+  long high = sys(SYS_fcntl, socket, F_DUPFD, 3);
+  sys(SYS_dup2, high, 0);
+  sys(SYS_dup2, high, 1);
   long null = sys(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/dev/null"), O_WRONLY);
   if (null >= 0) sys(SYS_dup2, null, 2);
   sys(SYS_close_range, 3, ~0u, 0);
