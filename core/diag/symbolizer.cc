@@ -9,7 +9,7 @@
 //   call is arch::raw_syscall.
 // - A report never waits for a symbolizer longer than the limits below (per
 //   answer, per report); a symbolizer that is late, dies or answers what was
-//   not asked is killed and reaped, its object is asked no more, and the
+//   not asked is killed, its object is asked no more, and the
 //   frames print as they would without it (function+offset).
 // - The symbolizer is invisible to the program: a raw clone with exit
 //   signal 0 (its end sends no SIGCHLD, and wait4 / waitid without __WALL
@@ -28,7 +28,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
-
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
@@ -36,6 +35,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+
 #include <initializer_list>
 
 #include "core/diag/diag.h"
@@ -45,12 +45,11 @@ extern char** environ;
 namespace ptshim {
 
 namespace {
-// ---- limits ----------------------------------------------------------------------------------
+// ---- limits ---------------------------------------------------------------------------------
 // An object's first answer includes loading its line tables and, for a new
-// process, exec: llvm-symbolizer starts in about 45 ms, addr2line in 2; libc's
-// 4 MB debug file takes addr2line about 100 ms, llvm-symbolizer 150. Later
-// answers come in well under a millisecond. A report: all its waits
-// together (docs/design.md, "Source lines").
+// process, exec: llvm-symbolizer starts in 45 ms (165 on a loaded machine),
+// addr2line in 2 to 17. Later answers come in well under a millisecond. A
+// report: all its waits together (docs/design.md, "Source lines").
 constexpr uint64_t kFirstAnswerLimitNs = 1 * kNsPerSec;
 constexpr uint64_t kAnswerLimitNs = 100'000'000;
 constexpr uint64_t kReportLimitNs = 2 * kNsPerSec;
@@ -78,7 +77,7 @@ enum class Kind : uint8_t { kLlvm, kAddr2line };
 // this address, whose answer ("??" twice) closes it.
 constexpr char kAddr2lineFence[] = "0xffffffffffffff00";
 
-// ---- objects ---------------------------------------------------------------------------------
+// ---- objects --------------------------------------------------------------------------------
 struct Object {
   char path[kPathMax];
   bool failed;    // its symbolizer was late or broken: asked no more
@@ -88,7 +87,7 @@ Object g_objects[kMaxObjects];
 size_t g_object_count;
 char g_program_path[kPathMax];
 
-// ---- the symbolizer and its processes ----------------------------------------------------------
+// ---- the symbolizer and its processes -------------------------------------------------------
 char g_symbolizer[kPathMax];
 Kind g_kind;
 bool g_looked;  // g_symbolizer settled (found, or empty: none)
@@ -108,11 +107,11 @@ struct Process {
 Process g_processes[kMaxProcesses];
 uint64_t g_use_clock;
 
-// ---- the per-report budget ----------------------------------------------------------------------
+// ---- the per-report budget ------------------------------------------------------------------
 uint64_t g_report_deadline;
 uint64_t g_last_query;
 
-// ---- answers ------------------------------------------------------------------------------------
+// ---- answers --------------------------------------------------------------------------------
 struct Level {
   uint32_t function;  // offsets into g_text
   uint32_t file;      // 0: unknown
@@ -156,8 +155,7 @@ bool copy(char* out, size_t size, const char* a, const char* b = "", const char*
   return true;
 }
 
-// ---- choosing the symbolizer
-// ---------------------------------------------------------------------
+// ---- choosing the symbolizer ----------------------------------------------------------------
 const char* base_name(const char* path) {
   const char* base = path;
   for (const char* p = path; *p != '\0'; ++p) {
@@ -193,8 +191,8 @@ bool find_on_path(const char* name, char* out) {
 }
 
 // Settles which symbolizer reports use: PTSHIM_SYMBOLIZER's, else addr2line,
-// else llvm-symbolizer (addr2line starts in about 2 ms, llvm-symbolizer in
-// about 45: docs/design.md, "Source lines"). Its output format follows from
+// else llvm-symbolizer (addr2line starts in 2 to 17 ms, llvm-symbolizer in
+// 45 to 165: docs/design.md, "Source lines"). Its output format follows from
 // its name: anything called *addr2line* speaks addr2line's (llvm-addr2line
 // too), anything else llvm-symbolizer's.
 bool symbolizer_found() {
@@ -213,8 +211,7 @@ bool symbolizer_found() {
   return g_symbolizer[0] != '\0';
 }
 
-// ---- processes
-// -----------------------------------------------------------------------------------
+// ---- processes ------------------------------------------------------------------------------
 struct KernelSigaction {
   void* handler;
   unsigned long flags;
@@ -248,14 +245,30 @@ struct KernelSigaction {
   __builtin_unreachable();
 }
 
+// Middle processes of `start` not reaped yet (a loaded machine had not run
+// them to their end in time): tried again at the next start.
+long g_unreaped[8];
+
+bool reaped(long pid) {
+  int status;
+  return sys(SYS_wait4, pid, reinterpret_cast<long>(&status), WNOHANG | __WALL, 0) != 0;
+}
+
 // Waits (boundedly) for the short-lived middle process of `start`.
 void reap_middle(long pid) {
+  for (long& old : g_unreaped) {
+    if (old != 0 && reaped(old)) old = 0;
+  }
   for (int tries = 0; tries < 100; ++tries) {
-    int status;
-    long r = sys(SYS_wait4, pid, reinterpret_cast<long>(&status), WNOHANG | __WALL, 0);
-    if (r != 0) return;  // reaped (or gone)
+    if (reaped(pid)) return;  // reaped, or gone
     timespec pause{0, 100'000};
     sys(SYS_nanosleep, reinterpret_cast<long>(&pause), 0);
+  }
+  for (long& old : g_unreaped) {
+    if (old == 0) {
+      old = pid;
+      return;
+    }
   }
 }
 
@@ -268,6 +281,17 @@ void stop(Process& p) {
   }
   sys(SYS_close, p.fd);
   p.pid = 0;
+}
+
+// Polls until `pfd` is readable or the deadline passes.
+bool wait_readable(pollfd& pfd, uint64_t deadline) {
+  for (;;) {
+    uint64_t now = real_monotonic_now_ns();
+    if (now >= deadline) return false;
+    long wait_ms = static_cast<long>((deadline - now + 999'999) / 1'000'000);
+    long r = sys(SYS_poll, reinterpret_cast<long>(&pfd), 1, wait_ms);
+    if (r != -EINTR) return r == 1;
+  }
 }
 
 bool socket_identity(int fd, uint64_t* dev, uint64_t* ino) {
@@ -292,7 +316,7 @@ bool process_usable(Process& p) {
   return true;
 }
 
-bool start(Process& p, size_t object) {
+bool start(Process& p, size_t object, uint64_t deadline) {
   int sv[2];
   if (sys(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, reinterpret_cast<long>(sv)) !=
       0) {
@@ -326,8 +350,7 @@ bool start(Process& p, size_t object) {
   if (middle > 0) reap_middle(middle);
   int32_t pid = -1;
   pollfd pfd{sv[0], POLLIN, 0};
-  if (middle < 0 || !socket_identity(sv[0], &p.dev, &p.ino) ||
-      sys(SYS_poll, reinterpret_cast<long>(&pfd), 1, 100) != 1 ||
+  if (middle < 0 || !socket_identity(sv[0], &p.dev, &p.ino) || !wait_readable(pfd, deadline) ||
       sys(SYS_recvfrom, sv[0], reinterpret_cast<long>(&pid), sizeof pid, MSG_DONTWAIT, 0, 0) !=
           sizeof pid ||
       pid <= 0) {
@@ -342,7 +365,7 @@ bool start(Process& p, size_t object) {
   return true;
 }
 
-Process* process_for(size_t object) {
+Process* process_for(size_t object, uint64_t deadline) {
   Process* oldest = &g_processes[0];
   for (Process& p : g_processes) {
     if (!process_usable(p)) continue;
@@ -356,11 +379,10 @@ Process* process_for(size_t object) {
     if (p.used < oldest->used) oldest = &p;
   }
   if (oldest->pid != 0) stop(*oldest);
-  return start(*oldest, object) ? oldest : nullptr;
+  return start(*oldest, object, deadline) ? oldest : nullptr;
 }
 
-// ---- asking
-// --------------------------------------------------------------------------------------
+// ---- asking ---------------------------------------------------------------------------------
 uint64_t limit(uint64_t ns) { return options().seeded ? ns * kSeededLimitFactor : ns; }
 
 struct Query {
@@ -426,9 +448,8 @@ bool exchange(Process& p, const Query& q, uint64_t deadline) {
   }
 }
 
-// ---- reading answers
-// ----------------------------------------------------------------------------- The next line of
-// the answer (NUL-terminated in place), or null.
+// ---- reading answers ------------------------------------------------------------------------
+// The next line of the answer (NUL-terminated in place), or null.
 char* next_line(char** cursor, const char* end) {
   char* line = *cursor;
   if (line >= end) return nullptr;
@@ -542,8 +563,7 @@ bool parse_answer(uintptr_t offset, Level* levels, size_t* count, size_t* more) 
   return true;
 }
 
-// ---- the cache
-// ------------------------------------------------------------------------------------
+// ---- the cache ------------------------------------------------------------------------------
 void cache_clear() {
   memset(g_cache, 0, sizeof g_cache);
   g_cache_used = 0;
@@ -560,8 +580,7 @@ Entry* cache_slot(size_t object, uintptr_t offset) {
   return nullptr;
 }
 
-// ---- where a pc is
-// --------------------------------------------------------------------------------
+// ---- where a pc is --------------------------------------------------------------------------
 struct Where {
   uintptr_t pc;
   const char* name;
@@ -670,7 +689,7 @@ const Entry* source_of(uintptr_t pc) {
     cache_clear();
     slot = cache_slot(object, offset);
   }
-  Process* p = process_for(object);
+  Process* p = process_for(object, deadline);
   if (p == nullptr) {
     fail(nullptr, object);
     return nullptr;
