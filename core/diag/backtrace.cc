@@ -76,11 +76,12 @@ void write_frame(Writer& w, uintptr_t pc, bool exact) {
     write_symbol(w, symbol);
     w.str("+").hex(offset + (pc - lookup));
     w.str(" (").str(object_of(pc)).str(")");
-    return;
+  } else {
+    // No name that is right: the object and the offset in it, which
+    // addr2line, gdb or the object's debug file can still resolve.
+    w.str(object_of(pc)).str("+").hex(pc - object_base_of(pc));
   }
-  // No name that is right: the object and the offset in it, which
-  // addr2line, gdb or the object's debug file can still resolve.
-  w.str(object_of(pc)).str("+").hex(pc - object_base_of(pc));
+  write_source(w, lookup);
 }
 
 namespace {
@@ -115,18 +116,22 @@ Run next_run(const uintptr_t* pcs, size_t n, size_t i) {
   return Run{i, 1, 1};
 }
 
+uintptr_t lookup_pc(uintptr_t pc, bool exact) { return exact ? pc : pc - 1; }
+
 void write_run(Writer& w, const uintptr_t* pcs, const Run& run, bool first_exact) {
   size_t last = run.first + run.period * run.repeats - 1;
   if (run.repeats == 1) {
     w.str("  #").dec(run.first).chr(' ');
     write_frame(w, pcs[run.first], first_exact && run.first == 0);
     w.chr('\n');
+    write_inlined(w, lookup_pc(pcs[run.first], first_exact && run.first == 0), "      ");
     return;
   }
   if (run.period == 1) {
     w.str("  #").dec(run.first).str("..#").dec(last).chr(' ');
     write_frame(w, pcs[run.first], first_exact && run.first == 0);
     w.str(" (repeated ").dec(run.repeats).str(" times)\n");
+    write_inlined(w, lookup_pc(pcs[run.first], first_exact && run.first == 0), "      ");
     return;
   }
   w.str("  #")
@@ -142,6 +147,8 @@ void write_run(Writer& w, const uintptr_t* pcs, const Run& run, bool first_exact
     w.str("      ");
     write_frame(w, pcs[run.first + k], first_exact && run.first + k == 0);
     w.chr('\n');
+    write_inlined(w, lookup_pc(pcs[run.first + k], first_exact && run.first + k == 0),
+                  "          ");
   }
 }
 }  // namespace

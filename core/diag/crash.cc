@@ -178,6 +178,7 @@ void fatal_report_begin() {
   g_dying = 1;
   g_in_core = 1;  // never switch threads from here on
   g_reporting = 1;
+  symbolizer_report_begin();
 }
 
 void* report_stack_top() { return g_alt_stack_top; }
@@ -197,6 +198,7 @@ void crash_handlers_install() {
   arch::raw_syscall(SYS_sigaltstack, reinterpret_cast<long>(&ss), 0);
   unwind_prepare();
   exception_reports_install();
+  symbolizer_prepare();
   program_actions_record_inherited(SIGALRM);  // core/sched/preempt.cc installs its own
   for (int sig = 1; sig < NSIG; ++sig) {
     // core/sched/step.cc installs its own for SIGTRAP, seeded.

@@ -95,6 +95,7 @@ bool g_warned;  // the warning is written once per process
 
 void report_deadlock_and_abort() {
   g_reporting = 1;
+  symbolizer_report_begin();
   {
     Writer w;
     as_report(w);
@@ -117,6 +118,7 @@ void deadlock_check_idle() {
   if (g_warned) return;
   g_warned = true;
   g_reporting = 1;
+  symbolizer_report_begin();
   {
     Writer w;
     as_report(w);

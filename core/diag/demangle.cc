@@ -166,8 +166,10 @@ constexpr Abbreviation kAbbreviations[] = {
     {"std::basic_istream<char, std::char_traits<char> >", "std::istream"},
 };
 
+}  // namespace
+
 // In place: every abbreviation is shorter than what it replaces.
-size_t abbreviate(char* text, size_t len) {
+size_t abbreviate_std_names(char* text, size_t len) {
   for (const Abbreviation& a : kAbbreviations) {
     size_t from = strlen(a.spelled), to = strlen(a.written);
     for (char* at = strstr(text, a.spelled); at != nullptr; at = strstr(at + to, a.spelled)) {
@@ -181,6 +183,7 @@ size_t abbreviate(char* text, size_t len) {
   return len;
 }
 
+namespace {
 size_t demangle_with(const char* mangled, int flags, char* out, size_t size) {
   if (size == 0 || g_stack == nullptr || g_busy || strlen(mangled) > kMaxMangled) return 0;
   g_busy = true;
@@ -189,7 +192,7 @@ size_t demangle_with(const char* mangled, int flags, char* out, size_t size) {
   g_busy = false;
   if (!job.ok || job.sink.len == 0) return 0;
   out[job.sink.len] = '\0';
-  return abbreviate(out, job.sink.len);
+  return abbreviate_std_names(out, job.sink.len);
 }
 }  // namespace
 

@@ -100,6 +100,9 @@ bool read_memory(uintptr_t address, void* out, size_t size);
 void demangle_reserve();
 size_t demangle(const char* symbol, char* out, size_t size);
 size_t demangle_type(const char* type_name, char* out, size_t size);
+// The standard library's long spellings written as people write them
+// (std::string for std::__cxx11::basic_string<char, ...>), in place; the new length.
+size_t abbreviate_std_names(char* text, size_t len);
 
 // ---- lock order (lock_order.cc) -------------------------------------------------------------
 // PTSHIM_LOCK_ORDER=1 (docs/design.md, "Lock order"): the shim tells this
@@ -135,6 +138,19 @@ inline int lock_order_unlocked(int err, bool nested, const void* lock) {
 inline void lock_order_destroyed(bool nested, const void* lock) {
   if (__builtin_expect(g_lock_order, 0) && !nested) lock_order_forget(lock);
 }
+
+// ---- source lines (symbolizer.cc) --------------------------------------------------------------
+// From an external symbolizer (PTSHIM_SYMBOLIZER), within a time limit per
+// answer and per report; nothing when there is none, it is late or broken.
+void symbolizer_prepare();       // at start-up: the environment the symbolizer gets
+void symbolizer_report_begin();  // a report begins: its symbolizer time starts
+// " /src/ovf.cc:5:52" after a frame: where in the frame's own function
+// `lookup_pc` (the pc, or a return address - 1) is.
+void write_source(Writer& w, uintptr_t lookup_pc);
+// The functions inlined at `lookup_pc`, outermost first, one line each
+// ("<indent>inlined here: app::inner(int) /src/ovf.cc:3:7\n"); the pc is
+// in the last one.
+void write_inlined(Writer& w, uintptr_t lookup_pc, const char* indent);
 
 // ---- reports (one file each) -----------------------------------------------------------------
 // deadlock.cc. The idle path found nothing runnable, no deadline and no I/O

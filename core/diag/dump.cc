@@ -13,6 +13,7 @@ void dump_threads(const void* ucontext) {
   int outer_core = g_in_core;
   g_in_core = 1;  // no preemption while the dump is written
   g_reporting = 1;
+  symbolizer_report_begin();
   {
     Writer w;
     as_report(w);

@@ -111,6 +111,7 @@ void schedule_note_starting_process() { g_starting_pid = arch::raw_syscall(SYS_g
 void report_preemption(uint64_t number, const Thread* from, const Thread* to) {
   int outer = g_reporting;
   g_reporting = 1;
+  symbolizer_report_begin();
   {
     Writer w;
     as_report(w);

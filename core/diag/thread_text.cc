@@ -139,7 +139,8 @@ void write_creation(Writer& w, const Thread* t) {
     w.str("thread ").dec(t->creator_number);
   }
   w.str(" at ");
-  write_frame(w, t->creation_site != 0 ? t->creation_site : t->created_at, false);
+  uintptr_t site = t->creation_site != 0 ? t->creation_site : t->created_at;
+  write_frame(w, site, false);  // where in the program's function: no inlined levels
   w.chr('\n');
 }
 
