@@ -257,11 +257,6 @@ bool better(const Table& t, uint32_t a, uint32_t b) {
   return a < b;
 }
 
-bool before(const Table& t, uint32_t a, uint32_t b) {
-  uint64_t x = t.syms[a].st_value, y = t.syms[b].st_value;
-  return x != y ? x < y : a < b;
-}
-
 // The index's memory: a bump region reserved at start-up.
 uint8_t* g_reserve;
 size_t g_reserve_used;
@@ -274,40 +269,52 @@ void* reserve_take(size_t bytes) {
   return p;
 }
 
-void sift_down(const Table& t, uint32_t* a, size_t root, size_t n) {
+// Heapsort of (key[i], order[i]) by key, then symbol number: in place, no
+// recursion, n log n whatever the input. The keys sit next to each other, so
+// the sort does not wander over the symbol table.
+bool before(const uint64_t* key, const uint32_t* order, size_t a, size_t b) {
+  return key[a] != key[b] ? key[a] < key[b] : order[a] < order[b];
+}
+
+void swap_entries(uint64_t* key, uint32_t* order, size_t a, size_t b) {
+  uint64_t k = key[a];
+  key[a] = key[b];
+  key[b] = k;
+  uint32_t o = order[a];
+  order[a] = order[b];
+  order[b] = o;
+}
+
+void sift_down(uint64_t* key, uint32_t* order, size_t root, size_t n) {
   for (;;) {
     size_t child = 2 * root + 1;
     if (child >= n) return;
-    if (child + 1 < n && before(t, a[child], a[child + 1])) ++child;
-    if (!before(t, a[root], a[child])) return;
-    uint32_t tmp = a[root];
-    a[root] = a[child];
-    a[child] = tmp;
+    if (child + 1 < n && before(key, order, child, child + 1)) ++child;
+    if (!before(key, order, root, child)) return;
+    swap_entries(key, order, root, child);
     root = child;
   }
 }
 
 void index_build(Table& t, Kind kind) {
   Index& x = t.index[kind];
-  uint32_t n = 0;
-  for (uint32_t i = 1; i < t.count; ++i) n += is_candidate(t, i, kind) ? 1 : 0;
-  auto* reach = static_cast<uint64_t*>(reserve_take(size_t{n} * sizeof(uint64_t)));
-  auto* order = static_cast<uint32_t*>(reserve_take(size_t{n} * sizeof(uint32_t)));
+  // Room for every symbol, so one pass over the table picks the candidates.
+  auto* reach = static_cast<uint64_t*>(reserve_take(size_t{t.count} * sizeof(uint64_t)));
+  auto* order = static_cast<uint32_t*>(reserve_take(size_t{t.count} * sizeof(uint32_t)));
   if (reach == nullptr || order == nullptr) {
     x.state = kScan;
     return;
   }
-  uint32_t k = 0;
+  uint32_t n = 0;
   for (uint32_t i = 1; i < t.count; ++i) {
-    if (is_candidate(t, i, kind)) order[k++] = i;
+    if (!is_candidate(t, i, kind)) continue;
+    reach[n] = t.syms[i].st_value;  // the sort key, until the sort is done
+    order[n++] = i;
   }
-  // Heapsort: in place, no recursion, n log n whatever the input.
-  for (size_t i = n / 2; i-- > 0;) sift_down(t, order, i, n);
+  for (size_t i = n / 2; i-- > 0;) sift_down(reach, order, i, n);
   for (size_t end = n; end > 1; --end) {
-    uint32_t tmp = order[0];
-    order[0] = order[end - 1];
-    order[end - 1] = tmp;
-    sift_down(t, order, 0, end - 1);
+    swap_entries(reach, order, 0, end - 1);
+    sift_down(reach, order, 0, end - 1);
   }
   uint64_t highest = 0;
   for (uint32_t i = 0; i < n; ++i) {
@@ -365,9 +372,8 @@ uint32_t lookup_scan(const Table& t, Kind kind, uint64_t a) {
   bool any = false;
   uint64_t nearest = 0, highest = 0;
   for (uint32_t i = 1; i < t.count; ++i) {
-    if (!is_candidate(t, i, kind)) continue;
     const Sym& s = t.syms[i];
-    if (s.st_value > a) continue;
+    if (s.st_value > a || !is_candidate(t, i, kind)) continue;  // the name's byte last
     any = true;
     if (s.st_value > nearest) nearest = s.st_value;
     if (s.st_value + s.st_size > highest) highest = s.st_value + s.st_size;
