@@ -412,8 +412,10 @@ void copy_name(const Table& t, uint32_t i, char* out, size_t size) {
 
 bool syscall_failed(long r) { return static_cast<unsigned long>(r) > -4096UL; }
 
+// O_NONBLOCK: a FIFO at a debug file's path must not stop the report.
 bool map_file(const char* path, Image* im) {
-  long fd = arch::raw_syscall(SYS_open, reinterpret_cast<long>(path), O_RDONLY | O_CLOEXEC);
+  long fd =
+      arch::raw_syscall(SYS_open, reinterpret_cast<long>(path), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (syscall_failed(fd)) return false;
   struct stat st;
   void* p = MAP_FAILED;
