@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -646,7 +647,29 @@ void build_id_from_memory(const Found& f, Loaded* obj) {
   }
 }
 
+// The vdso has no file, but the kernel maps its whole image, section
+// headers included, in pages of its own: its .dynsym is read in place, as
+// far as those pages go (the loaded segment's end, rounded up to a page).
+bool vdso_image(const Found& f, Image* im) {
+  uintptr_t ehdr = getauxval(AT_SYSINFO_EHDR);
+  uintptr_t page = getauxval(AT_PAGESZ);
+  if (ehdr == 0 || page == 0) return false;
+  for (uint16_t i = 0; i < f.phnum; ++i) {
+    const ElfW(Phdr)& ph = f.phdr[i];
+    uintptr_t lo = f.bias + ph.p_vaddr;
+    if (ph.p_type != PT_LOAD || ehdr < lo || ehdr - lo >= ph.p_memsz) continue;
+    uintptr_t end = (lo + ph.p_memsz + page - 1) / page * page;
+    return image_open(reinterpret_cast<const void*>(ehdr), end - ehdr, im);
+  }
+  return false;
+}
+
 void object_read(const Found& f, const char* path, Object* o) {
+  Image vdso;
+  if (path[0] != '/' && vdso_image(f, &vdso)) {
+    if (table_open(vdso, SHT_DYNSYM, &o->tables[0])) o->ntables = 1;
+    return;
+  }
   Loaded obj{path, f.bias, nullptr, 0};
   build_id_from_memory(f, &obj);
   Image file;

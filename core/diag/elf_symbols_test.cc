@@ -6,6 +6,7 @@
 // program's own functions and static objects.
 #include <elf.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -286,6 +287,18 @@ int main() {
   // libc's functions, from its .symtab, its debug file or its .dynsym.
   CHECK(code_symbol_of(reinterpret_cast<uintptr_t>(&write), name, sizeof name, &offset));
   CHECK(symbol_tables_final(reinterpret_cast<uintptr_t>(&write)));
+  // The vdso, read in place: its functions by their names.
+  {
+    auto* vdso = reinterpret_cast<const uint8_t*>(getauxval(AT_SYSINFO_EHDR));
+    int named = 0;
+    for (size_t at = 0; vdso != nullptr && at < 4096; at += 16) {
+      if (code_symbol_of(reinterpret_cast<uintptr_t>(vdso + at), name, sizeof name, &offset) &&
+          strstr(name, "gettime") != nullptr) {
+        ++named;
+      }
+    }
+    CHECK(vdso == nullptr || named > 0);
+  }
   // Not in any object: no name.
   CHECK(!code_symbol_of(0x1000, name, sizeof name, &offset));
   CHECK(!data_symbol_of(name, name, sizeof name, &offset));  // the stack
