@@ -24,7 +24,8 @@
 // debug-file directory (.build-id/xx/rest.debug) or by .gnu_debuglink (next
 // to the object, in its .debug/, under each debug-file directory), checked by
 // build-id (or the link's CRC when the object has none); the object's
-// .dynsym. MiniDebugInfo (.gnu_debugdata, xz) is left to libunwind.
+// .dynsym (the vdso's, which has no file, in place). MiniDebugInfo
+// (.gnu_debugdata, xz) is left to libunwind.
 #include <elf.h>
 #include <fcntl.h>
 #include <link.h>
