@@ -479,6 +479,17 @@ struct Path {
   }
 };
 
+// One path at a time, static: a report may run on a small thread stack, and
+// the reader is never entered twice (g_busy).
+Path g_path;
+
+Path& fresh_path() {
+  g_path.n = 0;
+  g_path.ok = true;
+  g_path.buf[0] = '\0';
+  return g_path;
+}
+
 struct DebugLink {
   const char* name;  // in the object's image
   size_t name_len;
@@ -552,7 +563,7 @@ bool each_debug_directory(Try&& try_one) {
 bool find_debug_file(const Loaded& obj, const Image* object_image, Image* out) {
   if (obj.build_id != nullptr && obj.build_id_len >= 2) {
     bool found = each_debug_directory([&](const char* dir, size_t len) {
-      Path p;
+      Path& p = fresh_path();
       p.add(dir, len).add("/.build-id/").hex(obj.build_id, 1).add("/");
       p.hex(obj.build_id + 1, obj.build_id_len - 1).add(".debug");
       return try_debug_file(p, obj, nullptr, out);
@@ -566,14 +577,14 @@ bool find_debug_file(const Loaded& obj, const Image* object_image, Image* out) {
   for (size_t i = 0; obj.path[i] != '\0'; ++i) {
     if (obj.path[i] == '/') dir_len = i;
   }
-  Path next_to;
+  Path& next_to = fresh_path();
   next_to.add(obj.path, dir_len).add("/").add(link.name, link.name_len);
   if (try_debug_file(next_to, obj, &link, out)) return true;
-  Path in_dot_debug;
+  Path& in_dot_debug = fresh_path();
   in_dot_debug.add(obj.path, dir_len).add("/.debug/").add(link.name, link.name_len);
   if (try_debug_file(in_dot_debug, obj, &link, out)) return true;
   return each_debug_directory([&](const char* dir, size_t len) {
-    Path p;
+    Path& p = fresh_path();
     p.add(dir, len).add(obj.path, dir_len).add("/").add(link.name, link.name_len);
     return try_debug_file(p, obj, &link, out);
   });
