@@ -49,6 +49,9 @@ struct Options {
   MisuseMode misuse;       // PTSHIM_MISUSE: warn (default), abort or off
   bool lock_order;         // PTSHIM_LOCK_ORDER=1: lock-order cycles are reported
   bool stats;              // PTSHIM_STATS=1: the statistics block at exit
+  // PTSHIM_DEBUG_FILE_DIRECTORY: where separate debug files are looked for,
+  // colon-separated (gdb's debug-file-directory); null: /usr/lib/debug.
+  const char* debug_file_directory;
   // Seeded schedules (docs/design.md, "Seeded schedules").
   SchedKind sched;           // PTSHIM_SCHED: fifo (default), random, pct[:D]
   bool sched_given;          // PTSHIM_SCHED was set

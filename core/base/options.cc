@@ -201,6 +201,18 @@ const char* parse_symbolizer(const char* value, Options* o) {
   return nullptr;
 }
 
+// Absolute directories separated by colons, as gdb's debug-file-directory.
+const char* parse_debug_file_directory(const char* value, Options* o) {
+  for (const char* p = value;;) {
+    if (*p != '/') return "not a list of absolute directories separated by colons";
+    while (*p != '\0' && *p != ':') ++p;
+    if (*p == '\0') break;
+    ++p;
+  }
+  o->debug_file_directory = value;
+  return nullptr;
+}
+
 const char* parse_sched(const char* value, Options* o) {
   if (strcmp(value, "fifo") == 0 || strcmp(value, "random") == 0) {
     o->sched = value[0] == 'f' ? SchedKind::kFifo : SchedKind::kRandom;
@@ -306,6 +318,7 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_MISUSE", parse_misuse},
     {"PTSHIM_LOCK_ORDER", parse_flag<&Options::lock_order>},
     {"PTSHIM_STATS", parse_flag<&Options::stats>},
+    {"PTSHIM_DEBUG_FILE_DIRECTORY", parse_debug_file_directory},
     {"PTSHIM_SCHED", parse_sched},
     {"PTSHIM_SEED", parse_seed},
     {"PTSHIM_PCT_STEPS", parse_pct_steps},

@@ -83,6 +83,7 @@ void test_option_list() {
                                           "PTSHIM_MISUSE",
                                           "PTSHIM_LOCK_ORDER",
                                           "PTSHIM_STATS",
+                                          "PTSHIM_DEBUG_FILE_DIRECTORY",
                                           "PTSHIM_SCHED",
                                           "PTSHIM_SEED",
                                           "PTSHIM_PCT_STEPS",
@@ -477,6 +478,15 @@ void test_report_options() {
   REJECT(n, "addr2line", "not an absolute path to a symbolizer, or none");
   REJECT(n, "/nonexistent/symbolizer", "not an executable file");
   REJECT(n, "/etc/passwd", "not an executable file");
+  n = "PTSHIM_DEBUG_FILE_DIRECTORY";
+  for (const char* good : {"/usr/lib/debug", "/a:/b", "/", "/tmp/d:/usr/lib/debug"}) {
+    Options o = defaults();
+    CHECK_STREQ(parse_option(n, good, &o), nullptr);
+    CHECK_STREQ(o.debug_file_directory, good);
+  }
+  for (const char* bad : {"", "debug", "/a:", "/a::/b", ":/a", "/a:b"}) {
+    REJECT(n, bad, "not a list of absolute directories separated by colons");
+  }
 }
 
 void test_deadlock() {

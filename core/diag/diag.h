@@ -72,6 +72,8 @@ size_t unwind_running(uintptr_t* pcs, size_t max);
 size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
 const char* object_of(uintptr_t pc);     // base name of the loaded object
 uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
+// The function containing pc: the objects' own tables first (below), then
+// libunwind's name where they have none; never a symbol that ends before pc.
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 
 // ---- what reports name a thread after (callable_name.cc, creation_site.cc) -----------------
@@ -151,6 +153,22 @@ void write_source(Writer& w, uintptr_t lookup_pc);
 // ("<indent>inlined here: app::inner(int) /src/ovf.cc:3:7\n"); the pc is
 // in the last one.
 void write_inlined(Writer& w, uintptr_t lookup_pc, const char* indent);
+
+// ---- symbols from the objects' own tables (elf_symbols.cc) --------------------------------
+// .symtab, else the separate debug file's (build-id, .gnu_debuglink), else
+// .dynsym; files mapped once, tables indexed at their first lookup.
+void elf_symbols_prepare();  // start-up: the program's path, the index region
+// The function (STT_FUNC, STT_GNU_IFUNC, STT_NOTYPE in code) containing pc.
+bool code_symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
+// The object (STT_OBJECT: globals, statics, function-local statics) containing addr.
+bool data_symbol_of(const void* addr, char* name, size_t size, uintptr_t* offset);
+// pc's object has tables this reader read, and no MiniDebugInfo: when
+// code_symbol_of finds nothing there, no other source has a right name.
+bool symbol_tables_final(uintptr_t pc);
+// For the unit test: the symbol containing vaddr in an ELF image in memory,
+// by the index and by a scan of the table: 1 found, 0 none, -1 they disagree.
+int elf_image_symbol(const void* image, size_t size, uint64_t vaddr, bool code, char* name,
+                     size_t name_size, uint64_t* offset);
 
 // ---- reports (one file each) -----------------------------------------------------------------
 // deadlock.cc. The idle path found nothing runnable, no deadline and no I/O

@@ -54,6 +54,7 @@ const char* base_name(const char* path) {
 void unwind_prepare() {
   long n = readlink("/proc/self/exe", g_program_path, sizeof g_program_path - 1);
   g_program_path[n > 0 ? n : 0] = '\0';
+  elf_symbols_prepare();
   // libunwind initializes itself on first use; do it before any fault can.
   void* frames[4];
   unw_backtrace(frames, 4);
@@ -106,6 +107,10 @@ const char* object_of(uintptr_t pc) {
 }
 
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset) {
+  if (code_symbol_of(pc, name, size, offset)) return true;
+  // The object's own tables have no symbol containing pc: libunwind's
+  // nearest symbol below it would be another function's name.
+  if (symbol_tables_final(pc)) return false;
   // unw_get_proc_name wants a cursor: make one whose only content is the pc.
   unw_context_t uc;
   memset(&uc, 0, sizeof uc);
