@@ -9,6 +9,8 @@
 #   --expect-signal SIG     expect death by signal SIG (name like SIGABRT or number)
 #   --expect-stderr ERE     some stderr line must match ERE (repeatable)
 #   --expect-stderr-count N:ERE   at least N stderr lines must match ERE
+#   --expect-stderr-exactly N:ERE exactly N stderr lines must match ERE (a
+#                           once-only report stays once)
 #   --expect-stdout ERE     some stdout line must match ERE (repeatable)
 #   --reject-stderr ERE     no stderr line may match ERE (repeatable)
 #   --expect-report ERE     run with PTSHIM_REPORT set to a fresh file; some line
@@ -24,6 +26,7 @@ timeout_s=60
 envs=()
 stderr_res=()
 stderr_counts=()
+stderr_exact=()
 stdout_res=()
 reject_res=()
 report_res=()
@@ -38,6 +41,7 @@ while [ $# -gt 0 ]; do
     --expect-signal) expect_signal="${2?}"; shift 2 ;;
     --expect-stderr) stderr_res+=("${2?}"); shift 2 ;;
     --expect-stderr-count) stderr_counts+=("${2?}"); shift 2 ;;
+    --expect-stderr-exactly) stderr_exact+=("${2?}"); shift 2 ;;
     --expect-stdout) stdout_res+=("${2?}"); shift 2 ;;
     --reject-stderr) reject_res+=("${2?}"); shift 2 ;;
     --expect-report) report_res+=("${2?}"); shift 2 ;;
@@ -97,6 +101,11 @@ for spec in ${stderr_counts[@]+"${stderr_counts[@]}"}; do
   want=${spec%%:*} re=${spec#*:}
   got=$(grep -Ec -- "$re" "$err")
   [ "$got" -ge "$want" ] || problems+=("$got stderr lines match /$re/, want at least $want")
+done
+for spec in ${stderr_exact[@]+"${stderr_exact[@]}"}; do
+  want=${spec%%:*} re=${spec#*:}
+  got=$(grep -Ec -- "$re" "$err")
+  [ "$got" -eq "$want" ] || problems+=("$got stderr lines match /$re/, want exactly $want")
 done
 for re in ${stdout_res[@]+"${stdout_res[@]}"}; do
   grep -Eq -- "$re" "$out" || problems+=("no stdout line matches /$re/")
