@@ -16,16 +16,19 @@ PTSHIM_EXPORT void mtx_destroy(mtx_t*) {}
 
 PTSHIM_EXPORT int mtx_lock(mtx_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(mutex_lock(to_mutex(mutex), 0, false));
 }
 
 PTSHIM_EXPORT int mtx_trylock(mtx_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(mutex_lock(to_mutex(mutex), 0, true));
 }
 
 PTSHIM_EXPORT int mtx_timedlock(mtx_t* mutex, const timespec* abstime) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(
       acquire_until(CLOCK_REALTIME, abstime, EBUSY, [mutex](uint64_t deadline, bool try_only) {
         return mutex_lock(to_mutex(mutex), deadline, try_only);
@@ -34,5 +37,6 @@ PTSHIM_EXPORT int mtx_timedlock(mtx_t* mutex, const timespec* abstime) {
 
 PTSHIM_EXPORT int mtx_unlock(mtx_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(mutex_unlock(to_mutex(mutex)));
 }

@@ -41,6 +41,27 @@ void write_creation(Writer& w, const Thread* t);      // "  created by thread 1 
 struct Backtrace;
 void write_thread_dump(Writer& w, const Backtrace& running);
 
+// A report written while other threads may run (deadlock cycles, misuse):
+// g_reporting, and no fast path for the calls the report's libraries make
+// (a nested fast path would take deferred work, and switch, in the core).
+void report_while_others_run_begin();
+void report_while_others_run_end();
+
+// ---- locks in reports (lock_name.cc) ------------------------------------------------------
+// "mutex a (dl+0x40a0)" for a global or static object, else "mutex 0x7ffd...
+// (first locked at <frame>)"; a process-shared object by its address alone.
+enum class LockKind : uint8_t;
+void write_lock_name(Writer& w, const void* object, LockKind kind);
+// One line per lock t holds: "    holds mutex a (dl+0x40a0), locked at <frame>".
+void write_held_locks(Writer& w, const Thread* t);
+// The data symbol that contains `addr`, and addr's offset in it. The one
+// place lock names ask for symbols (the loader's dladdr for now: exported
+// symbols only).
+bool data_symbol_of(uintptr_t addr, char* name, size_t size, uintptr_t* offset);
+// True the first time `key` is asked about (a small set in internal
+// memory): what makes each warning once per site (report_once.cc).
+bool report_first_time(uintptr_t key);
+
 // ---- backtraces (backtrace.cc, unwind.cc) --------------------------------------------------
 // Frames innermost first. pcs[0] is exact when first_exact (the interrupted
 // instruction); the rest are return addresses.
@@ -73,7 +94,32 @@ bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset);
 // signal can end it (or PTSHIM_DEADLOCK=abort), else once as a warning, and
 // returns to let the wait go on.
 void deadlock_check_idle();
+// The thread that holds what a wait for `object` waits for (a mutex's
+// owner, a rwlock's writer, the joined thread), or null; and whom blocked
+// thread t waits for. Process-shared objects name no thread.
+const Thread* holder_of(WaitKind kind, const void* object);
+const Thread* waits_for(const Thread* t);
+// " waits for mutex a (dl+0x40a0) held by thread 3 "t2"", " joins thread 2 "w"".
+void write_wait_edge(Writer& w, const Thread* t);
 [[noreturn]] void report_deadlock_and_abort();  // nothing can ever run again
+// deadlock_cycle.cc. The running thread is about to wait, without a timeout,
+// for `object` (kMutex: a mutex; kRwWrite, kRwRead: a rwlock held by a
+// writer; kJoin: a thread): if that wait closes a cycle of threads that wait
+// for each other, the cycle is reported at once, though other threads run.
+// Fatal (SIGABRT) by default; PTSHIM_DEADLOCK=warn, or auto when a signal may
+// still end the wait, reports each cycle once and returns to let it wait.
+void deadlock_check_before_block(WaitKind kind, const void* object);
+// misuse.cc: API misuse warnings (PTSHIM_MISUSE), once per call site, of the
+// running thread's current call (Thread::call_site, call_function).
+struct Mutex;
+struct Cond;
+void misuse_unlock_not_held(const Mutex* m);
+void misuse_destroy_busy(const void* object, LockKind kind);
+void misuse_cond_mutex_not_held(const Cond* c, const Mutex* m);
+void misuse_cond_two_mutexes(const Cond* c, const Mutex* m, const Mutex* others);
+void misuse_reinit_live(const void* object, LockKind kind);
+void misuse_exit_holding(const Thread* t);  // t is the running thread
+void misuse_join_detached(const Thread* target);
 // overflow.cc: an overflow of a stack without a guard page, found at a
 // switch (ucontext null) or a tick; dies by SIGSEGV.
 [[noreturn]] void report_unguarded_overflow(Thread* t, const void* ucontext);

@@ -99,6 +99,16 @@ struct KeySlot {
   uint64_t seq;  // the key's sequence number when the value was stored
 };
 
+// A lock a thread holds (core/sync/held.cc): the object, and the program's
+// call site that took it, with the kind of hold in the site's top byte (a
+// user-space address never reaches it; 0 is a mutex, so the fast path
+// stores the site as it is).
+struct HeldLock {
+  const void* object;
+  uintptr_t site_and_kind;
+};
+inline constexpr uint32_t kHeldMax = 8;  // held locks a thread lists; the rest are counted
+
 // One user thread. Each group of fields belongs to the subsystem named
 // beside it; only that subsystem writes them.
 struct Thread {
@@ -152,6 +162,13 @@ struct Thread {
 
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
+  // core/sync: how many of `held` (below) are used, and the holds past them.
+  uint32_t held_count;
+  uint32_t held_overflow;
+  // Shim entry points of the sync calls, joins and exits: the program's call
+  // (its return address) and the function, for lock sites and misuse reports.
+  uintptr_t call_site;
+  const char* call_function;
 
   // core/thread: the stack, [stack_lo, stack_lo + stack_size), guard below it.
   void* map_base;  // what to munmap, or null for a user-provided stack
@@ -226,6 +243,9 @@ struct Thread {
   // is reused without clearing it: a thread leaves every value null when it
   // exits (key_run_destructors), so only the fields above are zeroed.
   KeySlot keys_first[kKeyBlock];
+  // core/sync: the locks it holds, oldest first (held_count of them). Not
+  // zeroed with the slot either: held_count says what is valid.
+  HeldLock held[kHeldMax];
 };
 
 // ---- the core section (sched.cc) ------------------------------------------------------
