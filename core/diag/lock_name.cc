@@ -66,8 +66,8 @@ void write_lock_name(Writer& w, const void* object, LockKind kind) {
 }
 
 void write_held_locks(Writer& w, const Thread* t) {
-  for (uint32_t i = 0; i < t->held_count; ++i) {
-    const HeldLock& h = t->held[i];
+  for (uint32_t i = 0; i < held_count(t); ++i) {
+    const HeldLock& h = held_entry(t, i);
     w.str("    holds ");
     write_lock_name(w, h.object, held_kind(h));
     if (held_kind(h) == LockKind::kRwRead) w.str(" (to read)");

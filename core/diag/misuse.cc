@@ -157,12 +157,12 @@ void misuse_reinit_live(const void* object, LockKind kind) {
 void misuse_exit_holding(const Thread* t) {
   // The site: where it took the first lock it still holds (the exit itself
   // is the same return or pthread_exit for every thread of a kind).
-  uintptr_t site = t->held_count != 0 ? held_site(t->held[0]) : t->call_site;
+  uintptr_t site = held_count(t) != 0 ? held_site(held_entry(t, 0)) : t->call_site;
   if (!begin(Misuse::kExitHolding, site)) return;
   Writer w;
   as_report(w);
   write_thread_name(w.str("ptshim: misuse: "), t);
-  w.str(" exits holding ").dec(t->held_count + t->held_overflow).str(" lock(s):\n");
+  w.str(" exits holding ").dec(held_count(t) + t->held_overflow).str(" lock(s):\n");
   write_held_locks(w, t);
   end(w, false);
 }

@@ -162,8 +162,10 @@ struct Thread {
 
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
-  // core/sync: how many of `held` (below) are used, and the holds past them.
-  uint32_t held_count;
+  // core/sync: the bytes of held_slots[1..] (below) in use, sizeof(HeldLock)
+  // per lock (bytes, so the fast paths index without a multiply), and the
+  // holds past kHeldMax.
+  uint32_t held_bytes;
   uint32_t held_overflow;
   // Shim entry points of the sync calls, joins and exits: the program's call
   // (its return address) and the function, for lock sites and misuse reports.
@@ -243,9 +245,12 @@ struct Thread {
   // is reused without clearing it: a thread leaves every value null when it
   // exits (key_run_destructors), so only the fields above are zeroed.
   KeySlot keys_first[kKeyBlock];
-  // core/sync: the locks it holds, oldest first (held_count of them). Not
-  // zeroed with the slot either: held_count says what is valid.
-  HeldLock held[kHeldMax];
+  // core/sync: the locks it holds, oldest first, from held_slots[1]
+  // (held_bytes says how many; not zeroed with the slot either).
+  // held_slots[0] is never written, so it stays zero (the table's memory
+  // comes zeroed): the unlock fast path's look below the first entry finds
+  // no mutex there.
+  HeldLock held_slots[kHeldMax + 1];
 };
 
 // ---- the core section (sched.cc) ------------------------------------------------------
@@ -695,8 +700,11 @@ void rebuild_code_ranges();  // the loaded objects changed (dlopen)
 // want to see the step (SchedPolicy::sees_every_point). A tick meanwhile
 // defers its switch; the step ends at a safe point, which takes it.
 inline bool fast_path_allowed() { return __builtin_expect(tls_fast_paths_allowed, 1); }
+// take_deferred_work, then `result`: tail-called, so a fast path needs no
+// stack frame of its own for it.
+int take_deferred_work_then(int result);
 inline int fast_path_done(int result) {
-  if (__builtin_expect(work_deferred(), 0)) take_deferred_work();
+  if (__builtin_expect(work_deferred(), 0)) return take_deferred_work_then(result);
   return result;
 }
 

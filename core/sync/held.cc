@@ -3,8 +3,9 @@
 // (core/diag: lock names, deadlocks, misuse warnings).
 //
 // INVARIANTS:
-// - t->held[0 .. held_count) are t's holds of private mutexes and rwlocks,
-//   oldest first; holds beyond kHeldMax are only counted (held_overflow).
+// - held_entry(t, 0 .. held_count(t)) are t's holds of private mutexes and
+//   rwlocks, oldest first; holds beyond kHeldMax are only counted
+//   (held_overflow).
 //   A recursive mutex is one hold whatever its depth; a rwlock has one per
 //   read hold. The fast paths push and pop the top entry only.
 // - A site index is 1 + its position in g_sites, which only grows; an
@@ -97,31 +98,38 @@ uintptr_t site_at(uint32_t index) {
   return index != 0 && index <= g_site_count ? g_sites[index - 1] : 0;
 }
 
+void held_push_overflow(Thread* t) { ++t->held_overflow; }
+
 void held_push(Thread* t, const void* object, LockKind kind, uintptr_t site) {
   if (uint32_t* word = first_site_word(const_cast<void*>(object), kind); word && *word == 0) {
     *word = site_intern(site);
   }
-  if (t->held_count == kHeldMax) {
-    ++t->held_overflow;
+  if (held_count(t) == kHeldMax) {
+    held_push_overflow(t);
     return;
   }
-  t->held[t->held_count++] =
-      HeldLock{object, site | static_cast<uintptr_t>(kind) << kHeldKindShift};
+  *held_end(t) = HeldLock{object, site | static_cast<uintptr_t>(kind) << kHeldKindShift};
+  t->held_bytes += sizeof(HeldLock);
 }
 
-void held_pop(Thread* t, const void* object, LockKind kind) {
-  for (uint32_t i = t->held_count; i-- > 0;) {
-    if (t->held[i].object != object || held_kind(t->held[i]) != kind) continue;
-    for (uint32_t k = i + 1; k < t->held_count; ++k) t->held[k - 1] = t->held[k];
-    --t->held_count;
+// The shift is a loop the compiler must not make a memmove call of: ptshim
+// imports no memmove (scripts/check-imports.sh).
+[[gnu::optimize("no-tree-loop-distribute-patterns")]] void held_pop_below_top(Thread* t,
+                                                                              const void* object,
+                                                                              LockKind kind) {
+  uint32_t n = held_count(t);
+  for (uint32_t i = n; i-- > 0;) {
+    if (held_entry(t, i).object != object || held_kind(held_entry(t, i)) != kind) continue;
+    for (uint32_t k = i + 1; k < n; ++k) held_entry(t, k - 1) = held_entry(t, k);
+    t->held_bytes -= sizeof(HeldLock);
     return;
   }
-  if (t->held_overflow > 0 && t->held_count == kHeldMax) --t->held_overflow;
+  if (t->held_overflow > 0 && n == kHeldMax) --t->held_overflow;
 }
 
 const HeldLock* held_find(const Thread* t, const void* object) {
-  for (uint32_t i = t->held_count; i-- > 0;) {
-    if (t->held[i].object == object) return &t->held[i];
+  for (uint32_t i = held_count(t); i-- > 0;) {
+    if (held_entry(t, i).object == object) return &held_entry(t, i);
   }
   return nullptr;
 }

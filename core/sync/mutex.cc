@@ -16,7 +16,7 @@ namespace {
 void acquired(Mutex* m, Thread* self, uintptr_t site, bool protocol) {
   m->owner = self;
   m->depth = 1;
-  held_push(self, m, LockKind::kMutex, site);
+  held_push_mutex(self, m, site);
   if (protocol) mutex_protocol_acquired(m);
 }
 

@@ -292,12 +292,41 @@ inline LockKind held_kind(const HeldLock& h) {
 inline uintptr_t held_site(const HeldLock& h) {
   return h.site_and_kind & ((uintptr_t{1} << kHeldKindShift) - 1);
 }
+inline uint32_t held_count(const Thread* t) { return t->held_bytes / sizeof(HeldLock); }
+inline HeldLock& held_entry(Thread* t, uint32_t i) { return t->held_slots[1 + i]; }
+inline const HeldLock& held_entry(const Thread* t, uint32_t i) { return t->held_slots[1 + i]; }
+// The entry just past the last one in use: where the fast path pushes; the
+// one before it is the most recent hold, or the zero slot when none.
+inline HeldLock* held_end(Thread* t, uint32_t bytes) {
+  return reinterpret_cast<HeldLock*>(reinterpret_cast<char*>(&t->held_slots[1]) + bytes);
+}
+inline HeldLock* held_end(Thread* t) { return held_end(t, t->held_bytes); }
 uint32_t site_intern(uintptr_t site);  // its index, from 1; 0 for site 0
 uintptr_t site_at(uint32_t index);     // 0 for 0 or an index not in the table
-// t took `object` (kRwRead: one read hold of it) at `site`.
+// t took `object` (kRwRead: one read hold of it) at `site`; the object's
+// first site is recorded if it has none (first_site_note).
 void held_push(Thread* t, const void* object, LockKind kind, uintptr_t site);
-// t released one hold of `object` (the most recent one of that kind).
-void held_pop(Thread* t, const void* object, LockKind kind);
+// t released one hold of `object` (the most recent one of that kind): the
+// top entry inline, any other out of line.
+void held_pop_below_top(Thread* t, const void* object, LockKind kind);
+inline void held_pop(Thread* t, const void* object, LockKind kind) {
+  uint32_t bytes = t->held_bytes;
+  const HeldLock& top = held_end(t, bytes)[-1];
+  if (__builtin_expect(bytes != 0 && top.object == object && held_kind(top) == kind, 1)) {
+    t->held_bytes = bytes - sizeof(HeldLock);
+    return;
+  }
+  held_pop_below_top(t, object, kind);
+}
+// A private mutex's hold: held_push without the dispatch on the kind.
+void held_push_overflow(Thread* t);
+inline void held_push_mutex(Thread* t, Mutex* m, uintptr_t site) {
+  if (__builtin_expect(m->reserved == 0, 0)) m->reserved = site_intern(site);
+  uint32_t bytes = t->held_bytes;
+  if (__builtin_expect(bytes >= kHeldMax * sizeof(HeldLock), 0)) return held_push_overflow(t);
+  *held_end(t, bytes) = HeldLock{m, site};
+  t->held_bytes = bytes + sizeof(HeldLock);
+}
 const HeldLock* held_find(const Thread* t, const void* object);  // null: not listed
 // The site that first locked (waited on) a private object; 0: none known.
 uintptr_t first_site_of(const void* object, LockKind kind);
@@ -320,26 +349,26 @@ int mutex_unlock_unchecked(Mutex* m);
 inline bool mutex_lock_fast(Mutex* m, uintptr_t site) {
   if (m->owner != nullptr || (m->kind & kMutexProtocolBits) != 0 || m->reserved == 0) return false;
   Thread* self = current();
-  uint32_t n = self->held_count;
-  if (n >= kHeldMax) return false;
+  uint32_t bytes = self->held_bytes;
+  if (bytes >= kHeldMax * sizeof(HeldLock)) return false;
+  *held_end(self, bytes) = HeldLock{m, site};
+  self->held_bytes = bytes + sizeof(HeldLock);
   m->owner = self;
   m->depth = 1;
-  self->held[n] = HeldLock{m, site};
-  self->held_count = n + 1;
   return true;
 }
 // With waiters, only when one was woken already and will retry; only the
 // owner's most recent hold.
 inline bool mutex_unlock_fast(Mutex* m) {
   Thread* self = current();
-  uint32_t n = self->held_count;
+  uint32_t bytes = self->held_bytes;
   if (m->owner != self || m->depth != 1 || (m->waiters.head != nullptr && m->woken == 0) ||
-      (m->kind & kMutexProtocolBits) != 0 || n == 0 || self->held[n - 1].object != m) {
+      (m->kind & kMutexProtocolBits) != 0 || held_end(self, bytes)[-1].object != m) {
     return false;
   }
+  self->held_bytes = bytes - sizeof(HeldLock);
   m->owner = nullptr;
   m->depth = 0;
-  self->held_count = n - 1;
   return true;
 }
 

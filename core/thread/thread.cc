@@ -238,7 +238,7 @@ void thread_exit(void* result) {
   tls_run_destructors();
   enter_core();
   key_run_destructors(self);
-  if (self->held_count + self->held_overflow != 0) misuse_exit_holding(self);
+  if (self->held_bytes + self->held_overflow != 0) misuse_exit_holding(self);
   robust_owner_exited(self);  // its next locker gets EOWNERDEAD
   self->result = result;
   if (active_thread_count() == 1) {
