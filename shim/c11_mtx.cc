@@ -22,18 +22,21 @@ PTSHIM_EXPORT void mtx_destroy(mtx_t* mutex) {
 
 PTSHIM_EXPORT int mtx_lock(mtx_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(lock_order_locked(mutex_lock(to_mutex(mutex), 0, false), entry.nested(), mutex,
                                       LockKind::kMutex, true, false));
 }
 
 PTSHIM_EXPORT int mtx_trylock(mtx_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(lock_order_locked(mutex_lock(to_mutex(mutex), 0, true), entry.nested(), mutex,
                                       LockKind::kMutex, true, true));
 }
 
 PTSHIM_EXPORT int mtx_timedlock(mtx_t* mutex, const timespec* abstime) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   int err =
       acquire_until(CLOCK_REALTIME, abstime, EBUSY, [mutex](uint64_t deadline, bool try_only) {
         return mutex_lock(to_mutex(mutex), deadline, try_only);
@@ -43,5 +46,6 @@ PTSHIM_EXPORT int mtx_timedlock(mtx_t* mutex, const timespec* abstime) {
 
 PTSHIM_EXPORT int mtx_unlock(mtx_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return c11_result(lock_order_unlocked(mutex_unlock(to_mutex(mutex)), entry.nested(), mutex));
 }

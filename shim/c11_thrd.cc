@@ -32,6 +32,7 @@ PTSHIM_EXPORT int thrd_detach(thrd_t thread) {
 
 PTSHIM_EXPORT int thrd_join(thrd_t thread, int* result) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   void* value;
   if (int err = thread_join(to_thread(thread), &value)) return c11_result(err);
   if (result != nullptr) *result = static_cast<int>(reinterpret_cast<intptr_t>(value));

@@ -6,18 +6,21 @@ using namespace ptshim;
 
 PTSHIM_EXPORT int pthread_join(pthread_t thread, void** retval) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   CancellationPoint cancellation_point;
   return thread_join(to_thread(thread), retval);
 }
 
 PTSHIM_EXPORT int pthread_tryjoin_np(pthread_t thread, void** retval) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return thread_join(to_thread(thread), retval, 0, true);
 }
 
 PTSHIM_EXPORT int pthread_clockjoin_np(pthread_t thread, void** retval, clockid_t clock,
                                        const timespec* abstime) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   CancellationPoint cancellation_point;
   if (abstime == nullptr) return thread_join(to_thread(thread), retval);
   return acquire_until(clock, abstime, EBUSY, [thread, retval](uint64_t deadline, bool try_only) {

@@ -19,8 +19,23 @@ void mutex_init_protocol(Mutex* m, const pthread_mutexattr_t* attr) {
 
 }  // namespace
 
+namespace {
+// Memory that is a locked mutex or one with waiters, about to be made a
+// new one: a misuse (it may also be memory that never was a mutex, which
+// mutex_is_live trusts no pointer of). Out of line: init stays two compares.
+[[gnu::noinline]] void check_reinit(pthread_mutex_t* mutex, uintptr_t site) {
+  ShimEntry entry("pthread_mutex_init");
+  note_call(entry, "pthread_mutex_init", site);
+  if (mutex_is_live(to_mutex(mutex))) misuse_reinit_live(mutex, LockKind::kMutex);
+}
+}  // namespace
+
 PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutexattr_t* attr) {
-  if ((to_mutex(mutex)->kind & kMutexProtocolBits) != 0) {
+  Mutex* old = to_mutex(mutex);
+  if (__builtin_expect(old->owner != nullptr || old->waiters.head != nullptr, 0)) {
+    check_reinit(mutex, PTSHIM_CALLER());
+  }
+  if ((old->kind & kMutexProtocolBits) != 0) {
     ShimEntry entry(__func__);
     mutex_protocol_forget(to_mutex(mutex));
   }
@@ -43,50 +58,62 @@ PTSHIM_EXPORT int pthread_mutex_init(pthread_mutex_t* mutex, const pthread_mutex
 
 PTSHIM_EXPORT int pthread_mutex_destroy(pthread_mutex_t* mutex) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   lock_order_destroyed(entry.nested(), mutex);
   return mutex_destroy(to_mutex(mutex));
 }
 
 namespace {
 // Out of line, so the fast paths need no stack frame.
-[[gnu::noinline]] int lock_slow(pthread_mutex_t* mutex, bool try_only, const char* function) {
+[[gnu::noinline]] int lock_slow(pthread_mutex_t* mutex, bool try_only, const char* function,
+                                uintptr_t site) {
   ShimEntry entry(function);
+  note_call(entry, function, site);
   return lock_order_locked(mutex_lock(to_mutex(mutex), 0, try_only), entry.nested(), mutex,
                            LockKind::kMutex, true, try_only);
 }
 
-[[gnu::noinline]] int unlock_slow(pthread_mutex_t* mutex) {
+[[gnu::noinline]] int unlock_slow(pthread_mutex_t* mutex, uintptr_t site) {
   ShimEntry entry("pthread_mutex_unlock");
+  note_call(entry, "pthread_mutex_unlock", site);
   return lock_order_unlocked(mutex_unlock(to_mutex(mutex)), entry.nested(), mutex);
 }
-}  // namespace
 
-PTSHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t* mutex) {
-  if (fast_path_allowed() && mutex_lock_fast(to_mutex(mutex))) return fast_path_done(0);
-  return lock_slow(mutex, false, __func__);
-}
-
-PTSHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t* mutex) {
-  if (fast_path_allowed() && mutex_lock_fast(to_mutex(mutex))) return fast_path_done(0);
-  return lock_slow(mutex, true, __func__);
-}
-
-PTSHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
-                                          const timespec* abstime) {
-  ShimEntry entry(__func__);
+int clocklock(pthread_mutex_t* mutex, clockid_t clock, const timespec* abstime,
+              const char* function, uintptr_t site) {
+  ShimEntry entry(function);
+  note_call(entry, function, site);
   int err = acquire_until(clock, abstime, EBUSY, [mutex](uint64_t deadline, bool try_only) {
     return mutex_lock(to_mutex(mutex), deadline, try_only);
   });
   return lock_order_locked(err, entry.nested(), mutex, LockKind::kMutex, true, false);
 }
+}  // namespace
+
+PTSHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t* mutex) {
+  uintptr_t site = PTSHIM_CALLER();
+  if (fast_path_allowed() && mutex_lock_fast(to_mutex(mutex), site)) return fast_path_done(0);
+  return lock_slow(mutex, false, __func__, site);
+}
+
+PTSHIM_EXPORT int pthread_mutex_trylock(pthread_mutex_t* mutex) {
+  uintptr_t site = PTSHIM_CALLER();
+  if (fast_path_allowed() && mutex_lock_fast(to_mutex(mutex), site)) return fast_path_done(0);
+  return lock_slow(mutex, true, __func__, site);
+}
+
+PTSHIM_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* mutex, clockid_t clock,
+                                          const timespec* abstime) {
+  return clocklock(mutex, clock, abstime, __func__, PTSHIM_CALLER());
+}
 
 PTSHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* mutex, const timespec* abstime) {
-  return pthread_mutex_clocklock(mutex, CLOCK_REALTIME, abstime);
+  return clocklock(mutex, CLOCK_REALTIME, abstime, __func__, PTSHIM_CALLER());
 }
 
 PTSHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t* mutex) {
   if (fast_path_allowed() && mutex_unlock_fast(to_mutex(mutex))) return fast_path_done(0);
-  return unlock_slow(mutex);
+  return unlock_slow(mutex, PTSHIM_CALLER());
 }
 
 PTSHIM_EXPORT int pthread_mutex_consistent(pthread_mutex_t* mutex) {

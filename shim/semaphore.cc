@@ -21,8 +21,19 @@ int result(int err) {
 
 // As glibc: `private` is FUTEX_SHARED for a process-shared semaphore, which
 // is also what sem_open's hold (core/sync/sync.h).
+namespace {
+[[gnu::noinline]] void check_reinit(sem_t* sem, uintptr_t site) {
+  ShimEntry entry("sem_init");
+  note_call(entry, "sem_init", site);
+  if (semaphore_is_live(to_semaphore(sem))) misuse_reinit_live(sem, LockKind::kSemaphore);
+}
+}  // namespace
+
 PTSHIM_EXPORT int sem_init(sem_t* sem, int pshared, unsigned value) {
   if (value > static_cast<unsigned>(SEM_VALUE_MAX)) return result(EINVAL);
+  if (__builtin_expect(to_semaphore(sem)->waiters.head != nullptr, 0)) {
+    check_reinit(sem, PTSHIM_CALLER());
+  }
   memset(sem, 0, sizeof *sem);
   to_semaphore(sem)->value = value;
   if (pshared != 0) to_semaphore(sem)->glibc_private = kSemaphoreShared;
@@ -31,6 +42,7 @@ PTSHIM_EXPORT int sem_init(sem_t* sem, int pshared, unsigned value) {
 
 PTSHIM_EXPORT int sem_destroy(sem_t* sem) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   Semaphore* s = to_semaphore(sem);
   // A shared one's waiter count may hold processes killed while they waited:
   // never EBUSY, as glibc.
@@ -44,6 +56,7 @@ PTSHIM_EXPORT int sem_destroy(sem_t* sem) {
 // timed futex wait.
 PTSHIM_EXPORT int sem_wait(sem_t* sem) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   CancellationPoint cancellation_point;
   int err;
   while ((err = semaphore_wait(to_semaphore(sem), 0, false)) == EINTR && signal_wait_restarts()) {
@@ -53,11 +66,13 @@ PTSHIM_EXPORT int sem_wait(sem_t* sem) {
 
 PTSHIM_EXPORT int sem_trywait(sem_t* sem) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   return result(semaphore_wait(to_semaphore(sem), 0, true));
 }
 
 PTSHIM_EXPORT int sem_clockwait(sem_t* sem, clockid_t clock, const timespec* abstime) {
   ShimEntry entry(__func__);
+  note_call(entry, __func__, PTSHIM_CALLER());
   CancellationPoint cancellation_point;
   return result(acquire_until(clock, abstime, EAGAIN, [sem](uint64_t deadline, bool try_only) {
     return semaphore_wait(to_semaphore(sem), deadline, try_only);

@@ -52,6 +52,19 @@ class ShimEntry {
   int nested_;
 };
 
+// The program's call of a sync function or join, for lock sites and misuse
+// reports (Thread::call_site, call_function): the return address, so taken
+// in the exported function itself (PTSHIM_CALLER) and handed down. A call
+// from inside the core (a report's libunwind) leaves the running thread's
+// call as it was.
+#define PTSHIM_CALLER() reinterpret_cast<uintptr_t>(__builtin_return_address(0))
+inline void note_call(const ShimEntry& entry, const char* function, uintptr_t site) {
+  if (entry.nested()) return;
+  Thread* t = current();
+  t->call_site = site;
+  t->call_function = function;
+}
+
 // Marks a cancellation point, declared after the function's ShimEntry: a
 // pending cancellation request is acted on at entry and at exit (the thread
 // then unwinds and never returns), and one that arrives while the thread is

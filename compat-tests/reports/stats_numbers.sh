@@ -88,7 +88,7 @@ check_run() {
     fail "mutex waits ${mutex_waits:-none}, want 1..200"
   grep -q '^  contended locks: 1, the busiest:$' "$err" || fail "contended locks line"
   local lock_waits
-  lock_waits=$(sed -n 's/^    mutex 0x[0-9a-f]* (compat_stats+0x[0-9a-f]*): \([0-9]*\) waits\{0,1\}, .*/\1/p' "$err")
+  lock_waits=$(sed -n 's/^    mutex .* (compat_stats+0x[0-9a-f]*): \([0-9]*\) waits\{0,1\}, .*/\1/p' "$err")
   [[ ${lock_waits:-x} == "${mutex_waits:-y}" ]] ||
     fail "the mutex's waits (${lock_waits:-none}) are not all mutex waits (${mutex_waits:-none})"
 

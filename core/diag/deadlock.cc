@@ -19,19 +19,54 @@
 namespace ptshim {
 
 namespace {
-const Thread* mutex_owner(const Thread* t) {
-  if (t->state != ThreadState::kBlocked || t->wait_kind != WaitKind::kMutex) return nullptr;
-  const Thread* owner = static_cast<const Mutex*>(t->wait_object)->owner;
-  return owner != nullptr && thread_is_valid(owner) ? owner : nullptr;
+const Thread* valid_or_null(const Thread* t) {
+  return t != nullptr && thread_is_valid(t) ? t : nullptr;
+}
+}  // namespace
+
+const Thread* holder_of(WaitKind kind, const void* object) {
+  switch (kind) {
+    case WaitKind::kMutex: {
+      const auto* m = static_cast<const Mutex*>(object);
+      return mutex_is_shared(m) ? nullptr : valid_or_null(m->owner);
+    }
+    case WaitKind::kRwRead:
+    case WaitKind::kRwWrite: {
+      const auto* l = static_cast<const RwLock*>(object);
+      return rwlock_is_shared(l) ? nullptr : valid_or_null(l->writer);
+    }
+    case WaitKind::kJoin:
+      return valid_or_null(static_cast<const Thread*>(object));
+    default:
+      return nullptr;
+  }
 }
 
-// The thread `t` waits for, if it waits for one: a mutex owner or a join target.
 const Thread* waits_for(const Thread* t) {
   if (t->state != ThreadState::kBlocked) return nullptr;
-  if (t->wait_kind == WaitKind::kJoin) return static_cast<const Thread*>(t->wait_object);
-  return mutex_owner(t);
+  return holder_of(t->wait_kind, t->wait_object);
 }
 
+void write_wait_edge(Writer& w, const Thread* t) {
+  const Thread* next = waits_for(t);
+  switch (t->wait_kind) {
+    case WaitKind::kJoin:
+      write_thread_name(w.str(" joins "), next);
+      return;
+    case WaitKind::kRwRead:
+    case WaitKind::kRwWrite:
+      write_lock_name(w.str(" waits for "), t->wait_object,
+                      t->wait_kind == WaitKind::kRwRead ? LockKind::kRwRead : LockKind::kRwWrite);
+      w.str(t->wait_kind == WaitKind::kRwRead ? " (to read)" : " (to write)");
+      break;
+    default:
+      write_lock_name(w.str(" waits for "), t->wait_object, LockKind::kMutex);
+      break;
+  }
+  write_thread_name(w.str(" held by "), next);
+}
+
+namespace {
 // A wait-for cycle through `start`, written as one sentence; false if none.
 bool write_cycle(Writer& w, const Thread* start) {
   const Thread* slow = start;
@@ -43,16 +78,10 @@ bool write_cycle(Writer& w, const Thread* start) {
     if (slow == nullptr || fast == nullptr) return false;
   } while (slow != fast);
   const Thread* t = slow;  // on the cycle
-  w.str("ptshim: wait-for cycle: thread ").dec(t->number);
+  write_thread_name(w.str("ptshim: wait-for cycle: "), t);
   do {
-    const Thread* next = waits_for(t);
-    if (t->wait_kind == WaitKind::kMutex) {
-      w.str(" waits for mutex ").hex(reinterpret_cast<uintptr_t>(t->wait_object));
-      w.str(" held by thread ").dec(next->number);
-    } else {
-      w.str(" joins thread ").dec(next->number);
-    }
-    t = next;
+    write_wait_edge(w, t);
+    t = waits_for(t);
     if (t != slow) w.str(", which");
   } while (t != slow);
   w.chr('\n');
@@ -67,6 +96,7 @@ void write_deadlock_report(Writer& w) {
     w.str(": ");
     write_thread_state(w, t);
     w.chr('\n');
+    write_held_locks(w, t);
   }
   for (const Thread* t = all_threads_head(); t != nullptr; t = t->all_next) {
     if (write_cycle(w, t)) break;

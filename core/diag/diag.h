@@ -42,6 +42,26 @@ void write_creation(Writer& w, const Thread* t);      // "  created by thread 1 
 struct Backtrace;
 void write_thread_dump(Writer& w, const Backtrace& running);
 
+// A report written while other threads may run (deadlock cycles, misuse):
+// g_reporting, and no fast path for the calls the report's libraries make
+// (a nested fast path would take deferred work, and switch, in the core).
+void report_while_others_run_begin();
+void report_while_others_run_end();
+
+// ---- locks in reports (lock_name.cc) ------------------------------------------------------
+// "mutex a (dl+0x40a0)" for a global or static object, else "mutex 0x7ffd...
+// (first locked at <frame>)"; a process-shared object by its address alone.
+enum class LockKind : uint8_t;
+void write_lock_name(Writer& w, const void* object, LockKind kind);
+// A global or static object's symbol and place, "a (dl+0x40a0)"; false
+// (nothing written) for any other memory.
+bool write_lock_symbol(Writer& w, const void* object);
+// One line per lock t holds: "    holds mutex a (dl+0x40a0), locked at <frame>".
+void write_held_locks(Writer& w, const Thread* t);
+// True the first time `key` is asked about (a small set in internal
+// memory): what makes each warning once per site (report_once.cc).
+bool report_first_time(uintptr_t key);
+
 // ---- backtraces (backtrace.cc, unwind.cc) --------------------------------------------------
 // Frames innermost first. pcs[0] is exact when first_exact (the interrupted
 // instruction); the rest are return addresses.
@@ -113,7 +133,6 @@ size_t abbreviate_std_names(char* text, size_t len);
 // warning. Off, each hook is one test of g_lock_order on the slow path, and
 // the lock fast paths are unchanged (mark_scheduler_thread turns them off
 // when it is on).
-enum class LockKind : uint8_t { kMutex, kRwLock, kSpin };
 extern bool g_lock_order;  // set once at start-up by lock_order_start
 void lock_order_start();
 void lock_order_init(const void* lock, LockKind kind);  // its class: the caller's site
@@ -176,7 +195,32 @@ int elf_image_symbol(const void* image, size_t size, uint64_t vaddr, bool code, 
 // signal can end it (or PTSHIM_DEADLOCK=abort), else once as a warning, and
 // returns to let the wait go on.
 void deadlock_check_idle();
+// The thread that holds what a wait for `object` waits for (a mutex's
+// owner, a rwlock's writer, the joined thread), or null; and whom blocked
+// thread t waits for. Process-shared objects name no thread.
+const Thread* holder_of(WaitKind kind, const void* object);
+const Thread* waits_for(const Thread* t);
+// " waits for mutex a (dl+0x40a0) held by thread 3 "t2"", " joins thread 2 "w"".
+void write_wait_edge(Writer& w, const Thread* t);
 [[noreturn]] void report_deadlock_and_abort();  // nothing can ever run again
+// deadlock_cycle.cc. The running thread is about to wait, without a timeout,
+// for `object` (kMutex: a mutex; kRwWrite, kRwRead: a rwlock held by a
+// writer; kJoin: a thread): if that wait closes a cycle of threads that wait
+// for each other, the cycle is reported at once, though other threads run.
+// Fatal (SIGABRT) by default; PTSHIM_DEADLOCK=warn, or auto when a signal may
+// still end the wait, reports each cycle once and returns to let it wait.
+void deadlock_check_before_block(WaitKind kind, const void* object);
+// misuse.cc: API misuse warnings (PTSHIM_MISUSE), once per call site, of the
+// running thread's current call (Thread::call_site, call_function).
+struct Mutex;
+struct Cond;
+void misuse_unlock_not_held(const Mutex* m);
+void misuse_destroy_busy(const void* object, LockKind kind);
+void misuse_cond_mutex_not_held(const Cond* c, const Mutex* m);
+void misuse_cond_two_mutexes(const Cond* c, const Mutex* m, const Mutex* others);
+void misuse_reinit_live(const void* object, LockKind kind);
+void misuse_exit_holding(const Thread* t);  // t is the running thread
+void misuse_join_detached(const Thread* target);
 // overflow.cc: an overflow of a stack without a guard page, found at a
 // switch (ucontext null) or a tick; dies by SIGSEGV.
 [[noreturn]] void report_unguarded_overflow(Thread* t, const void* ucontext);

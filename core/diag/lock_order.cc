@@ -33,6 +33,7 @@
 #include <link.h>
 
 #include "core/diag/diag.h"
+#include "core/sync/sync.h"
 #include "core/thread/thread.h"
 
 namespace ptshim {
@@ -53,6 +54,10 @@ struct Stack {
   uintptr_t pcs[kFrames];
   uint32_t n;
 };
+
+// A class is of one kind of lock: an rwlock's is kRwWrite whichever way it
+// is taken (the mode is the edge's).
+LockKind lock_family(LockKind k) { return k == LockKind::kRwRead ? LockKind::kRwWrite : k; }
 
 struct Edge;
 struct LockClass {
@@ -327,18 +332,21 @@ const char* kind_name(LockKind k) {
   switch (k) {
     case LockKind::kMutex:
       return "mutex";
-    case LockKind::kRwLock:
+    case LockKind::kRwWrite:
+    case LockKind::kRwRead:
       return "rwlock";
     case LockKind::kSpin:
       return "spinlock";
+    default:
+      return "lock";
   }
-  return "lock";
 }
 
 // How a lock is named in reports (the one place: globals will be named by
 // their symbol here). with_site: and where its class comes from.
 void write_lock_class(Writer& w, const LockClass* c, const void* lock, bool with_site) {
-  w.str(kind_name(c->kind)).chr(' ').hex(reinterpret_cast<uintptr_t>(lock));
+  w.str(kind_name(c->kind)).chr(' ');
+  if (!write_lock_symbol(w, lock)) w.hex(reinterpret_cast<uintptr_t>(lock));
   if (!with_site) return;
   w.str(c->initialised ? ", initialised at " : ", first locked at ");
   if (c->path_n == 0) {
@@ -351,12 +359,12 @@ void write_lock_class(Writer& w, const LockClass* c, const void* lock, bool with
 void write_edge(Writer& w, const Edge* e) {
   w.str("  ").str(e->thread_name).str(" took ");
   write_lock_class(w, e->to, e->to_lock, false);
-  if (e->to->kind == LockKind::kRwLock) w.str(e->to_write ? " to write" : " to read");
+  if (e->to->kind == LockKind::kRwWrite) w.str(e->to_write ? " to write" : " to read");
   w.str(" at ");
   if (e->to_stack.n > 0) write_frame(w, e->to_stack.pcs[0], false);
   w.str(" while holding ");
   write_lock_class(w, e->from, e->from_lock, false);
-  if (e->from->kind == LockKind::kRwLock) w.str(e->from_write ? " (to write)" : " (to read)");
+  if (e->from->kind == LockKind::kRwWrite) w.str(e->from_write ? " (to write)" : " (to read)");
   w.str(" taken at ");
   if (e->from_stack.n > 0) write_frame(w, e->from_stack.pcs[0], false);
   w.chr('\n');
@@ -596,6 +604,7 @@ void lock_order_start() {
 }
 
 void lock_order_init(const void* lock, LockKind kind) {
+  kind = lock_family(kind);
   AsReport quiet;
   Stack at;
   capture(&at);
@@ -608,6 +617,7 @@ void lock_order_forget(const void* lock) {
 }
 
 void lock_order_acquired(const void* lock, LockKind kind, bool write, bool try_only) {
+  kind = lock_family(kind);
   const Thread* self = current();
   ThreadLocks* tl = thread_locks(self);
   if (Held* h = find_held(tl, lock)) {  // a recursive mutex, a second read lock

@@ -37,11 +37,13 @@ const char* lock_kind_name(WaitKind kind) {
   }
 }
 
-// A lock as reports name it: its kind, address and the object it lies in.
-// (To be replaced by the lock names of issue 15's lock-name work.)
+// A lock as reports name it: its kind, then its symbol (a global or static),
+// else its address and the object it lies in.
 void write_lock(Writer& w, const StatsLock& lock) {
+  w.str(lock_kind_name(lock.kind)).chr(' ');
+  if (write_lock_symbol(w, lock.object)) return;
   auto address = reinterpret_cast<uintptr_t>(lock.object);
-  w.str(lock_kind_name(lock.kind)).chr(' ').hex(address);
+  w.hex(address);
   uintptr_t base = object_base_of(address);
   if (base != 0) w.str(" (").str(object_of(address)).chr('+').hex(address - base).chr(')');
 }

@@ -92,11 +92,12 @@ void write_thread_state(Writer& w, const Thread* t) {
   switch (t->wait_kind) {
     case WaitKind::kMutex: {
       const auto* m = static_cast<const Mutex*>(t->wait_object);
-      w.str("waiting on mutex ").hex(reinterpret_cast<uintptr_t>(m));
+      write_lock_name(w.str("waiting on "), m, LockKind::kMutex);
+      if (mutex_is_shared(m)) break;
       if (m->owner == nullptr) {
         w.str(" (unlocked)");
       } else if (thread_is_valid(m->owner)) {
-        w.str(" held by thread ").dec(m->owner->number);
+        write_thread_name(w.str(" held by "), m->owner);
         if (m->owner == t) w.str(" (itself)");
         if (m->owner->state == ThreadState::kExited) w.str(" (exited)");
       } else {
@@ -104,8 +105,29 @@ void write_thread_state(Writer& w, const Thread* t) {
       }
       break;
     }
+    case WaitKind::kRwRead:
+    case WaitKind::kRwWrite: {
+      const auto* l = static_cast<const RwLock*>(t->wait_object);
+      bool read = t->wait_kind == WaitKind::kRwRead;
+      write_lock_name(w.str("waiting on "), l, read ? LockKind::kRwRead : LockKind::kRwWrite);
+      w.str(read ? " (to read)" : " (to write)");
+      if (rwlock_is_shared(l)) break;
+      if (l->writer != nullptr && thread_is_valid(l->writer)) {
+        write_thread_name(w.str(" held by "), l->writer);
+        if (l->writer == t) w.str(" (itself)");
+      } else if (l->active_readers != 0) {
+        w.str(" held by ").dec(l->active_readers).str(" reader(s)");
+      }
+      break;
+    }
+    case WaitKind::kCond:
+      write_lock_name(w.str("waiting on "), t->wait_object, LockKind::kCond);
+      break;
+    case WaitKind::kSemaphore:
+      write_lock_name(w.str("waiting on "), t->wait_object, LockKind::kSemaphore);
+      break;
     case WaitKind::kJoin:
-      w.str("joining thread ").dec(static_cast<const Thread*>(t->wait_object)->number);
+      write_thread_name(w.str("joining "), static_cast<const Thread*>(t->wait_object));
       break;
     case WaitKind::kSleep:
       w.str("sleeping");
@@ -151,6 +173,7 @@ void write_thread_dump(Writer& w, const Backtrace& running) {
     write_thread_state(w, t);
     w.chr('\n');
     if (t->state != ThreadState::kExited) {
+      write_held_locks(w, t);
       write_backtrace(w, t == current() ? running : backtrace_saved(t));
     }
     write_creation(w, t);

@@ -276,6 +276,11 @@ void yield_to_higher_priority() {
   switch_to(g_policy->take_next());
 }
 
+[[gnu::noinline]] int take_deferred_work_then(int result) {
+  take_deferred_work();
+  return result;
+}
+
 void take_deferred_work() {
   if (g_deferred.dump) take_deferred_dump();
   if (g_deferred.signals || g_deferred.arrived) deliver_pending_signals();

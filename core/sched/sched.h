@@ -99,6 +99,16 @@ struct KeySlot {
   uint64_t seq;  // the key's sequence number when the value was stored
 };
 
+// A lock a thread holds (core/sync/held.cc): the object, and the program's
+// call site that took it, with the kind of hold in the site's top byte (a
+// user-space address never reaches it; 0 is a mutex, so the fast path
+// stores the site as it is).
+struct HeldLock {
+  const void* object;
+  uintptr_t site_and_kind;
+};
+inline constexpr uint32_t kHeldMax = 8;  // held locks a thread lists; the rest are counted
+
 // One user thread. Each group of fields belongs to the subsystem named
 // beside it; only that subsystem writes them.
 struct Thread {
@@ -155,6 +165,15 @@ struct Thread {
 
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
+  // core/sync: the bytes of held_slots[1..] (below) in use, sizeof(HeldLock)
+  // per lock (bytes, so the fast paths index without a multiply), and the
+  // holds past kHeldMax.
+  uint32_t held_bytes;
+  uint32_t held_overflow;
+  // Shim entry points of the sync calls, joins and exits: the program's call
+  // (its return address) and the function, for lock sites and misuse reports.
+  uintptr_t call_site;
+  const char* call_function;
 
   // core/thread: the stack, [stack_lo, stack_lo + stack_size), guard below it.
   void* map_base;  // what to munmap, or null for a user-provided stack
@@ -240,6 +259,12 @@ struct Thread {
   // is reused without clearing it: a thread leaves every value null when it
   // exits (key_run_destructors), so only the fields above are zeroed.
   KeySlot keys_first[kKeyBlock];
+  // core/sync: the locks it holds, oldest first, from held_slots[1]
+  // (held_bytes says how many; not zeroed with the slot either).
+  // held_slots[0] is never written, so it stays zero (the table's memory
+  // comes zeroed): the unlock fast path's look below the first entry finds
+  // no mutex there.
+  HeldLock held_slots[kHeldMax + 1];
 };
 
 // ---- the core section (sched.cc) ------------------------------------------------------
@@ -689,8 +714,11 @@ void rebuild_code_ranges();  // the loaded objects changed (dlopen)
 // want to see the step (SchedPolicy::sees_every_point). A tick meanwhile
 // defers its switch; the step ends at a safe point, which takes it.
 inline bool fast_path_allowed() { return __builtin_expect(tls_fast_paths_allowed, 1); }
+// take_deferred_work, then `result`: tail-called, so a fast path needs no
+// stack frame of its own for it.
+int take_deferred_work_then(int result);
 inline int fast_path_done(int result) {
-  if (__builtin_expect(work_deferred(), 0)) take_deferred_work();
+  if (__builtin_expect(work_deferred(), 0)) return take_deferred_work_then(result);
   return result;
 }
 

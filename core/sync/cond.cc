@@ -2,7 +2,9 @@
 // the queue in one step (nothing else runs in between: one kernel thread,
 // inside the core), then reacquires the mutex after waking, timed out or not.
 #include <errno.h>
+#include <string.h>
 
+#include "core/diag/diag.h"
 #include "core/sync/sync.h"
 
 namespace ptshim {
@@ -32,17 +34,37 @@ bool spurious_now(uint32_t kind) {
 
 // kTesting: a seeded policy sees the points, or PTSHIM_SPURIOUS_WAKEUPS is
 // on (g_sync_testing); the default path is the plain one.
+// The misuse checks of a private wait (core/diag), and the mutex of the
+// waiters from now on; out of line: the checks cost the wait two compares.
+[[gnu::noinline]] void note_waiter_misuse(Cond* c, Mutex* m, bool held) {
+  if (!held) misuse_cond_mutex_not_held(c, m);
+  const Mutex* others = cond_waiters_mutex(c);
+  if (c->waiters.head != nullptr && others != nullptr && others != m) {
+    misuse_cond_two_mutexes(c, m, others);
+  }
+}
+
+void note_waiter(Cond* c, Mutex* m, Thread* self) {
+  bool held = m->owner == self;
+  if (__builtin_expect(!held || (c->waiters.head != nullptr && cond_waiters_mutex(c) != m), 0)) {
+    note_waiter_misuse(c, m, held);
+  }
+  memcpy(&c->reserved[1], &m, sizeof m);
+  if (__builtin_expect(c->reserved[0] == 0, 0)) c->reserved[0] = site_intern(self->call_site);
+}
+
 template <bool kTesting>
 int wait_private(Cond* c, Mutex* m, uint64_t deadline_ns) {
   Thread* self = current();
+  note_waiter(c, m, self);
   if (m->owner != self && m->type() != kMutexNormal && m->type() != kMutexAdaptive) return EPERM;
   uint32_t depth = m->depth;  // a recursive mutex is released entirely, then restored
   if (m->type() == kMutexRecursive) m->depth = 1;
   if constexpr (kTesting) {
     NoSchedulingPoint one_step;  // releasing the mutex and joining the queue are one step
-    mutex_unlock(m);
+    mutex_unlock_unchecked(m);
   } else {
-    mutex_unlock(m);
+    mutex_unlock_unchecked(m);
   }
   WakeReason reason = WakeReason::kWoken;
   if (kTesting && spurious_now(kSpuriousWait)) {
@@ -88,7 +110,9 @@ void cond_broadcast(Cond* c) {
 
 int cond_destroy(Cond* c) {
   if (cond_is_shared(c)) return shared_cond_destroy(c);
-  return c->waiters.head != nullptr ? EBUSY : 0;
+  if (c->waiters.head == nullptr) return 0;
+  misuse_destroy_busy(c, LockKind::kCond);
+  return EBUSY;
 }
 
 }  // namespace ptshim

@@ -11,6 +11,7 @@
 // its priority or higher.
 #include <errno.h>
 
+#include "core/diag/diag.h"
 #include "core/sync/sync.h"
 
 namespace ptshim {
@@ -38,12 +39,14 @@ void grant_to_writer(RwLock* l) {
   Thread* w = next_waiter(&l->writers);
   if (w == nullptr) return;
   l->writer = w;
+  held_push(w, l, LockKind::kRwWrite, w->call_site);
   wake(w, WakeReason::kWoken);
 }
 
 void grant_to_readers(RwLock* l) {
   while (Thread* r = wait_queue_first(&l->readers)) {
     ++l->active_readers;
+    held_push(r, l, LockKind::kRwRead, r->call_site);
     wake(r, WakeReason::kWoken);
   }
 }
@@ -93,11 +96,13 @@ int rwlock_rdlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
     if (!must_queue) {
       if (l->active_readers == UINT32_MAX) return EAGAIN;
       ++l->active_readers;
+      held_push(current(), l, LockKind::kRwRead, current()->call_site);
       scheduling_point(SchedPoint::kUncontendedLock);
       return 0;
     }
     if (try_only) return EBUSY;
     if (g_reporting) return 0;
+    if (deadline_ns == 0 && l->writer != nullptr) deadlock_check_before_block(WaitKind::kRwRead, l);
     WakeReason reason = block(&l->readers, WaitKind::kRwRead, l, deadline_ns);
     if (reason == WakeReason::kWoken) return 0;
     if (reason == WakeReason::kTimedOut) return ETIMEDOUT;
@@ -111,11 +116,14 @@ int rwlock_wrlock(RwLock* l, uint64_t deadline_ns, bool try_only) {
   for (;;) {
     if (l->writer == nullptr && l->active_readers == 0) {
       l->writer = self;
+      held_push(self, l, LockKind::kRwWrite, self->call_site);
       scheduling_point(SchedPoint::kUncontendedLock);
       return 0;
     }
     if (try_only) return EBUSY;
     if (g_reporting) return 0;
+    if (deadline_ns == 0 && l->writer != nullptr)
+      deadlock_check_before_block(WaitKind::kRwWrite, l);
     WakeReason reason = block(&l->writers, WaitKind::kRwWrite, l, deadline_ns);
     if (reason == WakeReason::kWoken) return 0;
     grant(l);  // readers queued behind this writer may go now
@@ -127,8 +135,10 @@ int rwlock_unlock(RwLock* l) {
   if (rwlock_is_shared(l)) return shared_rwlock_unlock(l);
   if (l->writer == current()) {
     l->writer = nullptr;
+    held_pop(current(), l, LockKind::kRwWrite);
   } else if (l->active_readers > 0) {
     --l->active_readers;
+    held_pop(current(), l, LockKind::kRwRead);
   } else {
     return g_reporting ? 0 : EPERM;
   }

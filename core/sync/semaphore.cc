@@ -11,6 +11,9 @@ namespace ptshim {
 
 int semaphore_wait(Semaphore* s, uint64_t deadline_ns, bool try_only) {
   if (semaphore_is_shared(s)) return shared_semaphore_wait(s, deadline_ns, try_only);
+  if (__builtin_expect(s->reserved == 0, 0)) {
+    s->reserved = static_cast<int32_t>(site_intern(current()->call_site));
+  }
   if (s->value > 0) {
     --s->value;
     scheduling_point(SchedPoint::kUncontendedLock);

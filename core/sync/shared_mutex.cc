@@ -170,7 +170,7 @@ int mutex_release_for_wait(Mutex* m, uint32_t* depth) {
   *depth = m->depth;  // a recursive mutex is released entirely, then restored
   if (m->type() == kMutexRecursive) m->depth = 1;
   NoSchedulingPoint one_step;  // the release and the wait are one step
-  mutex_unlock(m);
+  mutex_unlock_unchecked(m);
   return 0;
 }
 

@@ -60,10 +60,10 @@ inline int mutex_relock_by_owner(int type, uint32_t* depth, bool try_only) {
 
 struct Mutex {
   Thread* owner;
-  uint32_t depth;  // recursion depth of the owner
-  uint32_t woken;  // a waiter was woken by unlock and has not retried yet
-  int32_t kind;    // glibc's __kind: the type in the low bits
-  uint32_t reserved;
+  uint32_t depth;     // recursion depth of the owner
+  uint32_t woken;     // a waiter was woken by unlock and has not retried yet
+  int32_t kind;       // glibc's __kind: the type in the low bits
+  uint32_t reserved;  // the site that first locked it (site_intern); 0: never locked
   WaitQueue waiters;
   MutexType type() const { return static_cast<MutexType>(kind & 3); }
 };
@@ -96,6 +96,8 @@ inline SharedMutex* as_shared(Mutex* m) { return reinterpret_cast<SharedMutex*>(
 struct Cond {
   WaitQueue waiters;
   int32_t clock;  // for timedwait deadlines; 0 is CLOCK_REALTIME
+  // [0]: the site that first waited on it (site_intern); [1..2]: the mutex
+  // of its current waiters, for the misuse check (cond_waiters_mutex).
   uint32_t reserved[7];
 };
 static_assert(sizeof(Cond) == 48);
@@ -147,7 +149,7 @@ struct RwLock {
   WaitQueue writers;
   Thread* writer;
   uint32_t active_readers;
-  uint32_t reserved;
+  uint32_t reserved;  // the site that first locked it (site_intern); 0: never locked
   uint32_t kind;
   uint32_t reserved2;
 };
@@ -177,7 +179,7 @@ struct Semaphore {
   uint32_t value;
   uint32_t glibc_nwaiters;
   int32_t glibc_private;
-  int32_t reserved;
+  int32_t reserved;  // private only: the site that first waited on it (site_intern)
   WaitQueue waiters;
 };
 static_assert(sizeof(Semaphore) == 32);
@@ -274,20 +276,98 @@ void sync_after_fork_in_child();  // a new tid, an empty robust list
 // parked ones first, the rest in the kernel when other processes may wait.
 void shared_wake(uint32_t* word, int count, bool process_shared);
 
+// ---- lock sites and held locks (held.cc) ---------------------------------------------
+// Every lock a thread takes of a private mutex or rwlock is listed in its
+// Thread::held with the program's call site that took it (Thread::call_site,
+// set by the shim entry points), and every private object remembers the
+// site that first locked (or waited on) it, as an index into one table of
+// distinct sites (site_intern), in bytes glibc leaves unused: Mutex and
+// RwLock `reserved`, Cond reserved[0], Semaphore `reserved`. Process-shared
+// objects get neither: their bytes mean the same in every process.
+// Every lock kind reports and checks name (kSpin only for lock-order checking).
+enum class LockKind : uint8_t { kMutex, kRwWrite, kRwRead, kCond, kSemaphore, kSpin };
+inline constexpr int kHeldKindShift = 56;
+inline LockKind held_kind(const HeldLock& h) {
+  return static_cast<LockKind>(h.site_and_kind >> kHeldKindShift);
+}
+inline uintptr_t held_site(const HeldLock& h) {
+  return h.site_and_kind & ((uintptr_t{1} << kHeldKindShift) - 1);
+}
+inline uint32_t held_count(const Thread* t) { return t->held_bytes / sizeof(HeldLock); }
+inline HeldLock& held_entry(Thread* t, uint32_t i) { return t->held_slots[1 + i]; }
+inline const HeldLock& held_entry(const Thread* t, uint32_t i) { return t->held_slots[1 + i]; }
+// The entry just past the last one in use: where the fast path pushes; the
+// one before it is the most recent hold, or the zero slot when none.
+inline HeldLock* held_end(Thread* t, uint32_t bytes) {
+  return reinterpret_cast<HeldLock*>(reinterpret_cast<char*>(&t->held_slots[1]) + bytes);
+}
+inline HeldLock* held_end(Thread* t) { return held_end(t, t->held_bytes); }
+uint32_t site_intern(uintptr_t site);  // its index, from 1; 0 for site 0
+uintptr_t site_at(uint32_t index);     // 0 for 0 or an index not in the table
+// t took `object` (kRwRead: one read hold of it) at `site`; the object's
+// first site is recorded if it has none (first_site_note).
+void held_push(Thread* t, const void* object, LockKind kind, uintptr_t site);
+// t released one hold of `object` (the most recent one of that kind): the
+// top entry inline, any other out of line.
+void held_pop_below_top(Thread* t, const void* object, LockKind kind);
+inline void held_pop(Thread* t, const void* object, LockKind kind) {
+  uint32_t bytes = t->held_bytes;
+  const HeldLock& top = held_end(t, bytes)[-1];
+  if (__builtin_expect(bytes != 0 && top.object == object && held_kind(top) == kind, 1)) {
+    t->held_bytes = bytes - sizeof(HeldLock);
+    return;
+  }
+  held_pop_below_top(t, object, kind);
+}
+// A private mutex's hold: held_push without the dispatch on the kind.
+void held_push_overflow(Thread* t);
+inline void held_push_mutex(Thread* t, Mutex* m, uintptr_t site) {
+  if (__builtin_expect(m->reserved == 0, 0)) m->reserved = site_intern(site);
+  uint32_t bytes = t->held_bytes;
+  if (__builtin_expect(bytes >= kHeldMax * sizeof(HeldLock), 0)) return held_push_overflow(t);
+  *held_end(t, bytes) = HeldLock{m, site};
+  t->held_bytes = bytes + sizeof(HeldLock);
+}
+const HeldLock* held_find(const Thread* t, const void* object);  // null: not listed
+// The site that first locked (waited on) a private object; 0: none known.
+uintptr_t first_site_of(const void* object, LockKind kind);
+// A live object, for the misuse check of its re-initialisation: locked, or
+// with a waiter blocked on it, by a thread that has not exited. Reads
+// memory that may never have been an object: trusts no pointer in it.
+bool mutex_is_live(const Mutex* m);
+bool cond_is_live(const Cond* c);
+bool rwlock_is_live(const RwLock* l);
+bool semaphore_is_live(const Semaphore* s);
+// The mutex a private condvar's current waiters wait with (Cond reserved[1..2]).
+const Mutex* cond_waiters_mutex(const Cond* c);
+// For a condvar wait: releases without the misuse check (the wait made its own).
+int mutex_unlock_unchecked(Mutex* m);
+
 // The uncontended lock and unlock, without the core section (the rules are
-// at fast_path_allowed in core/sched/sched.h): only owner and depth change.
-inline bool mutex_lock_fast(Mutex* m) {
-  if (m->owner != nullptr || (m->kind & kMutexProtocolBits) != 0) return false;
-  m->owner = current();
+// at fast_path_allowed in core/sched/sched.h): only owner, depth and the
+// owner's held list change. A mutex never locked before takes the slow path
+// once, which records its first site.
+inline bool mutex_lock_fast(Mutex* m, uintptr_t site) {
+  if (m->owner != nullptr || (m->kind & kMutexProtocolBits) != 0 || m->reserved == 0) return false;
+  Thread* self = current();
+  uint32_t bytes = self->held_bytes;
+  if (bytes >= kHeldMax * sizeof(HeldLock)) return false;
+  *held_end(self, bytes) = HeldLock{m, site};
+  self->held_bytes = bytes + sizeof(HeldLock);
+  m->owner = self;
   m->depth = 1;
   return true;
 }
-// With waiters, only when one was woken already and will retry.
+// With waiters, only when one was woken already and will retry; only the
+// owner's most recent hold.
 inline bool mutex_unlock_fast(Mutex* m) {
-  if (m->owner != current() || m->depth != 1 || (m->waiters.head != nullptr && m->woken == 0) ||
-      (m->kind & kMutexProtocolBits) != 0) {
+  Thread* self = current();
+  uint32_t bytes = self->held_bytes;
+  if (m->owner != self || m->depth != 1 || (m->waiters.head != nullptr && m->woken == 0) ||
+      (m->kind & kMutexProtocolBits) != 0 || held_end(self, bytes)[-1].object != m) {
     return false;
   }
+  self->held_bytes = bytes - sizeof(HeldLock);
   m->owner = nullptr;
   m->depth = 0;
   return true;

@@ -243,6 +243,7 @@ void thread_exit(void* result) {
   tls_run_destructors();
   enter_core();
   key_run_destructors(self);
+  if (self->held_bytes + self->held_overflow != 0) misuse_exit_holding(self);
   robust_owner_exited(self);  // its next locker gets EOWNERDEAD
   self->result = result;
   if (active_thread_count() == 1) {
@@ -268,7 +269,10 @@ void thread_exit(void* result) {
 int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
   Thread* self = current();
   if (!thread_is_valid(t)) return ESRCH;
-  if (t->detached) return EINVAL;
+  if (t->detached) {
+    misuse_join_detached(t);
+    return EINVAL;
+  }
   if (t == self || self->joiner == t) return EDEADLK;
   if (t->joiner != nullptr && t->joiner != self) return EINVAL;
   if (t->state == ThreadState::kExited) {
@@ -276,6 +280,7 @@ int thread_join(Thread* t, void** result, uint64_t deadline_ns, bool try_only) {
   } else {
     if (try_only) return EBUSY;
     t->joiner = self;
+    if (deadline_ns == 0) deadlock_check_before_block(WaitKind::kJoin, t);
     while (t->state != ThreadState::kExited) {
       WakeReason reason = block(nullptr, WaitKind::kJoin, t, deadline_ns);
       // After a signal's handler the join waits on, as glibc's does.
