@@ -769,7 +769,7 @@ void write_source(Writer& w, uintptr_t lookup_pc) {
 namespace {
 // An inlined level in a system header: the standard library's templates
 // (std::thread's constructor, std::__invoke), whose lines are noise in a
-// report about the program; they are counted, not shown.
+// report about the program; they are left out.
 bool in_system_header(const Level& level) {
   return level.file != 0 && strncmp(g_text + level.file, "/usr/include/", 13) == 0;
 }
@@ -803,13 +803,9 @@ void write_inlined(Writer& w, uintptr_t lookup_pc, const char* indent) {
   // From the frame's function inward: each line's function was inlined at
   // the location on the line above, and the pc is in the last one. Levels in
   // system headers are left out; a recursion inlined into itself is one line.
-  size_t hidden = e->more;
-  for (size_t i = e->levels - 1; i-- > 0;) {
-    if (in_system_header(g_levels[e->first + i])) ++hidden;
-  }
-  if (hidden != 0) {
-    w.str(indent).str("(").dec(hidden).str(hidden == 1 ? " inlined level" : " inlined levels");
-    w.str(e->more == 0 ? " in system headers" : "").str(" not shown)\n");
+  if (e->more != 0) {
+    w.str(indent).str("(").dec(e->more).str(e->more == 1 ? " inlined level" : " inlined levels");
+    w.str(" not shown)\n");
   }
   for (size_t i = e->levels - 1; i-- > 0;) {
     const Level& level = g_levels[e->first + i];

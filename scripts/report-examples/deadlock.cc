@@ -22,7 +22,7 @@ void audit() {
 
 void heartbeat() {
   for (int i = 0; i < 5; ++i) {
-    std::printf("heartbeat %d\n", i);
+    std::fprintf(stderr, "heartbeat %d\n", i);
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }

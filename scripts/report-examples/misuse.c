@@ -14,6 +14,7 @@ int main(void) {
   pthread_t t;
   pthread_create(&t, NULL, consumer, NULL);
   pthread_join(t, NULL);
-  pthread_mutex_destroy(&queue_lock);
+  pthread_mutex_lock(&queue_lock);
+  pthread_mutex_destroy(&queue_lock);  // still locked
   return 0;
 }

@@ -1,4 +1,5 @@
-// A producer and consumers around one queue: the statistics block (--stats).
+// A producer and four consumers around a bounded queue: the statistics
+// block (--stats).
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
@@ -8,6 +9,7 @@
 
 std::mutex queue_lock;
 std::condition_variable not_empty;
+std::condition_variable not_full;
 std::deque<int> queue;
 bool done = false;
 
@@ -24,13 +26,15 @@ int main() {
         int v = queue.front();
         queue.pop_front();
         l.unlock();
+        not_full.notify_one();
         std::lock_guard<std::mutex> s(sum_lock);
         sum += v;
       }
     });
   }
   for (int i = 1; i <= 20000; ++i) {
-    std::lock_guard<std::mutex> l(queue_lock);
+    std::unique_lock<std::mutex> l(queue_lock);
+    not_full.wait(l, [] { return queue.size() < 16; });
     queue.push_back(i);
     not_empty.notify_one();
   }
