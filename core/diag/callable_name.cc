@@ -43,32 +43,11 @@
 namespace ptshim {
 
 namespace {
-struct SegmentQuery {
-  uintptr_t address;
-  uint32_t flags;  // p_flags the segment must have
-  bool found;
-};
-
-int find_segment(dl_phdr_info* info, size_t, void* data) {
-  auto* q = static_cast<SegmentQuery*>(data);
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && (ph.p_flags & q->flags) == q->flags && q->address >= lo &&
-        q->address < lo + ph.p_memsz) {
-      q->found = true;
-      return 1;
-    }
-  }
-  return 0;
-}
-
 // In a loaded object's PT_LOAD segment with these p_flags (a non-PIE
 // program's load address is 0, so object_base_of cannot tell).
 bool in_segment(uintptr_t address, uint32_t flags) {
-  SegmentQuery q{address, flags, false};
-  dl_iterate_phdr(find_segment, &q);
-  return q.found;
+  LoadedObject o;
+  return loaded_object_of(address, &o) && (o.segment_flags & flags) == flags;
 }
 }  // namespace
 

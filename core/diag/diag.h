@@ -53,6 +53,7 @@ void report_while_others_run_end();
 // (first locked at <frame>)"; a process-shared object by its address alone.
 enum class LockKind : uint8_t;
 void write_lock_name(Writer& w, const void* object, LockKind kind);
+const char* lock_kind_name(LockKind kind);  // "mutex", "rwlock", "condvar", ...
 // A global or static object's symbol and place, "a (dl+0x40a0)"; false
 // (nothing written) for any other memory.
 bool write_lock_symbol(Writer& w, const void* object);
@@ -90,6 +91,17 @@ void write_symbol(Writer& w, const char* symbol);  // demangled when it is a C++
 void unwind_prepare();
 size_t unwind_running(uintptr_t* pcs, size_t max);
 size_t unwind_saved(const arch::Context* context, uintptr_t* pcs, size_t max);
+// The loaded object one of whose PT_LOAD segments holds `address`
+// (dl_iterate_phdr): its path (/proc/self/exe's for the program), load bias,
+// program headers (ElfW(Phdr), phnum of them) and that segment's p_flags.
+struct LoadedObject {
+  const char* path;
+  uintptr_t bias;
+  const void* phdrs;
+  uint16_t phnum;
+  uint32_t segment_flags;
+};
+bool loaded_object_of(uintptr_t address, LoadedObject* out);
 const char* object_of(uintptr_t pc);     // base name of the loaded object
 uintptr_t object_base_of(uintptr_t pc);  // its load address (0: none)
 // The function containing pc: the objects' own tables first (below), then

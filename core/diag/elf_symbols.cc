@@ -610,32 +610,12 @@ uint64_t object_key(const char* path, uintptr_t bias) {
   return h ^ (bias * 0x9e3779b97f4a7c15ull);
 }
 
+// The object as the loader has it (loaded_object_of).
 struct Found {
-  uintptr_t addr;
-  bool hit;
-  const char* name;
   uintptr_t bias;
   const ElfW(Phdr) * phdr;
   uint16_t phnum;
 };
-
-int find_loaded(dl_phdr_info* info, size_t, void* data) {
-  auto* f = static_cast<Found*>(data);
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD) continue;
-    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    if (f->addr >= lo && f->addr - lo < ph.p_memsz) {
-      f->hit = true;
-      f->name = info->dlpi_name;
-      f->bias = info->dlpi_addr;
-      f->phdr = info->dlpi_phdr;
-      f->phnum = info->dlpi_phnum;
-      return 1;
-    }
-  }
-  return 0;
-}
 
 // The build-id note in the object's memory: only where a readable loaded
 // segment's file contents hold it.
@@ -718,11 +698,10 @@ void object_read(const Found& f, const char* path, Object* o) {
 
 // The loaded object holding addr, its tables read at the first question.
 Object* object_at(uintptr_t addr) {
-  Found f{};
-  f.addr = addr;
-  dl_iterate_phdr(find_loaded, &f);
-  if (!f.hit) return nullptr;
-  const char* path = f.name != nullptr && f.name[0] != '\0' ? f.name : g_program_path;
+  LoadedObject loaded;
+  if (!loaded_object_of(addr, &loaded)) return nullptr;
+  Found f{loaded.bias, static_cast<const ElfW(Phdr)*>(loaded.phdrs), loaded.phnum};
+  const char* path = loaded.path;
   uint64_t key = object_key(path, f.bias);
   for (size_t i = 0; i < g_object_count; ++i) {
     if (g_objects[i].key == key && g_objects[i].bias == f.bias) return &g_objects[i];
@@ -754,7 +733,37 @@ bool symbol_in_object(uintptr_t addr, Kind kind, char* name, size_t size, uintpt
   g_busy = false;
   return found;
 }
+
+struct ObjectQuery {
+  uintptr_t address;
+  LoadedObject* out;
+  bool found;
+};
+
+int find_object(dl_phdr_info* info, size_t, void* data) {
+  auto* q = static_cast<ObjectQuery*>(data);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    if (q->address >= lo && q->address - lo < ph.p_memsz) {
+      *q->out = LoadedObject{info->dlpi_name, info->dlpi_addr, info->dlpi_phdr, info->dlpi_phnum,
+                             ph.p_flags};
+      q->found = true;
+      return 1;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
+
+bool loaded_object_of(uintptr_t address, LoadedObject* out) {
+  ObjectQuery q{address, out, false};
+  dl_iterate_phdr(find_object, &q);
+  if (q.found && (out->path == nullptr || out->path[0] == '\0')) out->path = g_program_path;
+  return q.found;
+}
 
 void elf_symbols_prepare() {
   long n = arch::raw_syscall(SYS_readlink, reinterpret_cast<long>("/proc/self/exe"),

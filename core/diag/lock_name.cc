@@ -9,8 +9,7 @@
 
 namespace ptshim {
 
-namespace {
-const char* kind_name(LockKind kind) {
+const char* lock_kind_name(LockKind kind) {
   switch (kind) {
     case LockKind::kMutex:
       return "mutex";
@@ -26,7 +25,6 @@ const char* kind_name(LockKind kind) {
   }
   return "lock";
 }
-}  // namespace
 
 bool write_lock_symbol(Writer& w, const void* object) {
   auto addr = reinterpret_cast<uintptr_t>(object);
@@ -41,7 +39,7 @@ bool write_lock_symbol(Writer& w, const void* object) {
 
 void write_lock_name(Writer& w, const void* object, LockKind kind) {
   auto addr = reinterpret_cast<uintptr_t>(object);
-  w.str(kind_name(kind)).chr(' ');
+  w.str(lock_kind_name(kind)).chr(' ');
   if (write_lock_symbol(w, object)) return;
   w.hex(addr);
   if (uintptr_t site = first_site_of(object, kind)) {

@@ -328,24 +328,11 @@ void render_thread_name(const Thread* t, char* out, size_t size) {
 }
 
 // ---- the report ----
-const char* kind_name(LockKind k) {
-  switch (k) {
-    case LockKind::kMutex:
-      return "mutex";
-    case LockKind::kRwWrite:
-    case LockKind::kRwRead:
-      return "rwlock";
-    case LockKind::kSpin:
-      return "spinlock";
-    default:
-      return "lock";
-  }
-}
 
-// How a lock is named in reports (the one place: globals will be named by
-// their symbol here). with_site: and where its class comes from.
+// A lock as this report names it: a global or static by its symbol, any
+// other by its address. with_site: and where its class comes from.
 void write_lock_class(Writer& w, const LockClass* c, const void* lock, bool with_site) {
-  w.str(kind_name(c->kind)).chr(' ');
+  w.str(lock_kind_name(c->kind)).chr(' ');
   if (!write_lock_symbol(w, lock)) w.hex(reinterpret_cast<uintptr_t>(lock));
   if (!with_site) return;
   w.str(c->initialised ? ", initialised at " : ", first locked at ");

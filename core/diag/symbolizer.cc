@@ -85,7 +85,6 @@ struct Object {
 };
 Object g_objects[kMaxObjects];
 size_t g_object_count;
-char g_program_path[kPathMax];
 
 // ---- the symbolizer and its processes -------------------------------------------------------
 char g_symbolizer[kPathMax];
@@ -581,26 +580,6 @@ Entry* cache_slot(size_t object, uintptr_t offset) {
 }
 
 // ---- where a pc is --------------------------------------------------------------------------
-struct Where {
-  uintptr_t pc;
-  const char* name;
-  uintptr_t bias;
-};
-
-int find_object(dl_phdr_info* info, size_t, void* data) {
-  auto* w = static_cast<Where*>(data);
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && w->pc >= lo && w->pc < lo + ph.p_memsz) {
-      w->name = info->dlpi_name;
-      w->bias = info->dlpi_addr;
-      return 1;
-    }
-  }
-  return 0;
-}
-
 // Whether the object has line tables of its own (a .debug_line section with
 // contents). One whose lines are only in a separate debug file (libc.so.6
 // with libc6-dbg installed: 4 MB, 100 to 250 ms to load) is not asked: a
@@ -665,11 +644,10 @@ void fail(Process* p, size_t object) {
 
 const Entry* source_of(uintptr_t pc) {
   if (options().symbolizer_off || !options().backtraces) return nullptr;
-  Where where{pc, nullptr, 0};
-  dl_iterate_phdr(find_object, &where);
-  if (where.name == nullptr) return nullptr;
+  LoadedObject where;
+  if (!loaded_object_of(pc, &where)) return nullptr;
   size_t object;
-  if (!object_index(where.name[0] == '\0' ? g_program_path : where.name, &object)) return nullptr;
+  if (!object_index(where.path, &object)) return nullptr;
   uintptr_t offset = pc - where.bias;
   Entry* slot = cache_slot(object, offset);
   if (slot != nullptr && slot->object != 0) return slot->levels != 0 ? slot : nullptr;
@@ -736,9 +714,6 @@ void write_location(Writer& w, const Level& level) {
 }  // namespace
 
 void symbolizer_prepare() {
-  long n = sys(SYS_readlink, reinterpret_cast<long>("/proc/self/exe"),
-               reinterpret_cast<long>(g_program_path), sizeof g_program_path - 1);
-  g_program_path[n > 0 ? n : 0] = '\0';
   // The environment the symbolizer gets: the program's, read now (a report
   // may come when environ is being changed), without LD_PRELOAD (it must
   // not run under ptshim), DEBUGINFOD_URLS (no network from a report) or

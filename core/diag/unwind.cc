@@ -19,29 +19,6 @@
 namespace ptshim {
 
 namespace {
-char g_program_path[256];
-
-struct ObjectQuery {
-  uintptr_t pc;
-  const char* name;
-  uintptr_t base;
-};
-
-int find_object(dl_phdr_info* info, size_t, void* data) {
-  auto* q = static_cast<ObjectQuery*>(data);
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD) continue;
-    uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    if (q->pc >= lo && q->pc < lo + ph.p_memsz) {
-      q->name = info->dlpi_name;
-      q->base = info->dlpi_addr;
-      return 1;
-    }
-  }
-  return 0;
-}
-
 const char* base_name(const char* path) {
   const char* base = path;
   for (const char* p = path; *p != '\0'; ++p) {
@@ -52,8 +29,6 @@ const char* base_name(const char* path) {
 }  // namespace
 
 void unwind_prepare() {
-  long n = readlink("/proc/self/exe", g_program_path, sizeof g_program_path - 1);
-  g_program_path[n > 0 ? n : 0] = '\0';
   elf_symbols_prepare();
   // libunwind initializes itself on first use; do it before any fault can.
   void* frames[4];
@@ -99,11 +74,8 @@ bool misleading_export(uintptr_t pc, uintptr_t start, const char* name) {
 }  // namespace
 
 const char* object_of(uintptr_t pc) {
-  ObjectQuery q{pc, nullptr, 0};
-  dl_iterate_phdr(find_object, &q);
-  if (q.name == nullptr) return "?";
-  if (q.name[0] == '\0') return base_name(g_program_path);
-  return base_name(q.name);
+  LoadedObject o;
+  return loaded_object_of(pc, &o) ? base_name(o.path) : "?";
 }
 
 bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset) {
@@ -125,9 +97,8 @@ bool symbol_of(uintptr_t pc, char* name, size_t size, uintptr_t* offset) {
 }
 
 uintptr_t object_base_of(uintptr_t pc) {
-  ObjectQuery q{pc, nullptr, 0};
-  dl_iterate_phdr(find_object, &q);
-  return q.base;
+  LoadedObject o;
+  return loaded_object_of(pc, &o) ? o.bias : 0;
 }
 
 }  // namespace ptshim
