@@ -63,7 +63,8 @@ void write_symbol(Writer& w, const char* symbol) {
   w.str(demangle(symbol, demangled, sizeof demangled) != 0 ? demangled : symbol);
 }
 
-void write_frame(Writer& w, uintptr_t pc, bool exact) {
+namespace {
+void write_code_address(Writer& w, uintptr_t pc, bool exact, bool program_line) {
   w.hex(pc).chr(' ');
   static char symbol[1024];  // C++ names are long; thread stacks may be small
   uintptr_t offset;
@@ -81,7 +82,18 @@ void write_frame(Writer& w, uintptr_t pc, bool exact) {
     // addr2line, gdb or the object's debug file can still resolve.
     w.str(object_of(pc)).str("+").hex(pc - object_base_of(pc));
   }
-  write_source(w, lookup);
+  if (program_line) {
+    write_program_source(w, lookup);
+  } else {
+    write_source(w, lookup);
+  }
+}
+}  // namespace
+
+void write_frame(Writer& w, uintptr_t pc, bool exact) { write_code_address(w, pc, exact, false); }
+
+void write_site(Writer& w, uintptr_t return_address) {
+  write_code_address(w, return_address, false, true);
 }
 
 namespace {

@@ -87,6 +87,10 @@ Backtrace from_program_frames(const Backtrace& b, bool cxx_runtime);
 void write_backtrace(Writer& w, const Backtrace& b);
 // One code address: "0x... symbol+0x.. (object)"; `exact`: not a return address.
 void write_frame(Writer& w, uintptr_t pc, bool exact);
+// A call site on one line ("created by ... at", "locked at"): the frame, with
+// the program's own line where the call was inlined into a library
+// template's function (a lambda inlined into std::thread's _M_run).
+void write_site(Writer& w, uintptr_t return_address);
 void write_symbol(Writer& w, const char* symbol);  // demangled when it is a C++ name
 void unwind_prepare();
 size_t unwind_running(uintptr_t* pcs, size_t max);
@@ -180,6 +184,9 @@ void symbolizer_report_begin();  // a report begins: its symbolizer time starts
 // " /src/ovf.cc:5:52" after a frame: where in the frame's own function
 // `lookup_pc` (the pc, or a return address - 1) is.
 void write_source(Writer& w, uintptr_t lookup_pc);
+// The same for the innermost inlined level not in a system header: the
+// program's own line, for a site written on one line.
+void write_program_source(Writer& w, uintptr_t lookup_pc);
 // The functions inlined at `lookup_pc`, outermost first, one line each
 // ("<indent>inlined here: app::inner(int) /src/ovf.cc:3:7\n"); the pc is
 // in the last one.

@@ -45,7 +45,7 @@ void write_lock_name(Writer& w, const void* object, LockKind kind) {
   if (uintptr_t site = first_site_of(object, kind)) {
     bool waited = kind == LockKind::kCond || kind == LockKind::kSemaphore;
     w.str(waited ? " (first waited on at " : " (first locked at ");
-    write_frame(w, site, false);
+    write_site(w, site);
     w.chr(')');
   }
 }
@@ -59,7 +59,7 @@ void write_held_locks(Writer& w, const Thread* t) {
     if (held_kind(h) == LockKind::kRwWrite) w.str(" (to write)");
     if (uintptr_t site = held_site(h)) {
       w.str(", locked at ");
-      write_frame(w, site, false);
+      write_site(w, site);
     }
     w.chr('\n');
   }

@@ -339,7 +339,7 @@ void write_lock_class(Writer& w, const LockClass* c, const void* lock, bool with
   if (c->path_n == 0) {
     w.str("an unknown site");
   } else {
-    write_frame(w, c->path[0], false);
+    write_site(w, c->path[0]);
   }
 }
 
@@ -348,12 +348,12 @@ void write_edge(Writer& w, const Edge* e) {
   write_lock_class(w, e->to, e->to_lock, false);
   if (e->to->kind == LockKind::kRwWrite) w.str(e->to_write ? " to write" : " to read");
   w.str(" at ");
-  if (e->to_stack.n > 0) write_frame(w, e->to_stack.pcs[0], false);
+  if (e->to_stack.n > 0) write_site(w, e->to_stack.pcs[0]);
   w.str(" while holding ");
   write_lock_class(w, e->from, e->from_lock, false);
   if (e->from->kind == LockKind::kRwWrite) w.str(e->from_write ? " (to write)" : " (to read)");
   w.str(" taken at ");
-  if (e->from_stack.n > 0) write_frame(w, e->from_stack.pcs[0], false);
+  if (e->from_stack.n > 0) write_site(w, e->from_stack.pcs[0]);
   w.chr('\n');
   w.str("  where it took ");
   write_lock_class(w, e->to, e->to_lock, false);

@@ -63,7 +63,7 @@ void write_switch(Writer& w, const SwitchRecord& r) {
   w.str(", thread ").dec(r.to).str(" runs");
   if (r.function != nullptr && r.why != SwitchWhy::kExit) {
     w.str("; in ").str(r.function).str(" called at ");
-    write_frame(w, r.site, false);
+    write_site(w, r.site);
   }
   w.chr('\n');
 }

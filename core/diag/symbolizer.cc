@@ -512,6 +512,13 @@ bool parse_location(char* s, Level* level) {
   return true;
 }
 
+// An inlined level in a system header: the standard library's templates
+// (std::thread's constructor, std::__invoke), whose lines are noise in a
+// report about the program; they are left out.
+bool in_system_header(const Level& level) {
+  return level.file != 0 && strncmp(g_text + level.file, "/usr/include/", 13) == 0;
+}
+
 // The answer for `offset` into levels; false when it is not an answer to
 // that query (the symbolizer is broken).
 bool parse_answer(uintptr_t offset, Level* levels, size_t* count, size_t* more) {
@@ -553,11 +560,18 @@ bool parse_answer(uintptr_t offset, Level* levels, size_t* count, size_t* more) 
     all[n++] = level;
   }
   if (n == 0) return false;
-  // Keep the innermost levels and the frame's own (the last).
-  size_t keep = n < kMaxLevels ? n : kMaxLevels;
-  *more += n - keep;
-  for (size_t i = 0; i + 1 < keep; ++i) levels[i] = all[i];
-  levels[keep - 1] = all[n - 1];
+  // Keep the frame's own level (the last) and the innermost of the others
+  // that are not in system headers, which reports leave out anyway.
+  size_t keep = 0;
+  for (size_t i = 0; i + 1 < n; ++i) {
+    if (in_system_header(all[i])) continue;
+    if (keep + 1 < kMaxLevels) {
+      levels[keep++] = all[i];
+    } else {
+      ++*more;
+    }
+  }
+  levels[keep++] = all[n - 1];
   *count = keep;
   return true;
 }
@@ -741,13 +755,16 @@ void write_source(Writer& w, uintptr_t lookup_pc) {
   write_location(w.chr(' '), own);
 }
 
-namespace {
-// An inlined level in a system header: the standard library's templates
-// (std::thread's constructor, std::__invoke), whose lines are noise in a
-// report about the program; they are left out.
-bool in_system_header(const Level& level) {
-  return level.file != 0 && strncmp(g_text + level.file, "/usr/include/", 13) == 0;
+void write_program_source(Writer& w, uintptr_t lookup_pc) {
+  const Entry* e = source_of(lookup_pc);
+  if (e == nullptr) return;
+  // The innermost kept level: system headers' were never kept.
+  const Level& inner = g_levels[e->first];
+  if (inner.file == 0) return;
+  write_location(w.chr(' '), inner);
 }
+
+namespace {
 
 bool same_level(const Level& a, const Level& b) {
   return a.line == b.line && a.column == b.column &&

@@ -162,7 +162,7 @@ void write_creation(Writer& w, const Thread* t) {
   }
   w.str(" at ");
   uintptr_t site = t->creation_site != 0 ? t->creation_site : t->created_at;
-  write_frame(w, site, false);  // where in the program's function: no inlined levels
+  write_site(w, site);
   w.chr('\n');
 }
 
