@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -193,7 +194,11 @@ const char* parse_symbolizer(const char* value, Options* o) {
     return nullptr;
   }
   if (value[0] != '/') return "not an absolute path to a symbolizer, or none";
-  if (arch::raw_syscall(SYS_access, reinterpret_cast<long>(value), X_OK) != 0) {
+  struct stat st;
+  if (arch::raw_syscall(SYS_stat, reinterpret_cast<long>(value), reinterpret_cast<long>(&st)) !=
+          0 ||
+      !S_ISREG(st.st_mode) ||
+      arch::raw_syscall(SYS_access, reinterpret_cast<long>(value), X_OK) != 0) {
     return "not an executable file";
   }
   o->symbolizer = value;

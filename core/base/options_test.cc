@@ -478,6 +478,7 @@ void test_report_options() {
   REJECT(n, "addr2line", "not an absolute path to a symbolizer, or none");
   REJECT(n, "/nonexistent/symbolizer", "not an executable file");
   REJECT(n, "/etc/passwd", "not an executable file");
+  REJECT(n, "/bin", "not an executable file");  // a directory is searchable, not runnable
   n = "PTSHIM_DEBUG_FILE_DIRECTORY";
   for (const char* good : {"/usr/lib/debug", "/a:/b", "/", "/tmp/d:/usr/lib/debug"}) {
     Options o = defaults();
