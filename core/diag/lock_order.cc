@@ -28,7 +28,7 @@
 //   shortest first (iterative deepening from the edge's head back to its
 //   tail, pruned by a reverse breadth-first distance), up to kMaxCycle locks
 //   and kSearchSteps steps; each cycle is reported once (its classes,
-//   rotated to start at the lowest, hashed into g_reported).
+//   rotated to start at the lowest, hashed into the reported keys of report_once.cc).
 #include <dlfcn.h>
 #include <link.h>
 
@@ -123,8 +123,6 @@ size_t g_class_index_cap;
 Edge* g_edges[kEdgeBuckets];
 ThreadLocks** g_threads;  // by Thread*
 size_t g_threads_cap, g_threads_n;
-uint64_t* g_reported;  // cycle hashes
-size_t g_reported_cap, g_reported_n;
 LockClass** g_queue;  // the reverse search's
 size_t g_queue_cap;
 uint64_t g_stamp;
@@ -423,35 +421,6 @@ uint64_t cycle_hash(Edge* const* cycle, size_t n) {
   return h | 1;  // 0 marks an empty slot
 }
 
-bool reported_before(uint64_t h) {
-  if (g_reported_cap != 0) {
-    size_t mask = g_reported_cap - 1;
-    for (size_t i = h & mask; g_reported[i] != 0; i = (i + 1) & mask) {
-      if (g_reported[i] == h) return true;
-    }
-  }
-  return false;
-}
-
-void note_reported(uint64_t h) {
-  if ((g_reported_n + 1) * 2 > g_reported_cap) {
-    uint64_t* old = g_reported;
-    size_t old_cap = g_reported_cap;
-    g_reported_cap = old_cap == 0 ? 64 : old_cap * 2;
-    g_reported = alloc_array<uint64_t>(g_reported_cap);
-    g_reported_n = 0;
-    for (size_t i = 0; i < old_cap; ++i) {
-      if (old[i] != 0) note_reported(old[i]);
-    }
-    if (old != nullptr) internal_free(old, old_cap * sizeof(uint64_t));
-  }
-  size_t mask = g_reported_cap - 1;
-  size_t i = h & mask;
-  while (g_reported[i] != 0) i = (i + 1) & mask;
-  g_reported[i] = h;
-  ++g_reported_n;
-}
-
 // Paths of exactly `left` more edges from `at` to `target`, simple, the
 // first cycle that may deadlock and was not reported yet is reported.
 bool search_paths(LockClass* at, LockClass* target, size_t left, Edge** cycle, size_t used) {
@@ -462,8 +431,8 @@ bool search_paths(LockClass* at, LockClass* target, size_t left, Edge** cycle, s
     if (next == target) {
       if (left != 1) continue;
       uint64_t h = cycle_hash(cycle, used + 1);
-      if (!may_deadlock(cycle, used + 1) || reported_before(h)) continue;
-      note_reported(h);
+      // The one set of reports already written (report_once.cc).
+      if (!may_deadlock(cycle, used + 1) || !report_first_time(h)) continue;
       report_cycle(cycle, used + 1);
       return true;
     }
