@@ -76,6 +76,29 @@ expect bad-symbolizer-missing 2 '' "^ptshim: invalid --symbolizer '/no/such/symb
 expect bad-stats 2 '' "^ptshim: invalid --stats '2': expected 0 or 1 " -- "$launcher" --stats=2 true
 expect bad-symbolizer-env 2 '' '^ptshim: PTSHIM_SYMBOLIZER=/etc/passwd: not an executable file' -- \
   env PTSHIM_SYMBOLIZER=/etc/passwd "$launcher" true
+# Every setting (issue 16): each option sets its variable, and --help names
+# every variable the library reads (core/base/options.cc), so none is left
+# to the environment alone.
+expect settings-set-env 0 '^0 /tmp/r usr1 warn shared ucontext all /a:/b$' '' -- \
+  "$launcher" --no-backtrace --report=/tmp/r --dump-signal usr1 --deadlock=warn --tls=shared \
+  --switch ucontext --guarded-stacks=all --debug-file-directory=/a:/b -- sh -c \
+  'echo "$PTSHIM_BACKTRACE $PTSHIM_REPORT $PTSHIM_DUMP_SIGNAL $PTSHIM_DEADLOCK $PTSHIM_TLS $PTSHIM_SWITCH $PTSHIM_GUARDED_STACKS $PTSHIM_DEBUG_FILE_DIRECTORY"'
+expect bad-deadlock 2 '' "^ptshim: invalid --deadlock 'x': expected auto, abort or warn " -- "$launcher" --deadlock=x true
+expect bad-dump-signal 2 '' "^ptshim: invalid --dump-signal 'KILL': " -- "$launcher" --dump-signal=KILL true
+expect bad-guarded-stacks 2 '' "^ptshim: invalid --guarded-stacks '-3': " -- "$launcher" --guarded-stacks=-3 true
+expect bad-debug-dirs 2 '' "^ptshim: invalid --debug-file-directory 'rel': " -- "$launcher" --debug-file-directory=rel true
+expect unknown-long-with-value 2 '' "^ptshim: unknown option '--foo=1' " -- "$launcher" --foo=1 true
+help_text=$("$launcher" --help)
+source_dir=$(dirname -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")")
+missing=()
+while read -r variable; do
+  [[ $help_text == *"($variable"* || $help_text == *" $variable"* ]] || missing+=("$variable")
+done < <(grep -o '{"PTSHIM_[A-Z_]*"' "$source_dir/core/base/options.cc" | tr -d '{"')
+if ((${#missing[@]} == 0)); then
+  ok help-names-every-variable
+else
+  bad help-names-every-variable "--help does not name: ${missing[*]}"
+fi
 expect virtual-time-0 0 '^0$' '' -- "$launcher" --virtual-time=0 printenv PTSHIM_VIRTUAL_TIME
 expect seed-max 0 '^18446744073709551615$' '' -- \
   "$launcher" --seed=18446744073709551615 printenv PTSHIM_SEED
