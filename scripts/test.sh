@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build ptshim if needed, then run the test suite. Extra arguments go to ctest:
-#   bash scripts/test.sh                          # everything but the label slow
+#   bash scripts/test.sh                          # everything but the labels slow, package
 #   bash scripts/test.sh -L bench                 # one label
 #   bash scripts/test.sh -L programs              # all the Debian programs (scripts/programs.sh)
 #   bash scripts/test.sh -R demo --repeat until-fail:20
@@ -9,10 +9,11 @@ set -euo pipefail
 root=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
 build_dir=${PTSHIM_BUILD_DIR:-$root/build}
 
-# The label slow (the Debian programs with large packages, minutes) is not part of
-# the default run, nor of CI's, which is this one. Any selection of tests by label
+# The labels slow (the Debian programs with large packages, minutes) and package
+# (the .deb, which builds the library a second time) are not part of the
+# default run, nor of CI's, which is this one. Any selection of tests by label
 # or name is taken as is.
-select=(-LE '^slow$')
+select=(-LE '^(slow|package)$')
 for arg; do
   case $arg in
     -L | -LE | -R | -E | -I | --label-regex* | --label-exclude* | --tests-regex* | --exclude-regex* | --tests-information*) select=() ;;
