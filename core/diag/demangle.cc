@@ -207,6 +207,20 @@ void demangle_reserve() {
 size_t demangle(const char* symbol, char* out, size_t size) {
   // C names, and the loader's, are left alone.
   if (symbol[0] != '_' || (symbol[1] != 'Z' && symbol[1] != 'R')) return 0;
+  // LLVM's (Thin)LTO renames a local symbol it promotes: "<mangled>.llvm.<digits>",
+  // which neither demangler takes. The name is the mangled part.
+  const char* suffix = strstr(symbol, ".llvm.");
+  if (suffix != nullptr && suffix[6] != '\0') {
+    const char* p = suffix + 6;
+    while (*p >= '0' && *p <= '9') ++p;
+    static char stem[kMaxMangled + 1];  // reports are written one at a time
+    size_t n = static_cast<size_t>(suffix - symbol);
+    if (*p == '\0' && n <= kMaxMangled) {
+      memcpy(stem, symbol, n);
+      stem[n] = '\0';
+      return demangle_with(stem, DMGL_PARAMS | DMGL_ANSI, out, size);
+    }
+  }
   return demangle_with(symbol, DMGL_PARAMS | DMGL_ANSI, out, size);
 }
 
