@@ -75,7 +75,9 @@ bool starts_with(const char* s, const char* prefix) {
 
 // THE RULE: a frame is the program's own unless its object is a system
 // runtime library (by name), or its function is a template of the C++
-// standard library (std::, __gnu_cxx::) instantiated in the program.
+// standard library (std::, __gnu_cxx::) instantiated in the program, or a
+// function of Rust's standard library (std::, core::, alloc::), which is
+// linked into the program.
 bool is_program_code(uintptr_t ra) {
   static const char* const kRuntimes[] = {
       "libstdc++.so", "libc.so",   "libgcc_s.so",  "ld-linux",   "libptshim",
@@ -92,6 +94,15 @@ bool is_program_code(uintptr_t ra) {
       "_ZZNKSt", "_ZN9__gnu_cxx", "_ZNK9__gnu_cxx", "_ZZN9__gnu_cxx", "_ZNVSt"};
   for (const char* prefix : kLibraryNames) {
     if (starts_with(symbol, prefix)) return false;
+  }
+  // Rust's standard library is linked into the program: its functions are
+  // known by their demangled paths (legacy and v0 manglings alike).
+  static char demangled[1024];
+  if (demangle(symbol, demangled, sizeof demangled) == 0) return true;
+  static const char* const kRustLibraries[] = {"std::", "core::", "alloc::",
+                                               "<std::", "<core::", "<alloc::"};
+  for (const char* prefix : kRustLibraries) {
+    if (starts_with(demangled, prefix)) return false;
   }
   return true;
 }

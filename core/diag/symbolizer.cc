@@ -513,10 +513,14 @@ bool parse_location(char* s, Level* level) {
 }
 
 // An inlined level in a system header: the standard library's templates
-// (std::thread's constructor, std::__invoke), whose lines are noise in a
-// report about the program; they are left out.
+// (std::thread's constructor, std::__invoke, Rust's thread::spawn), whose
+// lines are noise in a report about the program; they are left out.
 bool in_system_header(const Level& level) {
-  return level.file != 0 && strncmp(g_text + level.file, "/usr/include/", 13) == 0;
+  if (level.file == 0) return false;
+  const char* file = g_text + level.file;
+  // C and C++ headers; Rust's standard library, whose sources its debug
+  // information names /rustc/<commit>/library/...
+  return strncmp(file, "/usr/include/", 13) == 0 || strncmp(file, "/rustc/", 7) == 0;
 }
 
 // The answer for `offset` into levels; false when it is not an answer to
