@@ -43,7 +43,7 @@ if [[ ! -f $tools/node_modules/speedscope/dist/release/index.html ||
   ! -d $tools/node_modules/playwright-core ]]; then
   echo "trace-screenshot: installing speedscope and playwright-core into $tools" >&2
   mkdir -p "$tools"
-  (cd "$tools" && [[ -f package.json ]] || npm init -y >/dev/null)
+  [[ -f $tools/package.json ]] || (cd "$tools" && npm init -y >/dev/null)
   npm install --prefix "$tools" --silent --no-audit --no-fund \
     "speedscope@$speedscope_version" "playwright-core@$playwright_version" >/dev/null
 fi
