@@ -35,7 +35,7 @@ ptshim_setup() (
   }
 
   # --- packages ---------------------------------------------------------------
-  local packages=(build-essential cmake libiberty-dev libunwind-dev man-db pkg-config python3 strace) missing=() p
+  local packages=(build-essential cmake gdb libiberty-dev libunwind-dev man-db pkg-config python3 strace) missing=() p
   if ! command -v dpkg-query >/dev/null; then
     packages=() # not Debian: the build dependencies are the user's business
   fi
