@@ -12,7 +12,7 @@
 #          ends right when continued with a user thread's registers installed
 #        check-gdb.sh native BUILD_DIR PROGRAM
 #          the twin: the same program and commands without the preload must not
-#          give what `live` checks (no user threads; gdb sees six threads)
+#          give what `live` checks (no user threads; gdb sees seven threads)
 set -uo pipefail
 here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../check-lib.sh
@@ -102,7 +102,8 @@ live | native)
     '^  3 +"locker" +waiting on mutex m \(0x[0-9a-f]+\) held by thread 2 "holder"  in waits_on_mutex \(blocked\.c:[0-9]+\)$' \
     '^  4 +"cond_main" +waiting on condvar go \(0x[0-9a-f]+\)  in wait_released ' \
     '^  5 +"joiner" +joining thread 4 "cond_main"  in waits_on_join \(blocked\.c:[0-9]+\)$' \
-    '^  6 +"sleeper" +sleeping, 9[0-9]{4} ms left  in sleeps_long \(blocked\.c:[0-9]+\)$'
+    '^  6 +"sleeper" +sleeping, 9[0-9]{4} ms left  in sleeps_long \(blocked\.c:[0-9]+\)$' \
+    '^  7 +"sleeper" +sleeping, 9[0-9]{4} ms left  in sleeps_long \(blocked\.c:[0-9]+\)$'
   if [ "$kernel_threads" -eq 1 ]; then
     ok "gdb sees one kernel thread"
   else
@@ -119,9 +120,9 @@ live | native)
     'waits_on_join \(\) at ' '^result = '
   apply=$(section "apply all" "$log")
   declare -A fn=([1]=all_blocked [2]=holder_main [3]=waits_on_mutex [4]=waits_on_cond
-    [5]=waits_on_join [6]=sleeps_long)
+    [5]=waits_on_join [6]=sleeps_long [7]=sleeps_long)
   apply_ok=1
-  for n in 1 2 3 4 5 6; do
+  for n in 1 2 3 4 5 6 7; do
     part=$(awk -v n="$n" '/^User thread /{on = ($3 == n)} on' <<<"$apply")
     if ! has "$part" "^User thread $n \"" || ! has "$part" " ${fn[$n]} \("; then
       bad "uthread apply all bt: thread $n's section lacks ${fn[$n]}" "$apply"
@@ -131,7 +132,8 @@ live | native)
   done
   [ "$apply_ok" = 1 ] && ok "uthread apply all bt: each thread's own stack under its header"
   expect "info uthreads /g: one line per distinct stack" "$(section group "$log")" \
-    '^ +1 thread \(\*1\): running  in all_blocked ' '^ +1 thread \(3\): waiting on mutex m '
+    '^ +1 thread \(\*1\): running  in all_blocked ' '^ +1 thread \(3\): waiting on mutex m ' \
+    '^ +2 threads \(6, 7\): sleeping, 9[0-9]{4} ms left  in sleeps_long '
   expect "uthread alone: back to the running thread" "$(section back "$log")" \
     '^\[Back to the running user thread 1 "main"\]$' '^#0 +all_blocked \(\) at '
   expect "continued with thread 6's registers installed, the program ends right" \

@@ -168,8 +168,7 @@ Usage: info uthreads [/g]
         for key in order:
             members = groups[key]
             t, state, top, _k, _h = members[0]
-            numbers = ", ".join(("*%d" if m[0].running else "%d") % m[0].number
-                                for m in members)
+            numbers = _number_list([m[0] for m in members])
             where = "  in " + top if top else ""
             print("%4d thread%s (%s): %s%s" % (len(members), "" if len(members) == 1 else "s",
                                               numbers, state if len(members) == 1 else
@@ -177,8 +176,40 @@ Usage: info uthreads [/g]
 
 
 def _common_state(members):
-    states = {m[1] for m in members}
-    return members[0][1] if len(states) == 1 else "e.g. " + members[0][1]
+    """The first member's state; "e.g." when the members wait for different
+    things (a deadline's time left may differ: that does not count)."""
+    waits = {m[1].split(", ", 1)[0] for m in members}
+    return members[0][1] if len(waits) == 1 else "e.g. " + members[0][1]
+
+
+GROUP_LISTED = 24  # thread numbers a group line lists before "... N more"
+
+
+def _number_list(threads):
+    """"2, 5-9, *11": runs of consecutive numbers as ranges, the running one starred."""
+    parts = []
+    run = []
+
+    def flush():
+        if run:
+            parts.append("%d-%d" % (run[0], run[-1]) if len(run) > 2 else
+                         ", ".join(str(n) for n in run))
+            run.clear()
+
+    for t in threads:
+        if t.running:
+            flush()
+            parts.append("*%d" % t.number)
+        elif run and t.number == run[-1] + 1:
+            run.append(t.number)
+        else:
+            flush()
+            run.append(t.number)
+    flush()
+    items = ", ".join(parts).split(", ")
+    if len(items) > GROUP_LISTED:
+        return ", ".join(items[:GROUP_LISTED]) + ", ... %d more" % (len(items) - GROUP_LISTED)
+    return ", ".join(items)
 
 
 class Uthread(gdb.Command):

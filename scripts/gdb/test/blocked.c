@@ -6,7 +6,8 @@
 //   "locker"   waits_on_mutex(): for `m`, held by "holder"
 //   cond_main  (unnamed) waits_on_cond(): on condvar `go` with `gate`
 //   "joiner"   waits_on_join(): joins the cond_main thread
-//   "sleeper"  sleeps_long(): nanosleep for 100 s (cancelled at the end)
+//   "sleeper"  sleeps_long(): nanosleep for 100 s (cancelled at the end), two
+//              of them: one stack for `info uthreads /g` to group
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -89,6 +90,7 @@ int main(void) {
   usleep(50000);  // cond_main runs before it is joined
   pthread_t joiner = start(joiner_main, "joiner");
   pthread_t sleeper = start(sleeper_main, "sleeper");
+  pthread_t sleeper2 = start(sleeper_main, "sleeper");
   usleep(200000);
   all_blocked();
 
@@ -98,11 +100,13 @@ int main(void) {
   pthread_cond_broadcast(&go);
   pthread_mutex_unlock(&gate);
   pthread_cancel(sleeper);
+  pthread_cancel(sleeper2);
   void* joined;
   pthread_join(holder, NULL);
   pthread_join(locker, NULL);
   pthread_join(joiner, &joined);
   pthread_join(sleeper, NULL);
+  pthread_join(sleeper2, NULL);
   if ((long)joined != 42) {
     fprintf(stderr, "joiner got %ld\n", (long)joined);
     return 1;
