@@ -10,6 +10,9 @@
 #          and the extension auto-loaded from the library: info uthreads,
 #          uthread N + bt, uthread apply all, uthread, and the program still
 #          ends right when continued with a user thread's registers installed
+#        check-gdb.sh core BUILD_DIR PROGRAM
+#          a core of PROGRAM stopped in all_blocked (gcore): info uthreads,
+#          uthread 3 + bt, uthread back (needs ptshim_gdb/core_threads.py)
 #        check-gdb.sh native BUILD_DIR PROGRAM
 #          the twin: the same program and commands without the preload must not
 #          give what `live` checks (no user threads; gdb sees seven threads)
@@ -18,7 +21,7 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../check-lib.sh
 . "$here/../check-lib.sh"
 
-mode=${1:?usage: check-gdb.sh view|live|native BUILD_DIR [PROGRAM [VAR=VALUE...]]}
+mode=${1:?usage: check-gdb.sh view|live|native|core BUILD_DIR [PROGRAM [VAR=VALUE...]]}
 build=${2:?build directory}
 lib=$build/lib/libptshim.so
 command -v gdb >/dev/null || { echo "FAIL gdb is not installed (scripts/setup.sh installs it)"; exit 1; }
@@ -138,6 +141,30 @@ live | native)
     '^\[Back to the running user thread 1 "main"\]$' '^#0 +all_blocked \(\) at '
   expect "continued with thread 6's registers installed, the program ends right" \
     "$(section continue "$log")" '^done$' 'exited normally'
+  ;;
+core)
+  program=${3:?program}
+  core_file=$tmp/blocked.core
+  timeout 60 gdb -batch -nx -iex "set auto-load python-scripts off" \
+    -ex "set startup-with-shell off" -ex "set environment LD_PRELOAD $lib" \
+    -ex "break all_blocked" -ex "run" -ex "gcore $core_file" -ex "kill" \
+    "$program" >"$tmp/gcore.out" 2>&1 </dev/null
+  [ -s "$core_file" ] || { bad "gcore wrote no core" "$(cat "$tmp/gcore.out")"; exit 1; }
+  log=$tmp/core.out
+  timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $build/lib" \
+    -ex "set pagination off" -ex "set width 0" \
+    -ex "echo @@ info uthreads\n" -ex "info uthreads" \
+    -ex "echo @@ uthread 3\n" -ex "uthread 3" -ex "echo @@ bt 3\n" -ex "bt" \
+    -ex "echo @@ back\n" -ex "uthread" \
+    "$program" "$core_file" >"$log" 2>&1 </dev/null
+  expect "core: info uthreads names, states and top frames" "$(section "info uthreads" "$log")" \
+    '^\* 1 +"main" +running  in all_blocked ' \
+    '^  3 +"locker" +waiting on mutex m \(0x[0-9a-f]+\) held by thread 2 "holder"  in waits_on_mutex ' \
+    '^  6 +"sleeper" +sleeping, deadline at [0-9.]+ s CLOCK_MONOTONIC  in sleeps_long '
+  expect "core: uthread 3 + bt shows locker's stack" "$(section "bt 3" "$log")" \
+    ' in waits_on_mutex \(\) at ' ' in locker_main '
+  expect "core: uthread alone: back to the core's own thread" "$(section back "$log")" \
+    '^\[Back to the running user thread 1 "main"\]$' '^#0 +all_blocked \(\) at '
   ;;
 *)
   echo "check-gdb.sh: unknown mode $mode" >&2

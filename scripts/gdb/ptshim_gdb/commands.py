@@ -129,21 +129,28 @@ Usage: info uthreads [/g]
             raise gdb.GdbError("usage: info uthreads [/g]")
         s = Session()
         rows = []
+        unwound_not = None  # why suspended threads' frames could not be read (a core)
         for t in s.threads:
             state = describe.state_text(t, s.by_address, s.names, s.is_core)
             held = [] if t.exited else t.held_locks()
             if t.exited:
                 rows.append((t, state, "", (), held))
                 continue
-            with s.visiting(t):
-                frames = _frames(FRAMES_COMPARED + 8)
-                top = _top_frame(frames)
-                key = tuple(f.pc() for f in frames[:FRAMES_COMPARED])
+            try:
+                with s.visiting(t):
+                    frames = _frames(FRAMES_COMPARED + 8)
+                    top = _top_frame(frames)
+                    key = tuple(f.pc() for f in frames[:FRAMES_COMPARED])
+            except gdb.GdbError as e:
+                unwound_not = str(e)
+                top, key = "?", ("?", t.number)
             rows.append((t, state, top, key, held))
         if group:
             self._groups(s, rows)
         else:
             self._lines(s, rows)
+        if unwound_not:
+            print("(top frames unknown: %s)" % unwound_not)
 
     def _lines(self, s, rows):
         width = max([len(s.names[t.address]) for t, *_ in rows] + [4]) + 2

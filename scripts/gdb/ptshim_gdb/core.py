@@ -50,7 +50,11 @@ def ensure_augmented(uthreads):
     path = core_path()
     if path in _augmented:
         return path
-    from . import core_threads  # the other half of the core support; loaded only for cores
+    try:  # the other half of the core support; loaded only for cores
+        from . import core_threads
+    except ImportError:
+        raise gdb.GdbError("ptshim: a suspended thread's registers in a core need "
+                           "ptshim_gdb/core_threads.py, which this installation lacks")
 
     own = gdb.selected_thread()
     threads = []
@@ -85,6 +89,7 @@ def select_original():
     global _selected
     path = core_path()
     num = _original_thread.get(path)
-    if num is not None:
-        gdb.execute("thread %d" % num, to_string=True)
+    for th in gdb.selected_inferior().threads():
+        if th.num == num:
+            th.switch()  # silent, unlike `thread N`
     _selected = None
