@@ -122,12 +122,8 @@ constexpr DebuggerViewEntry kEntries[] = {
     PTSHIM_VIEW_FIELD("held_lock.site_and_kind", HeldLock, site_and_kind),
     number("held.first", 1),
     number("held.kind_shift", kHeldKindShift),
-    PTSHIM_VIEW_ENUM("lock_kind.mutex", LockKind::kMutex),
-    PTSHIM_VIEW_ENUM("lock_kind.rw_write", LockKind::kRwWrite),
-    PTSHIM_VIEW_ENUM("lock_kind.rw_read", LockKind::kRwRead),
-    PTSHIM_VIEW_ENUM("lock_kind.cond", LockKind::kCond),
-    PTSHIM_VIEW_ENUM("lock_kind.semaphore", LockKind::kSemaphore),
-    PTSHIM_VIEW_ENUM("lock_kind.spin", LockKind::kSpin),
+    address("lock_kind_names", kLockKindNames.names),  // lock_name.cc's, by LockKind
+    number("lock_kind_count", kLockKindCount),
 
     // Who holds what a thread waits for (deadlock.cc's holder_of).
     PTSHIM_VIEW_FIELD("mutex.owner", Mutex, owner),

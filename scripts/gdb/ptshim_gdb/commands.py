@@ -161,7 +161,7 @@ Usage: info uthreads [/g]
                                          state, where))
             for obj, kind in held:
                 print("         holds " +
-                      describe.lock_name(describe.lock_kind_name(s.view, kind), obj))
+                      describe.lock_name(s.view.lock_kind_name(kind), obj))
 
     def _groups(self, s, rows):
         groups = {}

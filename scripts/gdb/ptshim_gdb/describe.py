@@ -156,11 +156,3 @@ def fd_list(t):
         parts.append("%d (%s)" % (fd, how))
     more = " ..." if t.f("io_count") > count else ""
     return "fd " + ", ".join(parts) + more if parts else "(none)"
-
-
-def lock_kind_name(v, kind):
-    for key, name in (("mutex", "mutex"), ("rw_write", "rwlock"), ("rw_read", "rwlock"),
-                      ("cond", "condvar"), ("semaphore", "semaphore"), ("spin", "spinlock")):
-        if kind == v["lock_kind." + key]:
-            return name
-    return "lock"

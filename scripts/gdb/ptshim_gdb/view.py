@@ -35,8 +35,7 @@ state.free state.running state.runnable state.blocked state.exited
 wait_kind_names wait_kind_count wait.mutex wait.cond wait.join wait.sleep wait.rw_read
 wait.rw_write wait.semaphore wait.io wait.timer
 held_lock.size held_lock.object held_lock.site_and_kind held.first held.kind_shift
-lock_kind.mutex lock_kind.rw_write lock_kind.rw_read lock_kind.cond lock_kind.semaphore
-lock_kind.spin
+lock_kind_names lock_kind_count
 mutex.owner mutex.kind mutex.kind_shared rwlock.writer rwlock.active_readers
 rwlock.shared_flag rwlock.shared_flag_value
 pollfd.size pollfd.fd pollfd.events
@@ -136,10 +135,18 @@ class View:
     def current_address(self):
         return self.pointer(self["current"])
 
+    def _name(self, table, count, index, unknown):
+        if index >= self[count]:
+            return unknown
+        return read_cstring(self.pointer(self[table] + index * self.pointer_size))
+
     def wait_kind_name(self, kind):
-        if kind >= self["wait_kind_count"]:
-            return "?"
-        return read_cstring(self.pointer(self["wait_kind_names"] + kind * self.pointer_size))
+        """The reports' name of a WaitKind ("mutex", "file descriptors", ...)."""
+        return self._name("wait_kind_names", "wait_kind_count", kind, "?")
+
+    def lock_kind_name(self, kind):
+        """The reports' name of a LockKind ("mutex", "rwlock", ...)."""
+        return self._name("lock_kind_names", "lock_kind_count", kind, "lock")
 
     def virtual_now_ns(self):
         """CLOCK_MONOTONIC under virtual time, else None."""
