@@ -104,6 +104,7 @@ class View:
             addr, number = struct.unpack_from("<QQ", entry, 40)
             self.values[key] = (addr + number) & 0xFFFFFFFFFFFFFFFF
         self.pointer_size = 8
+        self._current = None  # read once per View: one command's look
 
     def __getitem__(self, key):
         try:
@@ -133,7 +134,9 @@ class View:
         return out
 
     def current_address(self):
-        return self.pointer(self["current"])
+        if self._current is None:
+            self._current = self.pointer(self["current"])
+        return self._current
 
     def _name(self, table, count, index, unknown):
         if index >= self[count]:
@@ -193,7 +196,10 @@ class UThread:
 
     @property
     def running(self):
-        return self.state == self.view["state.running"]
+        """On the kernel thread: its registers are the real ones. The current
+        thread, whatever its state: blocked too while the kernel thread
+        sleeps in the idle path for want of another thread to run."""
+        return self.address == self.view.current_address()
 
     @property
     def exited(self):
