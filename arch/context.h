@@ -61,4 +61,23 @@ void call_guarded(void (*fn)(void*), void* arg, void (*on_unwind)(void*), void* 
 // suspended thread can be unwound. False if this context kind cannot.
 bool context_for_unwind(const Context* ctx, void* unw_context, std::size_t size);
 
+// ---- for a debugger (core/diag/debugger_view.cc copies these into its view) --------------
+// A debugger reads a suspended thread's registers from memory, without
+// running code here: each saved register is at `base + offset`, where base
+// is Context::stack_pointer (fast switch) or Context::uc (ucontext switch);
+// `is_address`: the register's value is that address itself (the stack
+// pointer the thread resumes with), not what is stored there. Registers are
+// named as gdb names them; a table ends with an empty name.
+struct SavedRegister {
+  char name[16];
+  int32_t offset;
+  uint32_t is_address;
+};
+extern const SavedRegister kFastSavedRegisters[];      // context_x86_64_sysv.cc
+extern const SavedRegister kUcontextSavedRegisters[];  // context_ucontext.cc
+// The register Context::thread_pointer goes to.
+extern const char kThreadPointerRegister[];
+// The switch in use (context_kind() reads it): a debugger cannot call it.
+extern SwitchKind g_context_kind;
+
 }  // namespace ptshim::arch

@@ -2,12 +2,25 @@
 // sigprocmask system call (swapcontext saves and restores the signal mask).
 // A created context keeps its ucontext_t at the top of its own stack; the
 // process's first thread, which was never made, saves into a static one.
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
 
 #include "arch/context_kinds.h"
 
 namespace ptshim::arch {
+
+#define PTSHIM_GREG(name, index) \
+  { name, offsetof(ucontext_t, uc_mcontext.gregs) + (index) * sizeof(greg_t), 0 }
+const SavedRegister kUcontextSavedRegisters[] = {
+    PTSHIM_GREG("rip", REG_RIP), PTSHIM_GREG("rsp", REG_RSP), PTSHIM_GREG("rbp", REG_RBP),
+    PTSHIM_GREG("rbx", REG_RBX), PTSHIM_GREG("r12", REG_R12), PTSHIM_GREG("r13", REG_R13),
+    PTSHIM_GREG("r14", REG_R14), PTSHIM_GREG("r15", REG_R15), PTSHIM_GREG("rax", REG_RAX),
+    PTSHIM_GREG("rcx", REG_RCX), PTSHIM_GREG("rdx", REG_RDX), PTSHIM_GREG("rsi", REG_RSI),
+    PTSHIM_GREG("rdi", REG_RDI), PTSHIM_GREG("r8", REG_R8),   PTSHIM_GREG("r9", REG_R9),
+    PTSHIM_GREG("r10", REG_R10), PTSHIM_GREG("r11", REG_R11), {"", 0, 0},
+};
+#undef PTSHIM_GREG
 
 namespace {
 ucontext_t g_first_thread_context;

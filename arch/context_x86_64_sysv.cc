@@ -3,6 +3,7 @@
 // arch/switch_x86_64_sysv.S.
 #include <sys/ucontext.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -28,6 +29,21 @@ struct SwitchFrame {
 };
 static_assert(sizeof(SwitchFrame) == 64);
 }  // namespace
+
+#define PTSHIM_FRAME_SLOT(reg) \
+  { #reg, offsetof(SwitchFrame, reg), 0 }
+const SavedRegister kFastSavedRegisters[] = {
+    {"rip", offsetof(SwitchFrame, return_address), 0},
+    {"rsp", sizeof(SwitchFrame), 1},  // the switch returns with the frame popped
+    PTSHIM_FRAME_SLOT(rbp),
+    PTSHIM_FRAME_SLOT(rbx),
+    PTSHIM_FRAME_SLOT(r12),
+    PTSHIM_FRAME_SLOT(r13),
+    PTSHIM_FRAME_SLOT(r14),
+    PTSHIM_FRAME_SLOT(r15),
+    {"", 0, 0},
+};
+#undef PTSHIM_FRAME_SLOT
 
 void fast_context_init(Context* ctx, void* stack_lo, std::size_t stack_size, void (*entry)()) {
   // The frame ends at a 16-byte boundary: ptshim_context_start then calls

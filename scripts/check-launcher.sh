@@ -142,6 +142,20 @@ expect command-not-found 127 '' '^ptshim: no-such-program-xyz: command not found
 expect no-such-file 127 '' '^ptshim: ./no/such/file: no such file$' -- "$launcher" ./no/such/file
 expect not-executable 126 '' 'not an executable file$' -- "$launcher" /
 
+# --gdb: gdb (a stand-in that prints its arguments) gets the preload and
+# the settings for the program only, and the safe-path line for the library.
+mkdir -p "$tmp/fakegdb"
+printf '#!/bin/sh\nprintf "%%s\\n" "LD_PRELOAD=$LD_PRELOAD" "$@"\n' >"$tmp/fakegdb/gdb"
+chmod +x "$tmp/fakegdb/gdb"
+gdb_out=$(env -u LD_PRELOAD PATH="$tmp/fakegdb:$PATH" "$launcher" --stats --gdb -- true x 2>&1)
+if [[ $gdb_out == *$'LD_PRELOAD=\n'* && $gdb_out == *"add-auto-load-safe-path $lib"* &&
+  $gdb_out == *"set environment LD_PRELOAD=$lib"* && $gdb_out == *"set environment PTSHIM_STATS=1"* &&
+  $gdb_out == *$'--args\ntrue\nx'* ]]; then
+  ok gdb-mode
+else
+  bad gdb-mode "$gdb_out"
+fi
+
 # Missing library: a copy of the launcher in a tree without it.
 mkdir -p "$tmp/fake/bin" "$tmp/fake/lib"
 cp "$launcher" "$tmp/fake/bin/ptshim"

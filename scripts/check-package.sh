@@ -32,7 +32,9 @@ root=$tmp/root
 dpkg -x "$deb" "$root"
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)
 for f in usr/bin/ptshim "usr/lib/$multiarch/libptshim.so" usr/libexec/ptshim/ptshim-demo \
-  usr/libexec/ptshim/ptshim-explore usr/share/man/man1/ptshim.1; do
+  usr/libexec/ptshim/ptshim-explore usr/share/man/man1/ptshim.1 \
+  usr/share/ptshim/gdb/ptshim-gdb.py usr/share/ptshim/gdb/ptshim_gdb/__init__.py \
+  "usr/share/gdb/auto-load/usr/lib/$multiarch/libptshim.so-gdb.py"; do
   if [[ -e $root/$f ]]; then ok "has /$f"; else bad "has /$f" "missing from the package"; fi
 done
 out=$(cd / && env -u LD_PRELOAD "$root/usr/bin/ptshim" 2>&1)
@@ -40,6 +42,20 @@ if [[ $out =~ verdict:\ all\ [0-9]+\ threads\ ran\ on\ 1\ kernel\ thread ]]; the
   ok demo-from-the-unpacked-root
 else
   bad demo-from-the-unpacked-root "$out"
+fi
+# The gdb extension, auto-loaded from the unpacked library's .debug_gdb_scripts,
+# which finds the package relative to the library (installed layout).
+if command -v gdb >/dev/null; then
+  lib="$root/usr/lib/$multiarch/libptshim.so"
+  out=$(cd / && timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $root" \
+    -ex "set startup-with-shell off" -ex "set environment LD_PRELOAD $lib" \
+    -ex "break main" -ex run -ex "info uthreads" -ex kill \
+    "$root/usr/libexec/ptshim/ptshim-demo" 2>&1)
+  if [[ $out =~ \*\ 1\ +\"main\"\ +running ]]; then
+    ok gdb-extension-from-the-unpacked-root
+  else
+    bad gdb-extension-from-the-unpacked-root "$out"
+  fi
 fi
 echo "$passed passed, $failed failed"
 ((failed == 0))

@@ -34,6 +34,11 @@ void* report_stack_top();  // the signal stack's top: reports of overflowed stac
 
 // ---- threads in reports (thread_text.cc) ---------------------------------------------------
 const char* wait_kind_name(WaitKind k);
+inline constexpr int kWaitKindCount = static_cast<int>(WaitKind::kChild) + 1;  // kChild is last
+struct WaitKindNames {
+  const char* names[kWaitKindCount];
+};
+extern const WaitKindNames kWaitKindNames;            // wait_kind_name's table, indexed by WaitKind
 void write_thread_name(Writer& w, const Thread* t);   // thread 3 "name"
 void write_thread_state(Writer& w, const Thread* t);  // running, waiting on mutex 0x... held by ...
 void write_creation(Writer& w, const Thread* t);      // "  created by thread 1 \"main\" at ...\n"
@@ -207,6 +212,28 @@ bool symbol_tables_final(uintptr_t pc);
 // by the index and by a scan of the table: 1 found, 0 none, -1 they disagree.
 int elf_image_symbol(const void* image, size_t size, uint64_t vaddr, bool code, char* name,
                      size_t name_size, uint64_t* offset);
+
+// ---- the debugger view (debugger_view.cc, gdb_autoload.cc) ---------------------------------
+// What scripts/gdb/ptshim_gdb reads to show user threads in gdb, on a live
+// process or a core, without the library's DWARF and without running code
+// here: named numbers (a Thread field's offset, an enum's value, a global's
+// address), in the exported constant ptshim_debugger_view. A debugger finds
+// a value by its key; a key it needs and does not find, or another version,
+// means the library and the extension do not match (docs/design.md,
+// "The debugger view").
+inline constexpr uint32_t kDebuggerViewVersion = 1;
+struct DebuggerViewEntry {
+  char key[40];
+  const void* address;  // the value is address + number (one of them is 0)
+  uint64_t number;
+};
+struct DebuggerViewHeader {  // the entries follow it
+  char magic[8];             // "ptshimDV"
+  uint32_t version;
+  uint32_t count;
+  uint32_t entry_size;
+  uint32_t header_size;
+};
 
 // ---- reports (one file each) -----------------------------------------------------------------
 // deadlock.cc. The idle path found nothing runnable, no deadline and no I/O

@@ -9,7 +9,9 @@
 
 namespace ptshim {
 
-const char* lock_kind_name(LockKind kind) {
+namespace {
+// Each name beside its enumerator; -Wswitch says when one is missing.
+constexpr const char* lock_kind_text(LockKind kind) {
   switch (kind) {
     case LockKind::kMutex:
       return "mutex";
@@ -24,6 +26,20 @@ const char* lock_kind_name(LockKind kind) {
       return "spinlock";
   }
   return "lock";
+}
+
+constexpr LockKindNames make_lock_kind_names() {
+  LockKindNames t{};
+  for (int i = 0; i < kLockKindCount; ++i) t.names[i] = lock_kind_text(static_cast<LockKind>(i));
+  return t;
+}
+}  // namespace
+
+constinit const LockKindNames kLockKindNames = make_lock_kind_names();
+
+const char* lock_kind_name(LockKind kind) {
+  auto i = static_cast<size_t>(kind);
+  return i < kLockKindCount ? kLockKindNames.names[i] : "lock";
 }
 
 bool write_lock_symbol(Writer& w, const void* object) {

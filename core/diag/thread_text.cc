@@ -5,7 +5,9 @@
 
 namespace ptshim {
 
-const char* wait_kind_name(WaitKind k) {
+namespace {
+// Each name beside its enumerator; -Wswitch says when one is missing.
+constexpr const char* wait_kind_text(WaitKind k) {
   switch (k) {
     case WaitKind::kNone:
       return "nothing";
@@ -39,6 +41,20 @@ const char* wait_kind_name(WaitKind k) {
       return "child process";
   }
   return "?";
+}
+
+constexpr WaitKindNames make_wait_kind_names() {
+  WaitKindNames t{};
+  for (int i = 0; i < kWaitKindCount; ++i) t.names[i] = wait_kind_text(static_cast<WaitKind>(i));
+  return t;
+}
+}  // namespace
+
+constinit const WaitKindNames kWaitKindNames = make_wait_kind_names();
+
+const char* wait_kind_name(WaitKind k) {
+  auto i = static_cast<size_t>(k);
+  return i < kWaitKindCount ? kWaitKindNames.names[i] : "?";
 }
 
 void write_thread_name(Writer& w, const Thread* t) {

@@ -29,8 +29,9 @@ DeferredWork g_deferred;
 SchedPoint g_preempted_at = SchedPoint::kCount;
 uint64_t g_blocks;
 
-namespace {
 Thread* g_current;
+
+namespace {
 Thread* g_reap;  // an exited detached thread whose stack is freed once we are off it
 
 void after_switch_in() {

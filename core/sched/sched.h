@@ -515,6 +515,9 @@ bool address_layout_random();                   // ASLR was on (personality), na
 
 // ---- scheduling (sched.cc, wait_queue.cc) ----------------------------------------------------
 Thread* current();
+// What current() returns, named for core/diag's debugger view, which gives
+// its address out; everything else calls current().
+extern Thread* g_current;
 void set_initial_current(Thread* t);  // the first thread is current before anything runs
 void after_first_switch_in();         // a new thread's first step (core/thread)
 // Moves the caller behind the other runnable threads of its priority and

@@ -286,6 +286,12 @@ void shared_wake(uint32_t* word, int count, bool process_shared);
 // objects get neither: their bytes mean the same in every process.
 // Every lock kind reports and checks name (kSpin only for lock-order checking).
 enum class LockKind : uint8_t { kMutex, kRwWrite, kRwRead, kCond, kSemaphore, kSpin };
+inline constexpr int kLockKindCount = static_cast<int>(LockKind::kSpin) + 1;  // kSpin is last
+// The reports' names of the kinds (core/diag/lock_name.cc), indexed by LockKind.
+struct LockKindNames {
+  const char* names[kLockKindCount];
+};
+extern const LockKindNames kLockKindNames;
 inline constexpr int kHeldKindShift = 56;
 inline LockKind held_kind(const HeldLock& h) {
   return static_cast<LockKind>(h.site_and_kind >> kHeldKindShift);

@@ -20,6 +20,7 @@
 namespace ptshim {
 
 uintptr_t g_thread_table_lo, g_thread_table_hi;
+Thread* g_all_threads;
 
 namespace {
 constexpr size_t kSlotSize = (sizeof(Thread) + 63) & ~size_t{63};
@@ -28,7 +29,6 @@ char* g_table;  // g_max_threads slots
 size_t g_max_threads;
 size_t g_slots_used;   // high-water mark
 Thread* g_free_slots;  // linked through Thread::next
-Thread* g_all;         // every thread not yet freed, through all_next/all_prev
 size_t g_live;         // threads not exited
 size_t g_idle_own;     // of those, ptshim's own threads while idle
 uint64_t g_next_number = 1;
@@ -66,9 +66,9 @@ Thread* slot_alloc() {
   }
   memset(static_cast<void*>(t), 0, offsetof(Thread, keys_first));
   t->number = g_next_number++;
-  t->all_next = g_all;
-  if (g_all != nullptr) g_all->all_prev = t;
-  g_all = t;
+  t->all_next = g_all_threads;
+  if (g_all_threads != nullptr) g_all_threads->all_prev = t;
+  g_all_threads = t;
   return t;
 }
 
@@ -76,7 +76,7 @@ void slot_free(Thread* t) {
   if (t->all_prev != nullptr) {
     t->all_prev->all_next = t->all_next;
   } else {
-    g_all = t->all_next;
+    g_all_threads = t->all_next;
   }
   if (t->all_next != nullptr) t->all_next->all_prev = t->all_prev;
   key_release_storage(t);
@@ -167,7 +167,7 @@ Thread* thread_in_slot(size_t slot) {
   return t->state != ThreadState::kFree ? t : nullptr;
 }
 
-Thread* all_threads_head() { return g_all; }
+Thread* all_threads_head() { return g_all_threads; }
 size_t live_thread_count() { return g_live; }
 size_t active_thread_count() { return g_live - g_idle_own; }
 
@@ -350,7 +350,7 @@ void threads_after_fork_in_child() {
   // does not name a new thread; their stacks and key storage are released.
   Thread* self = current();
   tls_after_fork_in_child(self);
-  for (Thread* t = g_all; t != nullptr; t = t->all_next) {
+  for (Thread* t = g_all_threads; t != nullptr; t = t->all_next) {
     if (t == self) continue;
     if (t->queue != nullptr) wait_queue_remove(t->queue, t);
     // Woken by an unlock but gone before it could retry: let the next

@@ -99,6 +99,9 @@ inline constexpr size_t kThreadSlotsMax = size_t{1} << 21;
 size_t thread_slot(const Thread* t);  // t is valid
 Thread* thread_in_slot(size_t slot);  // a live or unjoined thread, or null
 Thread* all_threads_head();
+// Every thread not yet freed, through all_next/all_prev: all_threads_head()'s
+// list, named for core/diag's debugger view, which gives its address out.
+extern Thread* g_all_threads;
 size_t live_thread_count();  // not exited, ptshim's own included: what reports count
 // The threads that may still run: not exited, and not one of ptshim's own
 // while it is idle. The process ends when the last of them exits, and one

@@ -1,0 +1,158 @@
+"""Names and states of user threads, as ptshim's reports write them
+(core/diag/thread_text.cc), with gdb's own symbol lookup in place of the
+library's."""
+
+import re
+import time
+
+import gdb
+
+from . import view as viewmod
+
+_INFO_SYMBOL = re.compile(r"^(.*?)(?: \+ (\d+))? in section (\S+)(?: of (.*))?$")
+
+
+def symbol_at(address):
+    """(name, offset) of the symbol containing address, or None (gdb's `info symbol`)."""
+    if address == 0:
+        return None
+    try:
+        out = gdb.execute("info symbol 0x%x" % address, to_string=True).strip()
+    except gdb.error:
+        return None
+    m = _INFO_SYMBOL.match(out.splitlines()[0] if out else "")
+    if not m:
+        return None
+    return m.group(1), int(m.group(2) or 0)
+
+
+def where(address):
+    """The object and offset of an address: "libfoo.so+0x1234", for a symbol-less one."""
+    name = gdb.solib_name(address)
+    if name is None:
+        progspace = gdb.selected_inferior().progspace
+        name = progspace.filename or "?"
+    return "%s+0x%x" % (name.rsplit("/", 1)[-1], address)
+
+
+def thread_name(t):
+    """What the reports name a thread after: its pthread_setname_np name,
+    "main", or its start routine's symbol."""
+    raw = viewmod.read(t.address + t.view["thread.name"], t.view["thread.name.size"])
+    name = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
+    if name:
+        return name
+    if t.f("is_main"):
+        return "main"
+    for key in ("callable_code", "notify_routine", "c11_start_routine", "start_routine"):
+        start = t.f(key)
+        if start != 0:
+            sym = symbol_at(start)
+            if sym and sym[1] == 0:
+                return sym[0]
+            return where(start)
+    return "?"
+
+
+def lock_name(kind_name, address):
+    sym = symbol_at(address)
+    if sym:
+        text = sym[0] if sym[1] == 0 else "%s+%d" % sym
+        return "%s %s (0x%x)" % (kind_name, text, address)
+    return "%s 0x%x" % (kind_name, address)
+
+
+def now_ns(v, is_core):
+    """CLOCK_MONOTONIC now, or None when there is no now (a core on real time)."""
+    virtual = v.virtual_now_ns()
+    if virtual is not None:
+        return virtual
+    if is_core:
+        return None
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def time_left(v, deadline_ns, is_core):
+    now = now_ns(v, is_core)
+    if now is None:  # a core: no clock to compare with; the deadline itself
+        return "deadline at %.3f s CLOCK_MONOTONIC" % (deadline_ns / 1e9)
+    return "%d ms left" % (max(deadline_ns - now, 0) // 1000000)
+
+
+def state_text(t, by_address, names, is_core):
+    """"running", "waiting on mutex m (0x..) held by thread 2 \"holder\"", ..."""
+    v = t.view
+    s = t.state
+    if s == v["state.exited"]:
+        return "exited, not joined"
+    if s == v["state.running"]:
+        return "running"
+    if s == v["state.runnable"]:
+        return "runnable"
+    if s == v["state.free"]:
+        return "gone"
+    kind = t.f("wait_kind")
+    obj = t.f("wait_object")
+    timed = t.f("heap_slot") != 0
+    deadline = t.f("deadline_ns")
+
+    def holder(address):
+        h = by_address.get(address)
+        if h is None:
+            return "a thread that no longer exists"
+        return 'thread %d "%s"' % (h.number, names.get(h.address) or thread_name(h))
+
+    if kind == v["wait.mutex"]:
+        text = "waiting on " + lock_name("mutex", obj)
+        if v.field(obj, "mutex.kind") & v["mutex.kind_shared"] == 0:
+            owner = v.field(obj, "mutex.owner")
+            if owner == 0:
+                text += " (unlocked)"
+            else:
+                text += " held by " + holder(owner)
+                if owner == t.address:
+                    text += " (itself)"
+    elif kind in (v["wait.rw_read"], v["wait.rw_write"]):
+        read = kind == v["wait.rw_read"]
+        text = "waiting on %s (to %s)" % (lock_name("rwlock", obj), "read" if read else "write")
+        if v.field(obj, "rwlock.shared_flag") != v["rwlock.shared_flag_value"]:
+            writer = v.field(obj, "rwlock.writer")
+            readers = v.field(obj, "rwlock.active_readers")
+            if writer != 0:
+                text += " held by " + holder(writer)
+            elif readers:
+                text += " held by %d reader(s)" % readers
+    elif kind == v["wait.cond"]:
+        text = "waiting on " + lock_name("condvar", obj)
+    elif kind == v["wait.semaphore"]:
+        text = "waiting on " + lock_name("semaphore", obj)
+    elif kind == v["wait.join"]:
+        text = "joining " + holder(obj)
+    elif kind == v["wait.sleep"]:
+        text = "sleeping"
+    elif kind == v["wait.io"]:
+        text = "waiting on file descriptors " + fd_list(t)
+    elif kind == v["wait.timer"]:
+        text = "waiting for timers"
+    else:
+        text = "waiting on %s 0x%x" % (v.wait_kind_name(kind), obj)
+    if timed:
+        text += ", " + time_left(v, deadline, is_core)
+    return text
+
+
+def fd_list(t):
+    v = t.view
+    fds = t.f("io_fds")
+    count = min(t.f("io_count"), 16)
+    parts = []
+    for i in range(count):
+        p = fds + i * v["pollfd.size"]
+        fd = v.field(p, "pollfd.fd")
+        if fd >= 1 << 31:
+            fd -= 1 << 32
+        events = v.field(p, "pollfd.events")
+        how = "/".join(w for w, bit in (("in", 0x1), ("out", 0x4)) if events & bit) or "-"
+        parts.append("%d (%s)" % (fd, how))
+    more = " ..." if t.f("io_count") > count else ""
+    return "fd " + ", ".join(parts) + more if parts else "(none)"
