@@ -26,7 +26,7 @@ NT_PRSTATUS before it. Hence:
   them ("floating-point" registers are optional; only ".reg" is required), so
   their x87/SSE/AVX registers read as <unavailable>, which is the truth, and
   bt, frame, info locals and the general registers work (checked by
-  scripts/check-gdb-core-threads.sh).
+  scripts/gdb/check-core-threads.sh).
 
 Layouts (glibc 2.36 <sys/procfs.h>, <sys/user.h>, checked with a C program
 printing sizeof/offsetof): struct elf_prstatus is 336 bytes; pr_info (3 ints)

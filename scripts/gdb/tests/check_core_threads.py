@@ -1,4 +1,4 @@
-"""Checks of ptshim_gdb/core_threads.py on a real core (run by scripts/check-gdb-core-threads.sh).
+"""Checks of ptshim_gdb/core_threads.py on a real core (run by scripts/gdb/check-core-threads.sh).
 
   python3 check_core_threads.py PROGRAM CORE SCRATCH_DIR
 

@@ -1,4 +1,4 @@
-// An ordinary threaded program for scripts/check-gdb-core-threads.sh: a
+// An ordinary threaded program for scripts/gdb/check-core-threads.sh: a
 // second thread blocks in parked_in_known_place (read of a pipe nobody
 // writes), then the main thread aborts in crash_in_known_place, so its core
 // has two threads stopped in known functions. Knows nothing of ptshim.

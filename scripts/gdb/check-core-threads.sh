@@ -10,10 +10,10 @@
 # handler such as systemd-coredump), and one by gdb's gcore at the signal,
 # which always works and whose notes are laid out differently.
 #
-#   bash scripts/check-gdb-core-threads.sh PROGRAM
+#   bash scripts/gdb/check-core-threads.sh PROGRAM
 set -uo pipefail
-program=$(readlink -f -- "${1:?usage: check-gdb-core-threads.sh PROGRAM}")
-source_dir=$(dirname -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")")
+program=$(readlink -f -- "${1:?usage: check-core-threads.sh PROGRAM}")
+source_dir=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.." && pwd)
 # shellcheck source=scripts/check-lib.sh
 source "$source_dir/scripts/check-lib.sh"
 
