@@ -16,7 +16,9 @@ PTSHIM_STATS), and checks the trace against what the program did and what
     the renamed thread's track is renamed;
   - the program's own check of one kernel thread passed (exit status 0).
 Then a crashing run (a null write in a thread) leaves strict JSON ending in
-the crashed thread's running slice, and a SIGKILLed run leaves an
+the crashed thread's running slice (main's join still under way), a
+deadlocked one (SIGABRT after the report) strict JSON with the mutex wait
+still under way and its holder, and a SIGKILLed run leaves an
 unterminated array that parses as speedscope and Chrome's trace viewer parse
 it (trailing whitespace and comma dropped, ']' appended), and a second
 process given the file while the first writes it writes FILE.<pid> instead.
@@ -177,6 +179,33 @@ def check_crash(lib, program, native, work):
     if last.get("name") != "running" or last.get("args", {}).get("end") != "signal 11" or \
             last.get("tid") != 3:
         fail("crash: the last event is not thread 3's running slice up to signal 11: %s" % last)
+    if not any(e.get("ph") == "X" and e["tid"] == 1 and e["name"] == "join thread 3" and
+               e["args"].get("end") == "signal 11" for e in events):
+        fail("crash: no wait slice of main's join of thread 3, under way at signal 11")
+
+
+def check_deadlock(lib, program, native, work):
+    trace = os.path.join(work, "deadlock.json")
+    r = run({"PTSHIM_TRACE": trace}, [program, "deadlock"], lib, native)
+    if r.returncode != -signal.SIGABRT:
+        fail("deadlock: exit status %d, want death by SIGABRT" % r.returncode)
+    try:
+        events = load_strict(trace)
+    except (OSError, ValueError) as e:
+        fail("deadlock: the trace does not parse: %s" % e)
+        return
+    last = events[-1]
+    if last.get("name") != "running" or last.get("args", {}).get("end") != "signal 6":
+        fail("deadlock: the last event is not a running slice up to signal 6: %s" % last)
+    open_waits = [e for e in slices(events, cat="wait") if e["args"].get("end") == "signal 6"]
+    if not any(re.fullmatch(r"mutex (first|second)", e["name"]) and
+               re.fullmatch(r"thread [23]", e["args"].get("holder", "")) for e in open_waits):
+        fail("deadlock: no mutex wait under way at signal 6, with its holder: %s" % open_waits)
+    running = slices(events, name="running")
+    check_disjoint(running, "deadlock: running slices")
+    for tid in {e["tid"] for e in events}:
+        check_disjoint([e for e in running + slices(events, cat="wait") if e["tid"] == tid],
+                       "deadlock: thread %s's slices" % tid)
 
 
 def check_killed(lib, program, native, work):
@@ -252,6 +281,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         check_timeline(lib, program, native, work)
         check_crash(lib, program, native, work)
+        check_deadlock(lib, program, native, work)
         check_killed(lib, program, native, work)
         check_second_writer(lib, program, native, work)
     sys.exit(1 if failures else 0)

@@ -1,12 +1,13 @@
 /* A program for the schedule's timeline (PTSHIM_TRACE): threads contend on a
  * global mutex, hand a value over through a condvar, sleep, get joined, one
- * renames itself. It prints the addresses of its objects and its threads'
- * start routines, so that compat-tests/trace/check_trace.py can compare them
- * with the trace. It knows nothing of ptshim.
+ * renames itself. It prints the addresses of its objects, so that
+ * compat-tests/trace/check_trace.py can compare them with the trace. It
+ * knows nothing of ptshim.
  *   timeline            the run above
  *   timeline crash      a thread writes through a null pointer
+ *   timeline deadlock   two threads lock two mutexes in opposite order
  *   timeline spin       yields a while, prints "spinning", then both threads
- *                       sleep in a loop (to be killed: mostly while nothing
+ *                       sleep 100 ms at a time (to be killed: while nothing
  *                       is written)
  */
 #include <pthread.h>
@@ -62,12 +63,24 @@ static void* crasher(void* arg) {
   return NULL;
 }
 
+pthread_mutex_t first = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t second = PTHREAD_MUTEX_INITIALIZER;
+
+static void* take_both(void* arg) {
+  pthread_mutex_t* a = arg ? &first : &second;
+  pthread_mutex_t* b = arg ? &second : &first;
+  CHECK_RC(pthread_mutex_lock(a), 0);
+  usleep(2000);
+  CHECK_RC(pthread_mutex_lock(b), 0);
+  return NULL;
+}
+
 static volatile int napping;
 
 static void* spinner(void* arg) {
   (void)arg;
   while (!napping) sched_yield();
-  for (;;) usleep(1000);
+  for (;;) usleep(100 * 1000);
   return NULL;
 }
 
@@ -81,13 +94,19 @@ int main(int argc, char** argv) {
     pthread_join(t[1], NULL);
     return 1;
   }
+  if (strcmp(mode, "deadlock") == 0) {
+    CHECK_RC(pthread_create(&t[0], NULL, take_both, &first), 0);
+    CHECK_RC(pthread_create(&t[1], NULL, take_both, NULL), 0);
+    pthread_join(t[0], NULL);
+    return 1;
+  }
   if (strcmp(mode, "spin") == 0) {
     CHECK_RC(pthread_create(&t[0], NULL, spinner, NULL), 0);
     for (int i = 0; i < 100; ++i) sched_yield();
     napping = 1;
     printf("spinning\n");
     fflush(stdout);
-    for (;;) usleep(1000);
+    for (;;) usleep(100 * 1000);
   }
   printf("object mutex accounts %p\n", (void*)&accounts);
   printf("object mutex handoff_lock %p\n", (void*)&handoff_lock);

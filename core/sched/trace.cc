@@ -478,6 +478,22 @@ const char* point_name(SchedPoint point) {
   return "preempted";
 }
 
+bool in_wait(const Thread* t) {
+  return t->wait_kind != WaitKind::kNone && t->trace_waiting_since != 0;
+}
+
+// `"end":"exit"`, `"end":"signal 11"`.
+char* put_end(char* p, const char* why, int sig) {
+  if (p[-1] != '{') *p++ = ',';
+  p = put(p, "\"end\":\"");
+  p = put(p, why, strlen(why));
+  if (sig != 0) {
+    p = put(p, " ");
+    p = put_dec(p, static_cast<uint64_t>(sig));
+  }
+  return put(p, "\"");
+}
+
 bool g_finished;
 
 void last_words(int sig) { trace_finish("signal", sig); }
@@ -614,6 +630,27 @@ void trace_stop(Thread* self, uint64_t now) {
   commit_event(p);
 }
 
+namespace {
+// t's wait slice up to `end_ns`; `end`, `sig`: it was still under way at the
+// end (args.end says which).
+char* put_wait(char* p, const Thread* t, uint64_t end_ns, const char* end, int sig) {
+  p = put_head(p, 'X', t->number);
+  p = put(p, ",\"ts\":");
+  p = put_stamp(p, t->trace_waiting_since);
+  p = put(p, ",\"dur\":");
+  p = put_us(p, end_ns > t->trace_waiting_since ? end_ns - t->trace_waiting_since : 0);
+  p = put(p, ",\"cat\":\"wait\",");
+  p = put_wait_json(p, t->wait_kind, t->wait_object);
+  if (t->trace_holder != 0) {
+    p = put(p, ",\"holder\":\"thread ");
+    p = put_dec(p, t->trace_holder);
+    p = put(p, "\"");
+  }
+  if (end != nullptr) p = put_end(p, end, sig);
+  return put(p, "}},\n");
+}
+}  // namespace
+
 void trace_wait_end(Thread* t, uint64_t now) {
   uint64_t ns = clock_ns(now);
   char* p = trace_reserve(kEventMax);
@@ -626,20 +663,9 @@ void trace_wait_end(Thread* t, uint64_t now) {
     p = put(p, ",\"args\":{\"end\":\"waited, no other thread ran\"}},\n");
     t->trace_running_since = ns;
   }
-  p = put_head(p, 'X', t->number);
-  p = put(p, ",\"ts\":");
-  p = put_stamp(p, t->trace_waiting_since);
-  p = put(p, ",\"dur\":");
-  p = put_us(p, ns > t->trace_waiting_since ? ns - t->trace_waiting_since : 0);
-  p = put(p, ",\"cat\":\"wait\",");
-  p = put_wait_json(p, t->wait_kind, t->wait_object);
-  if (t->trace_holder != 0) {
-    p = put(p, ",\"holder\":\"thread ");
-    p = put_dec(p, t->trace_holder);
-    p = put(p, "\"");
-  }
-  p = put(p, "}},\n");
+  p = put_wait(p, t, ns, nullptr, 0);
   commit_event(p);
+  t->trace_waiting_since = 0;  // no wait under way (trace_finish)
 }
 
 void trace_thread_created(Thread* t, uint64_t now) {
@@ -687,14 +713,24 @@ void trace_finish(const char* why, int sig) {
   uint64_t ns = clock_ns(arch::cycle_counter());
   char* p = trace_reserve(kEventMax);
   if (p != nullptr) {
-    p = put_running(p, current(), ns);
-    p = put(p, ",\"args\":{\"end\":\"");
-    p = put(p, why, strlen(why));
-    if (sig != 0) {
-      p = put(p, " ");
-      p = put_dec(p, static_cast<uint64_t>(sig));
+    // The waits still under way: a deadlock's (the running thread's too, in
+    // the idle path), a crash's bystanders'.
+    // (A wait kind set without a wait stamp is a report's look before a
+    // block, deadlock_cycle.cc: no wait yet.)
+    for (const Thread* t = all_threads_head(); t != nullptr; t = t->all_next) {
+      if (!in_wait(t)) continue;
+      p = put_wait(p, t, ns, why, sig);
+      commit_event(p);
+      p = trace_reserve(kEventMax);
+      if (p == nullptr) break;
     }
-    p = put(p, "\"}}\n]\n");
+  }
+  if (p != nullptr) {
+    const Thread* self = current();
+    p = put_running(p, self, in_wait(self) ? self->trace_waiting_since : ns);
+    p = put(p, ",\"args\":{");
+    p = put_end(p, why, sig);
+    p = put(p, "}}\n]\n");
     commit_event(p);
   }
   trace_writer_close();
