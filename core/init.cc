@@ -42,6 +42,7 @@ void on_fork_in_child() {
   syscall_trap_after_fork_in_child();
   sync_after_fork_in_child();
   stats_after_fork_in_child();
+  trace_after_fork_in_child();
   step_after_fork_in_child();
   g_in_core = 0;
 }
@@ -65,6 +66,7 @@ void initialize() {
   const SchedPolicy* policy = policy_of(options().sched);
   sched_select_policy(g_recording ? recorded_policy(policy) : policy);
   cputime_start(adopt_main_thread());
+  if (options().trace_fd >= 0) trace_start(current());
   mark_scheduler_thread();
   main_stack_locate();
   crash_handlers_install();
@@ -102,6 +104,7 @@ __attribute__((destructor)) void finish_at_exit() {
   if (!g_initialized) return;
   stats_print_at_exit();
   schedule_print_at_exit();
+  trace_finish("exit", 0);
 }
 }  // namespace
 

@@ -66,6 +66,8 @@ expect sched-options-set-env 0 '^pct:2 17 900 3,17 4 1 1 1$' '' -- \
 expect report-options-set-env 0 '^1 1 abort none$' '' -- \
   "$launcher" --lock-order --stats=1 --misuse abort --symbolizer=none -- sh -c \
   'echo "$PTSHIM_LOCK_ORDER $PTSHIM_STATS $PTSHIM_MISUSE $PTSHIM_SYMBOLIZER"'
+expect trace-option-sets-env 0 '^/tmp/t.json$' '' -- "$launcher" --trace /tmp/t.json printenv PTSHIM_TRACE
+expect bad-trace-empty 2 '' "^ptshim: invalid --trace '': expected a file name " -- "$launcher" --trace= true
 expect symbolizer-path 0 '^/bin/true$' '' -- "$launcher" --symbolizer /bin/true printenv PTSHIM_SYMBOLIZER
 expect bad-misuse 2 '' "^ptshim: invalid --misuse 'loud': expected warn, abort or off \(see ptshim --help\)$" -- \
   "$launcher" --misuse=loud true

@@ -15,6 +15,7 @@ PTSHIM_EXPORT int pthread_setname_np(pthread_t thread, const char* name) {
   size_t len = strlen(name);
   if (len >= sizeof t->name) return ERANGE;
   memcpy(t->name, name, len + 1);
+  if (__builtin_expect(g_observe, 0)) trace_thread_renamed(t);
   return 0;
 }
 

@@ -49,6 +49,10 @@ struct Options {
   MisuseMode misuse;       // PTSHIM_MISUSE: warn (default), abort or off
   bool lock_order;         // PTSHIM_LOCK_ORDER=1: lock-order cycles are reported
   bool stats;              // PTSHIM_STATS=1: the statistics block at exit
+  // PTSHIM_TRACE=FILE: the schedule's timeline (core/sched/trace.cc) is
+  // written to FILE, opened (not truncated yet) here; -1: none.
+  int trace_fd;
+  const char* trace_path;
   // PTSHIM_DEBUG_FILE_DIRECTORY: where separate debug files are looked for,
   // colon-separated (gdb's debug-file-directory); null: /usr/lib/debug.
   const char* debug_file_directory;
@@ -208,6 +212,10 @@ inline Writer& as_report(Writer& w) {
 // the kernel blocks there) death comes when the handler returns, and the
 // caller returns at once; elsewhere before this function returns.
 void raise_with_default_action(int sig);
+// Called first by raise_with_default_action for a signal whose default
+// action ends the process: what must be written before ptshim dies (the
+// trace's end, core/sched); null: nothing.
+extern void (*g_last_words)(int sig);
 // Sends `sig` to this kernel thread (tgkill): its handler, if any, runs
 // before this returns when the signal is unblocked.
 void raise_on_this_thread(int sig);

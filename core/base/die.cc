@@ -10,7 +10,19 @@
 
 namespace ptshim {
 
+void (*g_last_words)(int sig);
+
+namespace {
+// The signals whose default action is to ignore them, or to stop or
+// continue the process.
+bool default_keeps_process(int sig) {
+  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT || sig == SIGSTOP ||
+         sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+}  // namespace
+
 void raise_with_default_action(int sig) {
+  if (g_last_words != nullptr && !default_keeps_process(sig)) g_last_words(sig);
   struct sigaction dfl;
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;

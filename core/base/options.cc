@@ -1,6 +1,7 @@
 // Options from the environment, read once before the program runs. Each
 // PTSHIM_* variable has one parser; a bad value stops the program with one
 // line naming the variable and the value, and exit status 2.
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -145,6 +146,19 @@ const char* parse_report(const char* path, Options* o) {
                               O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return "cannot be opened for appending";
   o->report_fd = static_cast<int>(fd);
+  return nullptr;
+}
+
+// Opened here, so that a bad name is an option error; truncated only once
+// core/sched holds its lock (trace.cc: another live process may write it).
+const char* parse_trace(const char* path, Options* o) {
+  if (path[0] == '\0') return "empty path";
+  long fd =
+      arch::raw_syscall(SYS_open, reinterpret_cast<long>(path), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd == -EISDIR) return "is a directory";
+  if (fd < 0) return "cannot be created";
+  o->trace_fd = static_cast<int>(fd);
+  o->trace_path = path;
   return nullptr;
 }
 
@@ -323,6 +337,7 @@ constexpr Parser kParsers[] = {
     {"PTSHIM_MISUSE", parse_misuse},
     {"PTSHIM_LOCK_ORDER", parse_flag<&Options::lock_order>},
     {"PTSHIM_STATS", parse_flag<&Options::stats>},
+    {"PTSHIM_TRACE", parse_trace},
     {"PTSHIM_DEBUG_FILE_DIRECTORY", parse_debug_file_directory},
     {"PTSHIM_SCHED", parse_sched},
     {"PTSHIM_SEED", parse_seed},
@@ -357,6 +372,7 @@ Options default_options(size_t guarded_stacks) {
   o.switch_kind = arch::SwitchKind::kFast;
   o.backtraces = true;
   o.report_fd = -1;
+  o.trace_fd = -1;
   o.dump_signal = SIGQUIT;
   o.dump_signal_name = "SIGQUIT";
   o.deadlock = DeadlockMode::kAuto;

@@ -46,7 +46,8 @@ bool same(const Options& a, const Options& b) {
          a.schedule_digest == b.schedule_digest && a.pct_steps == b.pct_steps &&
          a.preempt_skip == b.preempt_skip && a.preempt_show == b.preempt_show &&
          a.symbolizer == b.symbolizer && a.symbolizer_off == b.symbolizer_off &&
-         a.misuse == b.misuse && a.lock_order == b.lock_order && a.stats == b.stats;
+         a.misuse == b.misuse && a.lock_order == b.lock_order && a.stats == b.stats &&
+         a.trace_fd == b.trace_fd && a.trace_path == b.trace_path;
 }
 
 // `value` is accepted; returns the options it gave (from the defaults). A
@@ -83,6 +84,7 @@ void test_option_list() {
                                           "PTSHIM_MISUSE",
                                           "PTSHIM_LOCK_ORDER",
                                           "PTSHIM_STATS",
+                                          "PTSHIM_TRACE",
                                           "PTSHIM_DEBUG_FILE_DIRECTORY",
                                           "PTSHIM_SCHED",
                                           "PTSHIM_SEED",
@@ -365,6 +367,35 @@ void test_tls_switch_backtrace() {
   }
 }
 
+// PTSHIM_TRACE: opened for writing, created, not truncated (trace.cc does
+// that once it holds the file's lock).
+void test_trace() {
+  const char* n = "PTSHIM_TRACE";
+  REJECT(n, "", "empty path");
+  REJECT(n, "/nonexistent-ptshim-dir/trace.json", "cannot be created");
+  char dir[] = "/tmp/ptshim-options-test-XXXXXX";
+  if (!CHECK(mkdtemp(dir) != nullptr)) return;
+  REJECT(n, dir, "is a directory");
+  char path[sizeof dir + 16];
+  snprintf(path, sizeof path, "%s/trace.json", dir);
+  int pre = open(path, O_WRONLY | O_CREAT, 0644);
+  CHECK(pre >= 0 && write(pre, "old", 3) == 3);
+  close(pre);
+  Options o = defaults();
+  CHECK_STREQ(parse_option(n, path, &o), nullptr);
+  CHECK(o.trace_fd > 2);
+  CHECK(o.trace_path == path);
+  if (o.trace_fd > 2) {
+    CHECK((fcntl(o.trace_fd, F_GETFL) & O_ACCMODE) == O_RDWR);
+    CHECK((fcntl(o.trace_fd, F_GETFD) & FD_CLOEXEC) != 0);
+    struct stat st;
+    CHECK(fstat(o.trace_fd, &st) == 0 && st.st_size == 3);
+    close(o.trace_fd);
+  }
+  unlink(path);
+  rmdir(dir);
+}
+
 void test_report() {
   const char* n = "PTSHIM_REPORT";
   REJECT(n, "", "empty path");
@@ -627,6 +658,7 @@ int main() {
   test_guarded_stacks();
   test_tls_switch_backtrace();
   test_report();
+  test_trace();
   test_dump_signal();
   test_deadlock();
   test_report_options();

@@ -134,7 +134,7 @@ void write_locks(Writer& w) {
 }  // namespace
 
 void stats_print_at_exit() {
-  if (!g_stats_on) return;
+  if (!stats_on()) return;
   Writer w;
   as_report(w);
   write_header(w);

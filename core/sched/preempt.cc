@@ -309,7 +309,7 @@ void tick_in_core(void* ucontext) {
     // The policy lets the thread run on.
   } else if (current()->file_locks_held == 0 && pc_is_safe(arch::interrupted_pc(ucontext)) &&
              !on_signal_stack()) {
-    if (__builtin_expect(g_stats_on, 0)) stats_note_safe_point();
+    if (__builtin_expect(g_observe, 0)) observe_safe_point();
     g_deferred.switch_wanted = 0;
     note_timer_preemption();
     slice_given_up = false;  // counted
@@ -321,7 +321,7 @@ void tick_in_core(void* ucontext) {
   } else if (!io_park_interrupted_call(ucontext)) {
     if (wanted == 0) {
       g_deferred.switch_wanted = kSwitchTick;
-      if (__builtin_expect(g_stats_on, 0)) stats_note_deferred();
+      if (__builtin_expect(g_observe, 0)) observe_deferred();
     }
   }
   if (slice_given_up) note_timer_preemption();
@@ -341,7 +341,7 @@ void on_timer_signal(int sig, siginfo_t* info, void* ucontext) {
     int saved_errno = errno;
     if (g_deferred.switch_wanted == 0) {
       g_deferred.switch_wanted = kSwitchTick;
-      if (__builtin_expect(g_stats_on, 0)) stats_note_deferred();
+      if (__builtin_expect(g_observe, 0)) observe_deferred();
     }
     if (__builtin_expect(g_interruptible_number != 0, 0)) end_interruptible_syscall(ucontext);
     errno = saved_errno;

@@ -60,7 +60,7 @@ void after_switch_in() {
 // seeded run (step.cc), and a thread that runs on starts the next.
 void switch_to(Thread* next) {
   Thread* self = g_current;
-  if (__builtin_expect(g_stats_on, 0)) stats_note_switch(self, next);
+  if (__builtin_expect(g_observe, 0)) observe_switch(self, next);
   next->state = ThreadState::kRunning;
   step_segment_switch(next);
   if (next == self) return;
@@ -273,7 +273,7 @@ void yield_preempted(SchedPoint point) {
 void yield_to_higher_priority() {
   Thread* self = g_current;
   enqueue_runnable(self, true);
-  if (__builtin_expect(g_stats_on, 0)) stats_note_priority_switch();
+  if (__builtin_expect(g_observe, 0)) observe_priority_switch();
   switch_to(g_policy->take_next());
 }
 
@@ -289,7 +289,7 @@ void take_deferred_work() {
   if (g_deferred.switch_wanted && g_current->file_locks_held == 0) {
     enter_core();
     uint8_t wanted = g_deferred.switch_wanted;
-    if (__builtin_expect(g_stats_on, 0)) stats_note_safe_point();
+    if (__builtin_expect(g_observe, 0)) observe_safe_point();
     g_deferred.switch_wanted = 0;
     if (wanted == kSwitchPriority) {
       yield_to_higher_priority();
@@ -330,7 +330,7 @@ WakeReason block(WaitQueue* queue, WaitKind kind, const void* object, uint64_t d
   if (deadline_ns != 0) deadline_insert(self, deadline_ns);
   cputime_sample(&self->cpu);
   ++g_blocks;
-  if (__builtin_expect(g_stats_on, 0)) stats_note_block(self);
+  if (__builtin_expect(g_observe, 0)) observe_stop(self);
   switch_to(pick_next());
   self->wait_kind = WaitKind::kNone;
   self->wait_object = nullptr;
@@ -420,6 +420,7 @@ void exit_current_and_schedule() {
     self->base_level = self->boost_level = 0;
     priority_set_boost(self, 0);
   }
+  if (__builtin_expect(g_observe, 0)) observe_stop(self);
   switch_to(pick_next());
   __builtin_unreachable();
 }

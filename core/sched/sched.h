@@ -160,8 +160,16 @@ struct Thread {
   uint8_t base_level;
   uint8_t boost_level;
 
-  // Scheduler: the cycle counter when it last blocked, with PTSHIM_STATS (stats.cc).
+  // Scheduler: the observers' (observe.cc). The cycle counter when it last
+  // blocked, with PTSHIM_STATS; with PTSHIM_TRACE, the trace clock when it
+  // last began to run and to wait, the holder of what it waits for (a thread
+  // number; 0: none), and the constant start of its running slices' events.
   uint64_t stats_blocked_at;
+  uint64_t trace_running_since;
+  uint64_t trace_waiting_since;
+  uint64_t trace_holder;
+  uint8_t trace_prefix_len;
+  char trace_prefix[79];
 
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0
@@ -725,12 +733,42 @@ inline int fast_path_done(int result) {
   return result;
 }
 
+// ---- observers of the schedule (observe.cc): PTSHIM_STATS=1, PTSHIM_TRACE=FILE ----------------
+// g_observe holds one bit per observer, set once at start-up (never with
+// both options off): every hook site is one predicted branch on it, on a
+// slow path, never on a fast path, and calls one cold dispatcher, which
+// works out once what the observers share (why a thread left the
+// processor, the fate of a deferred tick) and tells each observer on.
+inline constexpr uint8_t kObserveStats = 1;  // stats.cc, printed at exit (stats_text.cc)
+inline constexpr uint8_t kObserveTrace = 2;  // trace.cc, the timeline file
+extern uint8_t g_observe;
+// The hooks, each called behind `if (__builtin_expect(g_observe, 0))`, in
+// switch_to (before it clears switch_wanted, and before it returns for a
+// thread that runs on), yield_to_higher_priority, the tick's handler, the
+// safe point, block(), thread_create and thread_exit.
+// Cold and never inlined (LTO would): a hot caller then keeps the registers
+// and code it has without them (measured: inlined, block() saved six more
+// registers, 12 instructions per call with the option off).
+[[gnu::cold, gnu::noinline]] void observe_switch(const Thread* from, Thread* to);
+[[gnu::cold, gnu::noinline]] void observe_priority_switch();
+// A tick set kSwitchTick from 0: the tick's handler, possibly inside the
+// core (the one hook that may be): it only stamps the deferral.
+[[gnu::cold, gnu::noinline]] void observe_deferred();
+[[gnu::cold, gnu::noinline]] void observe_safe_point();  // a deferred tick meets the policy
+// The running thread stops running, before the switch that follows (which
+// may come only after the kernel thread slept): in block() (the switch back
+// to the thread ends the wait) and for good in exit_current_and_schedule.
+[[gnu::cold, gnu::noinline]] void observe_stop(Thread* self);
+[[gnu::cold, gnu::noinline]] void observe_thread_created(Thread* t, size_t alive);  // `alive` now
+[[gnu::cold, gnu::noinline]] void observe_thread_exit(Thread* self);
+// What became of a deferred tick at a switch or safe point.
+enum class DeferredFate : uint8_t { kNone, kTaken, kOvertaken };
+
 // ---- statistics (stats.cc): PTSHIM_STATS=1 -------------------------------------------------
-// Counted only while g_stats_on (set once at start-up, never with the option
-// off): each hook is one predicted branch on it, on a slow path, never on a
-// fast path. Printed at exit by core/diag (stats_text.cc). Times are in
-// cycle-counter ticks until stats_ns turns them into nanoseconds.
-extern bool g_stats_on;
+// Counted only while g_observe has kObserveStats. Printed at exit by
+// core/diag (stats_text.cc). Times are in cycle-counter ticks until
+// stats_ns turns them into nanoseconds.
+inline bool stats_on() { return (g_observe & kObserveStats) != 0; }
 inline constexpr int kStatsWaitKinds = static_cast<int>(WaitKind::kChild) + 1;  // kChild is last
 inline constexpr int kStatsSwitchWhys = static_cast<int>(SwitchWhy::kPreempt) + 1;
 struct StatsLock {
@@ -745,12 +783,10 @@ struct Stats {
   uint64_t alive_max;                   // most threads alive at once, the first included
   uint64_t switches[kStatsSwitchWhys];  // by SwitchWhy
   uint64_t preempted_at[static_cast<int>(SchedPoint::kCount)];  // the kPreempt ones, by point
-  bool priority_switch;  // the next switch makes way for a higher priority
   // A tick that found the running thread at an unsafe point deferred its
-  // switch (the cycle counter then; 0: none pending). Taken: a safe point
-  // (or a later tick) put it to the policy with another thread runnable;
-  // overtaken: the thread switched away for another reason first.
-  volatile uint64_t deferred_at;
+  // switch. Taken: a safe point (or a later tick) put it to the policy with
+  // another thread runnable; overtaken: the thread switched away for
+  // another reason first.
   uint64_t deferred_taken;
   uint64_t deferred_overtaken;
   uint64_t deferred_cycles;  // waited, all taken ones
@@ -767,26 +803,59 @@ struct Stats {
 };
 extern Stats g_stats;
 void stats_start();  // at start-up, with options().stats
-// The hooks, each called behind `if (__builtin_expect(g_stats_on, 0))`, in
-// switch_to (before it clears switch_wanted, and before it returns for a
-// thread that runs on), yield_to_higher_priority, the tick's handler, the
-// safe point, block(), thread_create and thread_exit.
-// Cold and never inlined (LTO would): a hot caller then keeps the registers
-// and code it has without them (measured: inlined, block() saved six more
-// registers, 12 instructions per call with the option off).
-[[gnu::cold, gnu::noinline]] void stats_note_switch(const Thread* from, const Thread* to);
-[[gnu::cold, gnu::noinline]] void stats_note_priority_switch();
-[[gnu::cold, gnu::noinline]] void stats_note_deferred();    // a tick set kSwitchTick from 0
-[[gnu::cold, gnu::noinline]] void stats_note_safe_point();  // a deferred tick meets the policy
-// block(), before its switch (the switch back to the thread ends the wait)
-[[gnu::cold, gnu::noinline]] void stats_note_block(Thread* self);
-[[gnu::cold, gnu::noinline]] void stats_note_thread_created(size_t alive);  // `alive` now
-[[gnu::cold, gnu::noinline]] void stats_note_thread_exit();
+// The observer's side of the hooks (observe.cc calls them). `now` is the
+// cycle counter.
+void stats_count_switch(SwitchWhy why, SchedPoint point);  // a switch to another thread
+void stats_count_deferred(DeferredFate fate, uint64_t waited_cycles);
+void stats_count_wait_end(const Thread* t, uint64_t now);  // t's wait (wait_kind) ended
+void stats_count_thread_created(size_t alive);
+void stats_count_thread_exit();
 void stats_after_fork_in_child();  // the child counts from zero
 // The `max` locks with the most time blocked on them, most first; returns how many.
 size_t stats_busiest_locks(StatsLock* out, size_t max);
 uint64_t stats_ns(uint64_t cycles);  // at the rate the counter ran since start-up
 uint64_t stats_elapsed_ns();         // CLOCK_MONOTONIC since start-up (or fork)
 uint64_t stats_cpu_ns();             // the kernel thread's CPU time since then
+
+// ---- the schedule's timeline (trace.cc, trace_writer.cc): PTSHIM_TRACE=FILE -----------------
+// The Trace Event Format (JSON Array Format) that Perfetto and speedscope
+// open: a track per user thread with its running slices and its waits,
+// instants for preemptions, deferred ticks, creations, exits and
+// contention (docs/design.md, "Trace"). Written only while g_observe has
+// kObserveTrace, always inside the core section (or by a dying process).
+inline bool trace_on() { return (g_observe & kObserveTrace) != 0; }
+void trace_start(Thread* first);  // at start-up, with options().trace_fd
+// The observer's side of the hooks (observe.cc); `now` is the cycle counter.
+void trace_switch(Thread* from, Thread* to, SwitchWhy why, SchedPoint point, uint64_t now);
+void trace_deferred(DeferredFate fate, uint64_t deferred_at, uint64_t now);
+void trace_wait_end(Thread* t, uint64_t now);  // t's wait (wait_kind) ended
+void trace_stop(Thread* self, uint64_t now);   // blocks (wait_kind set) or exits
+void trace_thread_created(Thread* t, uint64_t now);
+void trace_thread_exit(Thread* self, uint64_t now);
+void trace_thread_renamed(Thread* t);  // pthread_setname_np: its track's name again
+// The last events and the closing `]`, the file cut to its length: at exit,
+// and before ptshim ends the process by a signal (a crash's report). Once.
+void trace_finish(const char* why, int sig);
+void trace_after_fork_in_child();  // the child writes no trace: the mapping is the parent's
+// The writer: the file through a MAP_SHARED window, moved forward by raw
+// system calls (trace_writer.cc). Room for `size` bytes at the returned
+// pointer, which trace_commit then takes; null when the file cannot grow.
+struct TraceWindow {
+  char* pos;  // the next byte to write
+  char* end;  // the window's end
+};
+extern TraceWindow g_trace_window;
+bool trace_writer_open(int fd);  // the window at the file's start
+char* trace_writer_advance(size_t size);
+inline char* trace_reserve(size_t size) {
+  if (__builtin_expect(static_cast<size_t>(g_trace_window.end - g_trace_window.pos) < size, 0)) {
+    return trace_writer_advance(size);
+  }
+  return g_trace_window.pos;
+}
+inline void trace_commit(char* end) { g_trace_window.pos = end; }
+void trace_writer_close();   // cuts the file at the last byte written; unmaps
+void trace_writer_forget();  // unmaps without writing (a fork child)
+void trace_clock_refine();   // at each window move (trace.cc): the clock's rate, measured again
 
 }  // namespace ptshim

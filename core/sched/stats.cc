@@ -4,17 +4,10 @@
 // at exit.
 //
 // INVARIANTS:
-// - Nothing here runs unless g_stats_on, set once at start-up: every hook is
-//   one predicted branch on it, on a slow path (a switch, a block, a thread
-//   created or exiting, a tick); the lock fast paths have none.
-// - Everything is written inside the core section, except the deferral stamp
-//   (g_stats.deferred_at), which the tick's handler writes when it sets
-//   g_deferred.switch_wanted from 0 to kSwitchTick. The core uses and clears
-//   the stamp only while switch_wanted is kSwitchTick, before it clears that,
-//   so the handler never writes the stamp while the core uses it. A stamp
-//   left behind (switch_wanted cleared by a switch that began before the
-//   tick) is ignored, since switch_wanted is no longer kSwitchTick, and the
-//   next deferral overwrites it.
+// - Nothing here runs unless g_observe has kObserveStats, set once at
+//   start-up: the hooks are observe.cc's (one predicted branch per site, on
+//   slow paths; the lock fast paths have none), which call the counters
+//   here, always inside the core section.
 // - Times are cycle-counter ticks (the clock every hook can afford: no system
 //   call), turned into nanoseconds at exit by the rate measured against
 //   CLOCK_MONOTONIC over the whole run. They are real time even under virtual
@@ -29,7 +22,6 @@
 
 namespace ptshim {
 
-bool g_stats_on;
 Stats g_stats;
 
 namespace {
@@ -86,21 +78,27 @@ void note_lock_wait(WaitKind kind, const void* object, uint64_t cycles) {
   e->cycles += cycles;
 }
 
-void note_deferred_wait(uint64_t now) {
-  uint64_t waited = now - g_stats.deferred_at;
+}  // namespace
+
+void stats_count_deferred(DeferredFate fate, uint64_t waited) {
+  if (fate == DeferredFate::kOvertaken) {
+    ++g_stats.deferred_overtaken;
+    return;
+  }
   ++g_stats.deferred_taken;
   g_stats.deferred_cycles += waited;
   if (waited > g_stats.deferred_max_cycles) g_stats.deferred_max_cycles = waited;
 }
 
-void note_unblock(const Thread* t) {
-  uint64_t waited = arch::cycle_counter() - t->stats_blocked_at;
+void stats_count_wait_end(const Thread* t, uint64_t now) {
+  uint64_t waited = now - t->stats_blocked_at;
   auto kind = static_cast<int>(t->wait_kind);
   ++g_stats.waits[kind];
   g_stats.wait_cycles[kind] += waited;
   if (is_lock(t->wait_kind)) note_lock_wait(t->wait_kind, t->wait_object, waited);
 }
 
+namespace {
 void start_clock() {
   g_stats.start_cycles = arch::cycle_counter();
   g_stats.start_ns = real_monotonic_now_ns();
@@ -109,63 +107,25 @@ void start_clock() {
 }  // namespace
 
 void stats_start() {
-  g_stats_on = true;
+  g_observe |= kObserveStats;
   start_clock();
   g_stats.alive_max = 1;
 }
 
-void stats_note_switch(const Thread* from, const Thread* to) {
-  // Its wait kind is still set: it returns into block(), its wait ended.
-  if (to->wait_kind != WaitKind::kNone) note_unblock(to);
-  bool priority = g_stats.priority_switch;
-  g_stats.priority_switch = false;
-  if (to == from) return;
-  SwitchWhy why = SwitchWhy::kYield;
-  if (from->state == ThreadState::kBlocked) {
-    why = SwitchWhy::kBlock;
-  } else if (from->state == ThreadState::kExited) {
-    why = SwitchWhy::kExit;
-  } else if (priority) {
-    why = SwitchWhy::kPriority;
-  } else if (g_preempted_at != SchedPoint::kCount) {
-    why = SwitchWhy::kPreempt;
-    ++g_stats.preempted_at[static_cast<int>(g_preempted_at)];
-  }
+void stats_count_switch(SwitchWhy why, SchedPoint point) {
   ++g_stats.switches[static_cast<int>(why)];
-  // A deferred tick still pending (no safe point took it): this preemption
-  // at a tick serves it, any other switch ends it first.
-  if (g_stats.deferred_at != 0 && g_deferred.switch_wanted == kSwitchTick) {
-    if (why == SwitchWhy::kPreempt && g_preempted_at == SchedPoint::kTick) {
-      note_deferred_wait(arch::cycle_counter());
-    } else {
-      ++g_stats.deferred_overtaken;
-    }
-    g_stats.deferred_at = 0;
-  }
+  if (why == SwitchWhy::kPreempt) ++g_stats.preempted_at[static_cast<int>(point)];
 }
 
-void stats_note_priority_switch() { g_stats.priority_switch = true; }
-
-void stats_note_deferred() { g_stats.deferred_at = arch::cycle_counter(); }
-
-void stats_note_safe_point() {
-  if (g_stats.deferred_at == 0 || g_deferred.switch_wanted != kSwitchTick) return;
-  // Only one that still wants the processor for another thread counts.
-  if (g_policy->any_runnable()) note_deferred_wait(arch::cycle_counter());
-  g_stats.deferred_at = 0;
-}
-
-void stats_note_block(Thread* self) { self->stats_blocked_at = arch::cycle_counter(); }
-
-void stats_note_thread_created(size_t alive) {
+void stats_count_thread_created(size_t alive) {
   ++g_stats.threads_created;
   if (alive > g_stats.alive_max) g_stats.alive_max = alive;
 }
 
-void stats_note_thread_exit() { ++g_stats.threads_exited; }
+void stats_count_thread_exit() { ++g_stats.threads_exited; }
 
 void stats_after_fork_in_child() {
-  if (!g_stats_on) return;
+  if (!stats_on()) return;
   if (g_locks != nullptr) internal_free(g_locks, g_lock_capacity * sizeof(StatsLock));
   g_locks = nullptr;
   g_lock_capacity = 0;

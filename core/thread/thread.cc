@@ -225,7 +225,7 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
   arch::context_init(&t->context, t->stack_lo, t->stack_size, thread_entry);
   if (g_live == 1) become_multithreaded();
   ++g_live;
-  if (__builtin_expect(g_stats_on, 0)) stats_note_thread_created(g_live);
+  if (__builtin_expect(g_observe, 0)) observe_thread_created(t, g_live);
   // glibc starts a thread with explicit scheduling at its creator's priority
   // and then sets its own, so on Linux one set below its creator's is lowered
   // while runnable, which puts it ahead of its equals (sched(7)).
@@ -237,7 +237,7 @@ int thread_create(const ThreadAttr& attr, void* (*start)(void*), void* arg, uint
 void thread_exit(void* result) {
   enter_core();
   Thread* self = current();
-  if (__builtin_expect(g_stats_on, 0)) stats_note_thread_exit();
+  if (__builtin_expect(g_observe, 0)) observe_thread_exit(self);
   // glibc's order: C++ thread_local destructors, then key destructors.
   leave_core();
   tls_run_destructors();
