@@ -4,7 +4,11 @@
 # server on the loopback address, and Playwright saves a screenshot.
 #
 #   bash scripts/trace-screenshot.sh TRACE.json OUT.png [THREAD]
+#   bash scripts/trace-screenshot.sh --example OUT.png
 #
+# --example: README's picture: scripts/timeline-example/bank.c, built and run
+# under the launcher of the build tree (PTSHIM_BUILD_DIR, default build/) with
+# --timeslice=1ms --trace, then its first teller's track.
 # THREAD: which thread's track to show, counted from 1 in speedscope's order
 # (default 1). The viewer and its driver are installed on first use, Chromium
 # from Debian's packages (as root), speedscope and playwright-core from the npm
@@ -13,10 +17,22 @@
 set -euo pipefail
 
 usage() {
-  echo "usage: $0 TRACE.json OUT.png [THREAD]" >&2
+  echo "usage: $0 TRACE.json OUT.png [THREAD] | --example OUT.png" >&2
   exit 2
 }
 (($# == 2 || $# == 3)) || usage
+if [[ $1 == --example ]]; then
+  (($# == 2)) || usage
+  root=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/.." && pwd)
+  build_dir=${PTSHIM_BUILD_DIR:-$root/build}
+  bash "$root/scripts/setup.sh"
+  example=$(mktemp -d)
+  trap 'rm -rf "$example"' EXIT
+  cc -O1 -g -Wall -Wextra -Werror -pthread "$root/scripts/timeline-example/bank.c" -o "$example/bank"
+  "$build_dir/bin/ptshim" --timeslice=1ms --trace="$example/bank.json" -- "$example/bank" >/dev/null
+  bash "$0" "$example/bank.json" "$2" 3
+  exit
+fi
 trace=$(readlink -f -- "$1")
 out=$(readlink -m -- "$2")
 thread=${3:-1}
@@ -77,7 +93,7 @@ const [url, out, thread] = process.argv.slice(2);
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const page = await browser.newPage({ viewport: { width: 1280, height: 420 } });
+  const page = await browser.newPage({ viewport: { width: 1600, height: 240 } });
   await page.goto(url);
   await page.waitForSelector('canvas', { timeout: 30000 });
   await page.waitForTimeout(1000);

@@ -418,6 +418,17 @@ void make_prefix(Thread* t) {
   t->trace_prefix_len = static_cast<uint8_t>(len);
 }
 
+// A slice's time stamp and duration (`ts` written up to its value). It ends
+// 1 ns before `end`: the next slice of the track starts at `end`, and a
+// viewer that adds ts and dur in floating point (speedscope does) could find
+// the sum past that start by a rounding, take the next slice for a nested
+// one and nest every later slice of the track deeper still.
+char* put_span(char* p, uint64_t since, uint64_t end) {
+  p = put_stamp(p, since);
+  p = put(p, ",\"dur\":");
+  return put_us(p, end > since ? end - since - 1 : 0);
+}
+
 // A running slice of t up to `end_ns`, without its closing `}`.
 char* put_running(char* p, const Thread* t, uint64_t end_ns) {
   if (t->trace_prefix_len != 0) {
@@ -427,10 +438,7 @@ char* put_running(char* p, const Thread* t, uint64_t end_ns) {
     p = put_head(p, 'X', t->number);
     p = put(p, ",\"name\":\"running\",\"ts\":");
   }
-  uint64_t since = t->trace_running_since;
-  p = put_stamp(p, since);
-  p = put(p, ",\"dur\":");
-  return put_us(p, end_ns > since ? end_ns - since : 0);
+  return put_span(p, t->trace_running_since, end_ns);
 }
 
 char* put_instant(char* p, uint64_t tid, uint64_t ns, const char* name) {
@@ -636,9 +644,7 @@ namespace {
 char* put_wait(char* p, const Thread* t, uint64_t end_ns, const char* end, int sig) {
   p = put_head(p, 'X', t->number);
   p = put(p, ",\"ts\":");
-  p = put_stamp(p, t->trace_waiting_since);
-  p = put(p, ",\"dur\":");
-  p = put_us(p, end_ns > t->trace_waiting_since ? end_ns - t->trace_waiting_since : 0);
+  p = put_span(p, t->trace_waiting_since, end_ns);
   p = put(p, ",\"cat\":\"wait\",");
   p = put_wait_json(p, t->wait_kind, t->wait_object);
   if (t->trace_holder != 0) {
