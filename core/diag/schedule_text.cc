@@ -13,26 +13,6 @@ namespace ptshim {
 namespace {
 long g_starting_pid;  // the process whose exit prints the line (not a fork child)
 
-const char* point_name(SchedPoint p) {
-  switch (p) {
-    case SchedPoint::kTick:
-      return "the timer";
-    case SchedPoint::kInstruction:
-      return "a seeded instruction slice";
-    case SchedPoint::kUncontendedLock:
-      return "a lock, join or once that did not wait";
-    case SchedPoint::kUncontendedUnlock:
-      return "an unlock";
-    case SchedPoint::kWake:
-      return "a wake-up";
-    case SchedPoint::kCreate:
-      return "a thread creation";
-    case SchedPoint::kCount:
-      break;
-  }
-  return "a scheduling point";
-}
-
 // A thread that has not run yet: only ptshim's entry is on its stack.
 bool only_ptshim(const Backtrace& b) {
   for (size_t i = 0; i < b.n; ++i) {
@@ -57,7 +37,7 @@ void write_switch(Writer& w, const SwitchRecord& r) {
       w.str(" made way for a higher priority");
       break;
     case SwitchWhy::kPreempt:
-      w.str(" preempted at ").str(point_name(r.point));
+      w.str(" preempted at ").str(sched_point_name(r.point));
       break;
   }
   w.str(", thread ").dec(r.to).str(" runs");

@@ -357,6 +357,26 @@ enum class SchedPoint : uint8_t {
   kCreate,             // a thread was created, and may run before its creator goes on
   kCount,
 };
+// What reports and the trace call each point: "preempted at <this>".
+inline const char* sched_point_name(SchedPoint p) {
+  switch (p) {
+    case SchedPoint::kTick:
+      return "the timer";
+    case SchedPoint::kInstruction:
+      return "a seeded instruction slice";
+    case SchedPoint::kUncontendedLock:
+      return "a lock, join or once that did not wait";
+    case SchedPoint::kUncontendedUnlock:
+      return "an unlock";
+    case SchedPoint::kWake:
+      return "a wake-up";
+    case SchedPoint::kCreate:
+      return "a thread creation";
+    case SchedPoint::kCount:
+      break;
+  }
+  return "a scheduling point";
+}
 // Every decision of which thread runs; the mechanism (switching, queues,
 // deadlines, timers) is the scheduler's. The run queue is the policy's own:
 // it links runnable threads through Thread::next/prev.

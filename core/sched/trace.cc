@@ -441,11 +441,12 @@ char* put_running(char* p, const Thread* t, uint64_t end_ns) {
   return put_span(p, t->trace_running_since, end_ns);
 }
 
-char* put_instant(char* p, uint64_t tid, uint64_t ns, const char* name) {
+char* put_instant(char* p, uint64_t tid, uint64_t ns, const char* name, const char* prefix = "") {
   p = put_head(p, 'i', tid);
   p = put(p, ",\"s\":\"t\",\"ts\":");
   p = put_stamp(p, ns);
   p = put(p, ",\"name\":\"");
+  p = put_escaped(p, prefix);
   p = put_escaped(p, name);
   return put(p, "\"");
 }
@@ -464,26 +465,6 @@ void write_thread_metadata(Thread* t) {
   p = put_dec(p, t->number);
   p = put(p, "}},\n");
   commit_event(p);
-}
-
-const char* point_name(SchedPoint point) {
-  switch (point) {
-    case SchedPoint::kTick:
-      return "preempted at a tick";
-    case SchedPoint::kInstruction:
-      return "preempted at a seeded instruction slice";
-    case SchedPoint::kUncontendedLock:
-      return "preempted at an uncontended lock";
-    case SchedPoint::kUncontendedUnlock:
-      return "preempted at an uncontended unlock";
-    case SchedPoint::kWake:
-      return "preempted at a wake";
-    case SchedPoint::kCreate:
-      return "preempted at a thread's creation";
-    case SchedPoint::kCount:
-      break;
-  }
-  return "preempted";
 }
 
 bool in_wait(const Thread* t) {
@@ -585,7 +566,7 @@ void trace_switch(Thread* from, Thread* to, SwitchWhy why, SchedPoint point, uin
   p = put_running(p, from, stopped ? from->trace_waiting_since : ns);
   p = put(p, "},\n");
   if (why == SwitchWhy::kPreempt) {
-    p = put_instant(p, from->number, ns, point_name(point));
+    p = put_instant(p, from->number, ns, sched_point_name(point), "preempted at ");
     p = put(p, "},\n");
   } else if (why == SwitchWhy::kPriority) {
     p = put_instant(p, from->number, ns, "made way for a higher priority");
