@@ -41,7 +41,8 @@ PTSHIM_EXPORT int thrd_join(thrd_t thread, int* result) {
 
 PTSHIM_EXPORT __attribute__((noreturn)) void thrd_exit(int result) {
   { ShimEntry entry(__func__); }  // the unwind runs program code: outside the core
-  unwind_and_exit(reinterpret_cast<void*>(static_cast<intptr_t>(result)));
+  unwind_and_exit(reinterpret_cast<void*>(static_cast<intptr_t>(result)),
+                  reinterpret_cast<uintptr_t>(__builtin_return_address(0)));
 }
 
 PTSHIM_EXPORT void thrd_yield() {

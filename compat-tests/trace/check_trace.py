@@ -161,8 +161,15 @@ def check_timeline(lib, program, native, work):
     names = [e["args"]["name"] for e in events if e.get("ph") == "M" and e["name"] == "thread_name"]
     if 'thread 3 "renamed"' not in names or 'thread 3 "contender"' not in names:
         fail("timeline: thread 3's names: %s" % names)
-    if not any(e.get("ph") == "i" and e["name"] == "exit" for e in events):
-        fail("timeline: no exit instant")
+    exits = [e for e in events if e.get("ph") == "i" and e["name"] == "exit"]
+    if len(exits) != 3:
+        fail("timeline: %d exit instants, want 3 (holder, contender, giver)" % len(exits))
+    hows = sorted(e.get("args", {}).get("how", "") for e in exits)
+    if hows != ["exited", "returned", "returned"]:
+        fail("timeline: exits %s, want the giver's pthread_exit and two returns" % hows)
+    sites = [e["args"].get("site", "") for e in exits if e.get("args", {}).get("how") == "exited"]
+    if not sites or not re.search(r" giver\+0x[0-9a-f]+ ", sites[0]):
+        fail("timeline: the pthread_exit's site does not name giver: %s" % sites)
 
 
 def check_crash(lib, program, native, work):

@@ -54,7 +54,7 @@ static void* giver(void* arg) {
   CHECK_RC(pthread_cond_signal(&handoff), 0);
   CHECK_RC(pthread_mutex_unlock(&handoff_lock), 0);
   for (int i = 0; i < 20; ++i) sched_yield();
-  return NULL;
+  pthread_exit(NULL); /* the others return */
 }
 
 static void* crasher(void* arg) {

@@ -230,6 +230,7 @@ struct Thread {
   void* cleanup_jmp_bufs;  // innermost pthread_cleanup_push buffer (C)
   void* cleanup_old;       // innermost _pthread_cleanup_push buffer (old ABI)
   void* exit_value;
+  uintptr_t exit_called_at;  // the program's call of pthread_exit/thrd_exit; 0: cancelled
   alignas(16) unsigned char unwind_exception[32];  // a struct _Unwind_Exception
 
   // core/signal: bit sig - 1.

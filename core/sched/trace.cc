@@ -693,11 +693,25 @@ void trace_thread_created(Thread* t, uint64_t now) {
   commit_event(p);
 }
 
+// args.how: "returned" (from its start routine), "cancelled", or "exited"
+// with args.site, the program's call of pthread_exit or thrd_exit.
 void trace_thread_exit(Thread* self, uint64_t now) {
+  uint64_t ns = clock_ns(now);
+  bool called = self->unwinding && self->exit_called_at != 0;
+  Text& site = g_symbol;
+  if (called) render_named(site, [&](Writer& w) { write_site(w, self->exit_called_at); });
   char* p = trace_reserve(kEventMax);
   if (p == nullptr) return;
-  p = put_instant(p, self->number, clock_ns(now), "exit");
-  p = put(p, "},\n");
+  p = put_instant(p, self->number, ns, "exit");
+  if (called) {
+    p = put(p, ",\"args\":{\"how\":\"exited\",\"site\":\"");
+    p = put_escaped(p, site.text, site.len);
+    p = put(p, "\"}},\n");
+  } else if (self->unwinding) {
+    p = put(p, ",\"args\":{\"how\":\"cancelled\"}},\n");
+  } else {
+    p = put(p, ",\"args\":{\"how\":\"returned\"}},\n");
+  }
   commit_event(p);
 }
 

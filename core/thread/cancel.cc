@@ -127,18 +127,19 @@ void unwind_not_rethrown(_Unwind_Reason_Code, _Unwind_Exception*) {
 }
 }  // namespace
 
-void unwind_and_exit(void* result) {
+void unwind_and_exit(void* result, uintptr_t called_at) {
   Thread* self = current();
   if (self->unwinding) finish();  // pthread_exit from a destructor or cleanup handler
   self->unwinding = true;
   self->exit_value = result;
+  self->exit_called_at = called_at;
   unwind_from_here(self->cleanup_jmp_bufs);
 }
 
 void act_on_cancellation() {
   Thread* self = current();
   if (self->cancel_pending && !self->cancel_disabled && !self->unwinding) {
-    unwind_and_exit(PTHREAD_CANCELED);
+    unwind_and_exit(PTHREAD_CANCELED, 0);
   }
 }
 

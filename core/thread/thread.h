@@ -224,8 +224,9 @@ void key_release_storage(Thread* t);
 // ---- pthread_exit and cancellation (cancel.cc) ---------------------------------------------
 // Ends the current thread as glibc does: a forced unwind runs the C++
 // destructors of its frames and its cleanup handlers, then thread_exit().
-// Called outside the core.
-[[noreturn]] void unwind_and_exit(void* result);
+// Called outside the core; `called_at`: the return address of the
+// program's pthread_exit or thrd_exit (0 for a cancellation), for the trace.
+[[noreturn]] void unwind_and_exit(void* result, uintptr_t called_at);
 // At a cancellation point (outside the core): acts on a pending request.
 void act_on_cancellation();
 // Asynchronous cancellation is due: the tick (core/sched) then acts on it
