@@ -82,6 +82,7 @@ constexpr DebuggerViewEntry kEntries[] = {
     PTSHIM_VIEW_THREAD(c11_start_routine),
     PTSHIM_VIEW_THREAD(notify_routine),
     PTSHIM_VIEW_THREAD(callable_code),
+    PTSHIM_VIEW_THREAD(state_vtable),
     PTSHIM_VIEW_THREAD(creator_number),
     PTSHIM_VIEW_THREAD(created_at),
     PTSHIM_VIEW_THREAD(in_tick_handler),

@@ -10,6 +10,11 @@
 #          and the extension auto-loaded from the library: info uthreads,
 #          uthread N + bt, uthread apply all, uthread, and the program still
 #          ends right when continued with a user thread's registers installed
+#        check-gdb.sh live-cxx BUILD_DIR PROGRAM
+#          PROGRAM (scripts/gdb/tests/blocked_cxx.cc) the same way: std::thread,
+#          std::async threads named after their callables as reports name
+#          them, top frames the program's own (not the standard library's
+#          inlined templates)
 #        check-gdb.sh core BUILD_DIR PROGRAM
 #          a core of PROGRAM stopped in all_blocked (gcore): info uthreads,
 #          uthread 3 + bt, uthread back (needs ptshim_gdb/core_threads.py)
@@ -21,7 +26,7 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../check-lib.sh
 . "$here/../check-lib.sh"
 
-mode=${1:?usage: check-gdb.sh view|live|native|core BUILD_DIR [PROGRAM [VAR=VALUE...]]}
+mode=${1:?usage: check-gdb.sh view|live|live-cxx|native|core BUILD_DIR [PROGRAM [VAR=VALUE...]]}
 build=${2:?build directory}
 lib=$build/lib/libptshim.so
 command -v gdb >/dev/null || { echo "FAIL gdb is not installed (scripts/setup.sh installs it)"; exit 1; }
@@ -141,6 +146,31 @@ live | native)
     '^\[Back to the running user thread 1 "main"\]$' '^#0 +all_blocked \(\) at '
   expect "continued with thread 6's registers installed, the program ends right" \
     "$(section continue "$log")" '^done$' 'exited normally'
+  ;;
+live-cxx)
+  program=${3:?program}
+  log=$tmp/gdb-cxx.out
+  timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $build/lib" \
+    -ex "set startup-with-shell off" -ex "set pagination off" -ex "set width 0" \
+    -ex "set environment LD_PRELOAD $lib" -ex "break all_blocked" -ex "run" \
+    -ex "echo @@ info uthreads\n" -ex "info uthreads" \
+    -ex "echo @@ info threads\n" -ex "info threads" \
+    -ex "echo @@ uthread 4\n" -ex "uthread 4" \
+    -ex "echo @@ continue\n" -ex "continue" \
+    "$program" >"$log" 2>&1 </dev/null
+  expect "C++: threads named after their callables, top frames the program's" \
+    "$(section "info uthreads" "$log")" \
+    '^  2 +"main::\{lambda\(\)#1\}" +waiting on condvar cv \(0x[0-9a-f]+\)  in wait_for_go \(blocked_cxx.cc:17\)' \
+    '^  3 +"t1\(\)" +waiting on condvar cv .* in wait_for_go ' \
+    '^  4 +"app::Worker::run\(\)" +waiting on condvar cv .* in wait_for_go ' \
+    '^  5 +"answer\(\)" +waiting on condvar cv .* in wait_for_go '
+  expect "C++: gdb sees one thread" "$(section "info threads" "$log")" '^\* 1 +Thread '
+  if [ "$(section "info threads" "$log" | grep -Ec '^[* ] +[0-9]+ +Thread ')" != 1 ]; then
+    bad "C++: more than one kernel thread" "$(section "info threads" "$log")"
+  fi
+  expect "C++: uthread 4 selects the program's frame" "$(section "uthread 4" "$log")" \
+    '^\[Switching to user thread 4 "app::Worker::run\(\)"\]$' 'wait_for_go \(\) at '
+  expect "C++: the program ends right" "$(section continue "$log")" '^done$' 'exited normally'
   ;;
 core)
   program=${3:?program}

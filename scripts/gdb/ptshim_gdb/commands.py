@@ -93,6 +93,23 @@ def _in_runtime(pc):
     return name is not None and os.path.basename(name).startswith(RUNTIME_OBJECTS)
 
 
+# Source trees that are not the program's own: one-line sites in reports skip
+# their inlined frames too (core/diag/symbolizer.cc).
+SYSTEM_SOURCES = ("/usr/include/", "/rustc/")
+
+
+def _in_program(f):
+    """A frame of the program's own code: not in ptshim, libc or another runtime
+    object, nor a system header's template inlined into the program."""
+    if _in_runtime(f.pc()):
+        return False
+    try:
+        sal = f.find_sal()
+    except gdb.error:
+        return True
+    return sal.symtab is None or not sal.symtab.filename.startswith(SYSTEM_SOURCES)
+
+
 def _frame_text(f):
     name = f.name()
     if name is None:
@@ -108,9 +125,9 @@ def _frame_text(f):
 
 
 def _top_frame(frames):
-    """The first frame outside ptshim and libc (the reports' rule), else the first."""
+    """The first frame of the program's own code (the reports' rule), else the first."""
     for f in frames:
-        if not _in_runtime(f.pc()):
+        if _in_program(f):
             return _frame_text(f)
     return _frame_text(frames[0]) if frames else "?"
 
@@ -251,10 +268,10 @@ Usage: uthread N      thread N's context
 
 
 def _select_program_frame():
-    """Selects the first frame outside ptshim and libc, as reports start there;
+    """Selects the first frame of the program's own code, as reports start there;
     `bt` still shows every frame from #0."""
     for f in _frames(64):
-        if not _in_runtime(f.pc()):
+        if _in_program(f):
             f.select()
             return
 

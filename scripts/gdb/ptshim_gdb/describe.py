@@ -35,15 +35,51 @@ def where(address):
     return "%s+0x%x" % (name.rsplit("/", 1)[-1], address)
 
 
+_INVOKER_TUPLE = "std::thread::_Invoker<std::tuple<"
+
+
+def callable_of(state_vtable):
+    """A std::thread / std::jthread / std::async thread's callable, as the
+    reports name it (core/diag/callable_name.cc): the first template argument
+    of the innermost _Invoker<std::tuple<...> > in the class of libstdc++'s
+    state object, whose vtable the library recorded at creation; None if the
+    vtable has no symbol or another shape."""
+    sym = symbol_at(state_vtable)
+    if not sym or not sym[0].startswith("vtable for "):
+        return None
+    text = sym[0]
+    at = text.rfind(_INVOKER_TUPLE)
+    if at < 0:
+        return None
+    inner = text[at + len(_INVOKER_TUPLE):]
+    depth = 0
+    for i, ch in enumerate(inner):
+        if ch in "<([{":
+            depth += 1
+        elif ch in ">)]}":
+            if depth == 0:
+                return inner[:i].rstrip() or None
+            depth -= 1
+        elif ch == "," and depth == 0:
+            return inner[:i].rstrip() or None
+    return None
+
+
 def thread_name(t):
     """What the reports name a thread after: its pthread_setname_np name,
-    "main", or its start routine's symbol."""
+    "main", its std::thread's callable, or its start routine's symbol."""
     raw = viewmod.read(t.address + t.view["thread.name"], t.view["thread.name.size"])
     name = raw.split(b"\0", 1)[0].decode("utf-8", "replace")
     if name:
         return name
     if t.f("is_main"):
         return "main"
+    vtable = t.f("state_vtable")
+    callable_name = callable_of(vtable) if vtable != 0 else None
+    if callable_name is not None:
+        is_pointer = "(*)" in callable_name or "::*)" in callable_name
+        if not is_pointer or t.f("callable_code") == 0:
+            return callable_name  # a pointer's function, when known, is named below
     for key in ("callable_code", "notify_routine", "c11_start_routine", "start_routine"):
         start = t.f(key)
         if start != 0:

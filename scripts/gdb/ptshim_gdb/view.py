@@ -28,6 +28,7 @@ saved_register.is_address saved_register.is_address.size thread_pointer_register
 thread.size thread.number thread.state thread.wait_kind thread.wait_object
 thread.deadline_ns thread.heap_slot thread.all_next thread.is_main thread.name
 thread.start_routine thread.c11_start_routine thread.notify_routine thread.callable_code
+thread.state_vtable
 thread.creator_number thread.context.stack_pointer thread.context.uc
 thread.context.thread_pointer thread.held_slots thread.held_bytes thread.io_fds
 thread.io_count
