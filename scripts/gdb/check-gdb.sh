@@ -6,7 +6,7 @@
 #          the library file, before any process runs) is the version the
 #          extension reads and has every key it reads
 #        check-gdb.sh live BUILD_DIR PROGRAM [VAR=VALUE...]
-#          PROGRAM (scripts/gdb/test/blocked.c) run under gdb with the preload
+#          PROGRAM (scripts/gdb/tests/blocked.c) run under gdb with the preload
 #          and the extension auto-loaded from the library: info uthreads,
 #          uthread N + bt, uthread apply all, uthread, and the program still
 #          ends right when continued with a user thread's registers installed
