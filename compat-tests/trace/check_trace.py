@@ -172,15 +172,28 @@ def check_timeline(lib, program, native, work):
         fail("timeline: the pthread_exit's site does not name giver: %s" % sites)
 
 
-def check_crash(lib, program, native, work):
-    trace = os.path.join(work, "crash.json")
-    r = run({"PTSHIM_TRACE": trace}, [program, "crash"], lib, native)
-    if r.returncode != -signal.SIGSEGV:
-        fail("crash: exit status %d, want death by SIGSEGV" % r.returncode)
+def trace_of_death(lib, program, native, work, mode, sig):
+    """Runs `program mode`, which ptshim ends by `sig` (a report's), and
+    returns its trace's events, strict JSON; None when there is none."""
+    trace = os.path.join(work, mode + ".json")
     try:
-        events = load_strict(trace)
+        # Natively a deadlock is a hang: a few seconds tell it.
+        r = run({"PTSHIM_TRACE": trace}, [program, mode], lib, native, timeout=3 if native else 30)
+    except subprocess.TimeoutExpired:
+        fail("%s: the program hung (no report, no trace)" % mode)
+        return None
+    if r.returncode != -sig:
+        fail("%s: exit status %d, want death by %s" % (mode, r.returncode, signal.Signals(sig).name))
+    try:
+        return load_strict(trace)
     except (OSError, ValueError) as e:
-        fail("crash: the trace does not parse: %s" % e)
+        fail("%s: the trace does not parse: %s" % (mode, e))
+        return None
+
+
+def check_crash(lib, program, native, work):
+    events = trace_of_death(lib, program, native, work, "crash", signal.SIGSEGV)
+    if events is None:
         return
     last = events[-1]
     if last.get("name") != "running" or last.get("args", {}).get("end") != "signal 11" or \
@@ -192,19 +205,8 @@ def check_crash(lib, program, native, work):
 
 
 def check_deadlock(lib, program, native, work):
-    trace = os.path.join(work, "deadlock.json")
-    try:
-        # Natively the deadlock is a hang: a few seconds tell it.
-        r = run({"PTSHIM_TRACE": trace}, [program, "deadlock"], lib, native, timeout=3 if native else 30)
-    except subprocess.TimeoutExpired:
-        fail("deadlock: the program hung (no report, no trace)")
-        return
-    if r.returncode != -signal.SIGABRT:
-        fail("deadlock: exit status %d, want death by SIGABRT" % r.returncode)
-    try:
-        events = load_strict(trace)
-    except (OSError, ValueError) as e:
-        fail("deadlock: the trace does not parse: %s" % e)
+    events = trace_of_death(lib, program, native, work, "deadlock", signal.SIGABRT)
+    if events is None:
         return
     last = events[-1]
     if last.get("name") != "running" or last.get("args", {}).get("end") != "signal 6":
