@@ -174,7 +174,10 @@ void crash_signal(int sig, siginfo_t* info, void* ucontext) {
   raise_with_default_action(sig);
 }
 
+uint64_t g_fatal_report_ns;
+
 void fatal_report_begin() {
+  g_fatal_report_ns = monotonic_now_ns();
   g_dying = 1;
   g_in_core = 1;  // never switch threads from here on
   g_reporting = 1;

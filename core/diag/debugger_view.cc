@@ -57,6 +57,7 @@ constexpr DebuggerViewEntry kEntries[] = {
     PTSHIM_VIEW_ENUM("switch_kind.ucontext", arch::SwitchKind::kUcontext),
     address("virtual_clock.on", &g_virtual_clock.on),
     address("virtual_clock.now_ns", &g_virtual_clock.now_ns),
+    address("fatal_report.now_ns", &g_fatal_report_ns),  // uint64_t: a core's now, or 0
 
     // Saved registers: arch/'s tables (arch/context.h, SavedRegister).
     address("fast_registers", arch::kFastSavedRegisters),

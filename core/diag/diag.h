@@ -30,6 +30,9 @@ void backtrace_reserve();  // the running thread's PC buffer (backtrace.cc)
 // A report the process will not survive begins: nothing switches threads
 // from here on, and a fault while it is written dies at once.
 void fatal_report_begin();
+// When the fatal report began (monotonic_now_ns: the clock deadlines follow);
+// 0 before. A core's "now", for a debugger (debugger_view.cc).
+extern uint64_t g_fatal_report_ns;
 void* report_stack_top();  // the signal stack's top: reports of overflowed stacks run there
 
 // ---- threads in reports (thread_text.cc) ---------------------------------------------------

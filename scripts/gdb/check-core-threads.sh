@@ -17,34 +17,8 @@ source_dir=$(cd -- "$(dirname -- "$(readlink -f -- "${BASH_SOURCE[0]}")")/../.."
 # shellcheck source=scripts/check-lib.sh
 source "$source_dir/scripts/check-lib.sh"
 
-# The kernel's core of PROGRAM run in DIR, or nothing (with the reason on stderr).
-kernel_core() { # dir
-  local dir=$1 pattern glob files=() f
-  pattern=$(cat /proc/sys/kernel/core_pattern 2>/dev/null) || return 1
-  if [[ -z $pattern || $pattern == '|'* ]]; then
-    echo "core_pattern is a pipe ($pattern)" >&2
-    return 1
-  fi
-  touch "$dir/.stamp"
-  (cd "$dir" && ulimit -c unlimited 2>/dev/null && exec "$program") >/dev/null 2>&1
-  # The pattern's %-specifiers (pid, name, time...) match anything; a relative
-  # pattern is relative to the crashed process's directory; core_uses_pid
-  # adds .PID.
-  glob=$(sed 's/%%/\x01/g; s/%./*/g; s/\x01/%/g' <<<"$pattern")
-  [[ $glob == /* ]] || glob=$dir/$glob
-  shopt -s nullglob
-  # shellcheck disable=SC2206 # the glob is meant to expand
-  files=($glob $glob.*)
-  shopt -u nullglob
-  for f in "${files[@]}"; do
-    if [[ -f $f && -O $f && $f -nt $dir/.stamp ]]; then
-      echo "$f"
-      return 0
-    fi
-  done
-  echo "no core found for pattern $pattern" >&2
-  return 1
-}
+# shellcheck source=scripts/gdb/kernel-core.sh
+source "$source_dir/scripts/gdb/kernel-core.sh"
 
 # A core written by gdb itself when PROGRAM stops at its SIGABRT.
 gdb_core() { # dir
@@ -56,7 +30,7 @@ gdb_core() { # dir
 cores=0
 for how in kernel gdb; do
   mkdir -p "$tmp/$how"
-  if core=$("${how}_core" "$tmp/$how" 2>"$tmp/$how/why"); then
+  if core=$("${how}_core" "$tmp/$how" "$program" 2>"$tmp/$how/why"); then
     cores=$((cores + 1))
     echo "--- core written by $how"
     python3 "$source_dir/scripts/gdb/tests/check_core_threads.py" "$program" "$core" "$tmp/$how" >"$tmp/$how/out"

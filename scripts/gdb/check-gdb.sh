@@ -18,6 +18,11 @@
 #        check-gdb.sh core BUILD_DIR PROGRAM
 #          a core of PROGRAM stopped in all_blocked (gcore): info uthreads,
 #          uthread 3 + bt, uthread back (needs ptshim_gdb/core_threads.py)
+#        check-gdb.sh crash-core BUILD_DIR PROGRAM
+#          the kernel's core of `PROGRAM crash` run with the preload (a null
+#          write after all_blocked, ptshim's report, death by SIGSEGV): sleeps
+#          show their time left at the crash; not checked where core_pattern
+#          is a pipe (said so)
 #        check-gdb.sh native BUILD_DIR PROGRAM
 #          the twin: the same program and commands without the preload must not
 #          give what `live` checks (no user threads; gdb sees seven threads)
@@ -26,7 +31,7 @@ here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../check-lib.sh
 . "$here/../check-lib.sh"
 
-mode=${1:?usage: check-gdb.sh view|live|live-cxx|native|core BUILD_DIR [PROGRAM [VAR=VALUE...]]}
+mode=${1:?usage: check-gdb.sh view|live|live-cxx|native|core|crash-core BUILD_DIR [PROGRAM [VAR=VALUE...]]}
 build=${2:?build directory}
 lib=$build/lib/libptshim.so
 command -v gdb >/dev/null || { echo "FAIL gdb is not installed (scripts/setup.sh installs it)"; exit 1; }
@@ -146,6 +151,29 @@ live | native)
     '^\[Back to the running user thread 1 "main"\]$' '^#0 +all_blocked \(\) at '
   expect "continued with thread 6's registers installed, the program ends right" \
     "$(section continue "$log")" '^done$' 'exited normally'
+  ;;
+crash-core)
+  program=${3:?program}
+  # shellcheck source=kernel-core.sh
+  . "$here/kernel-core.sh"
+  mkdir -p "$tmp/crash"
+  if ! core_file=$(kernel_core "$tmp/crash" env LD_PRELOAD="$lib" "$program" crash 2>"$tmp/why"); then
+    echo "crash-core: not checked: $(cat "$tmp/why")"
+    ok "crash core (not checked here)"
+  else
+    log=$tmp/crash-core.out
+    timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $build/lib" \
+      -ex "set pagination off" -ex "set width 0" \
+      -ex "echo @@ info uthreads\n" -ex "info uthreads" \
+      -ex "echo @@ uthread 3\n" -ex "uthread 3" \
+      "$program" "$core_file" >"$log" 2>&1 </dev/null
+    expect "crash core: info uthreads, sleeps' time left at the crash" "$(section "info uthreads" "$log")" \
+      '^\* 1 +"main" +running  in main ' \
+      '^  3 +"locker" +waiting on mutex m \(0x[0-9a-f]+\) held by thread 2 "holder"  in waits_on_mutex ' \
+      '^  6 +"sleeper" +sleeping, 9[0-9]{4} ms left at the crash  in sleeps_long '
+    expect "crash core: uthread 3" "$(section "uthread 3" "$log")" \
+      '^\[Switching to user thread 3 "locker"\]$' 'waits_on_mutex \(\) at '
+  fi
   ;;
 live-cxx)
   program=${3:?program}

@@ -99,20 +99,22 @@ def lock_name(kind_name, address):
 
 
 def now_ns(v, is_core):
-    """CLOCK_MONOTONIC now, or None when there is no now (a core on real time)."""
+    """CLOCK_MONOTONIC now, or None when there is no now: a core on real time
+    that no fatal report wrote (a gcore's), whose time is the crash's."""
     virtual = v.virtual_now_ns()
     if virtual is not None:
         return virtual
     if is_core:
-        return None
+        return v.fatal_report_ns()
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
 
 
 def time_left(v, deadline_ns, is_core):
     now = now_ns(v, is_core)
-    if now is None:  # a core: no clock to compare with; the deadline itself
+    if now is None:  # a gcore: no clock to compare with; the deadline itself
         return "deadline at %.3f s CLOCK_MONOTONIC" % (deadline_ns / 1e9)
-    return "%d ms left" % (max(deadline_ns - now, 0) // 1000000)
+    left = "%d ms left" % (max(deadline_ns - now, 0) // 1000000)
+    return left + " at the crash" if is_core and v.virtual_now_ns() is None else left
 
 
 def state_text(t, by_address, names, is_core):

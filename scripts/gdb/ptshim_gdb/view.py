@@ -21,7 +21,7 @@ SYMBOL = "ptshim_debugger_view"
 # library's view has them all (commands.py, "ptshim-check-view").
 KEYS = """
 threads current switch_kind switch_kind.fast switch_kind.ucontext
-virtual_clock.on virtual_clock.now_ns
+virtual_clock.on virtual_clock.now_ns fatal_report.now_ns
 fast_registers ucontext_registers saved_register.size saved_register.name
 saved_register.name.size saved_register.offset saved_register.offset.size
 saved_register.is_address saved_register.is_address.size thread_pointer_register
@@ -157,6 +157,11 @@ class View:
         if read_uint(self["virtual_clock.on"], 1) == 0:
             return None
         return read_uint(self["virtual_clock.now_ns"], 8)
+
+    def fatal_report_ns(self):
+        """When a report the process did not survive began (a crash's core), else None."""
+        now = read_uint(self["fatal_report.now_ns"], 8)
+        return now or None
 
     def register_table(self):
         kind = read_uint(self["switch_kind"], 1)

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,7 +83,9 @@ static pthread_t start(void* (*fn)(void*), const char* name) {
   return t;
 }
 
-int main(void) {
+static int* volatile crash_target;  // null: `blocked crash` dies here
+
+int main(int argc, char** argv) {
   pthread_t holder = start(holder_main, "holder");
   usleep(50000);  // holder has m before locker asks for it
   pthread_t locker = start(locker_main, "locker");
@@ -93,6 +96,7 @@ int main(void) {
   pthread_t sleeper2 = start(sleeper_main, "sleeper");
   usleep(200000);
   all_blocked();
+  if (argc > 1 && strcmp(argv[1], "crash") == 0) *crash_target = 1;
 
   pthread_mutex_lock(&gate);
   released = 1;
