@@ -92,6 +92,8 @@ live | native)
     -ex "echo @@ apply all\n" -ex "uthread apply all bt" \
     -ex "echo @@ group\n" -ex "info uthreads /g" \
     -ex "echo @@ back\n" -ex "uthread" \
+    -ex "echo @@ where\n" \
+    -ex "python from ptshim_gdb import describe; print(describe.where(int(gdb.parse_and_eval('(unsigned long)&waits_on_mutex'))))" \
     -ex "echo @@ uthread 6\n" -ex "uthread 6" \
     -ex "echo @@ continue\n" -ex "continue" \
     "$program" >"$log" 2>&1 </dev/null
@@ -149,6 +151,13 @@ live | native)
     '^ +2 threads \(6, 7\): sleeping, 9[0-9]{4} ms left  in sleeps_long '
   expect "uthread alone: back to the running thread" "$(section back "$log")" \
     '^\[Back to the running user thread 1 "main"\]$' '^#0 +all_blocked \(\) at '
+  if [ "$mode" = live ]; then
+    # A symbol-less address is named as reports name it: the object and the
+    # offset from its load bias (the program's offset of the function, here).
+    offset=$(nm "$program" | awk '$3 == "waits_on_mutex" { sub(/^0+/, "", $1); print $1 }')
+    expect "an address is object+offset from the load bias, as in reports" "$(section where "$log")" \
+      "^$(basename "$program")\+0x$offset\$"
+  fi
   expect "continued with thread 6's registers installed, the program ends right" \
     "$(section continue "$log")" '^done$' 'exited normally'
   ;;

@@ -26,13 +26,42 @@ def symbol_at(address):
     return m.group(1), int(m.group(2) or 0)
 
 
+def _load_biases():
+    """{object path: load bias} from the dynamic linker's list (_r_debug's
+    link_maps: l_addr, l_name, l_ld, l_next), the base the reports print
+    offsets from (dl_iterate_phdr's dlpi_addr). The program's own entry has
+    an empty name: its key is "". Read from memory, so a core has it too."""
+    biases = {}
+    try:
+        r_debug = int(gdb.parse_and_eval("(unsigned long)&_r_debug"))
+    except gdb.error:
+        return biases
+    try:
+        link_map = viewmod.read_uint(r_debug + 8, 8)  # r_version (int, padded), r_map
+        for _ in range(4096):
+            if link_map == 0:
+                break
+            l_addr = viewmod.read_uint(link_map, 8)
+            name = viewmod.read_cstring(viewmod.read_uint(link_map + 8, 8))
+            biases.setdefault(name, l_addr)
+            link_map = viewmod.read_uint(link_map + 24, 8)
+    except gdb.GdbError:
+        pass
+    return biases
+
+
 def where(address):
-    """The object and offset of an address: "libfoo.so+0x1234", for a symbol-less one."""
+    """The object and offset of an address, as reports print a symbol-less
+    frame: "libfoo.so+0x1234", the offset from the object's load bias."""
     name = gdb.solib_name(address)
+    biases = _load_biases()
     if name is None:
         progspace = gdb.selected_inferior().progspace
         name = progspace.filename or "?"
-    return "%s+0x%x" % (name.rsplit("/", 1)[-1], address)
+        bias = biases.get("", 0)
+    else:
+        bias = biases.get(name, 0)
+    return "%s+0x%x" % (name.rsplit("/", 1)[-1], address - bias)
 
 
 _INVOKER_TUPLE = "std::thread::_Invoker<std::tuple<"
