@@ -129,13 +129,18 @@ def lock_name(kind_name, address):
 
 def now_ns(v, is_core):
     """CLOCK_MONOTONIC now, or None when there is no now: a core on real time
-    that no fatal report wrote (a gcore's), whose time is the crash's."""
-    virtual = v.virtual_now_ns()
-    if virtual is not None:
-        return virtual
-    if is_core:
-        return v.fatal_report_ns()
-    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    that no fatal report wrote (a gcore's), whose time is the crash's. Read
+    once per command (per view): gdb may take seconds over a command's
+    threads while the stopped program's deadlines stay where they are."""
+    if not hasattr(v, "now_snapshot"):
+        virtual = v.virtual_now_ns()
+        if virtual is not None:
+            v.now_snapshot = virtual
+        elif is_core:
+            v.now_snapshot = v.fatal_report_ns()
+        else:
+            v.now_snapshot = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    return v.now_snapshot
 
 
 def time_left(v, deadline_ns, is_core):

@@ -40,9 +40,21 @@ def _newest():
 
 
 def _write(regs):
-    _newest()
-    for name, value in regs.items():
-        gdb.execute("set var $%s = %d" % (name, value), to_string=True)
+    """Writes the registers one by one. After each write gdb looks for the
+    frame that was selected by walking the new stack; between two writes the
+    registers belong to two different stacks, and that walk can go through
+    garbage for hundreds of thousands of frames (seconds a thread in
+    CPython). A backtrace limit of 1 keeps each walk to frame 0, which is
+    the frame selected here."""
+    limit = gdb.parameter("backtrace limit")
+    gdb.execute("set backtrace limit 1", to_string=True)
+    try:
+        _newest()
+        for name, value in regs.items():
+            gdb.execute("set var $%s = %d" % (name, value), to_string=True)
+    finally:
+        gdb.execute("set backtrace limit %s" % (limit if limit else "unlimited"),
+                    to_string=True)
     _newest()
 
 
