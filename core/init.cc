@@ -16,6 +16,10 @@ namespace ptshim {
 
 namespace {
 bool g_initialized;
+// The process this library's state belongs to: set at start-up and in a fork
+// child. A vfork child shares the memory but not the pid.
+long g_process_pid;
+bool g_finished;
 
 const SchedPolicy* policy_of(SchedKind kind) {
   switch (kind) {
@@ -32,6 +36,7 @@ const SchedPolicy* policy_of(SchedKind kind) {
 void on_fork_in_child() {
   // fork() runs this in the child before the program's own child handlers.
   enter_core();
+  g_process_pid = arch::raw_syscall(SYS_getpid);
   threads_after_fork_in_child();
   if (virtual_time_on()) virtual_time_after_fork_in_child();
   cputime_after_fork_in_child(current());
@@ -52,6 +57,7 @@ void on_fork_in_child() {
 void initialize() {
   int saved_errno = errno;
   g_initialized = true;
+  g_process_pid = arch::raw_syscall(SYS_getpid);
   key_reserve_for_ptshim(true);  // libunwind's key, made at its warm-up
   parse_options_or_exit(stack_default_guard_budget());
   if (options().stats) stats_start();
@@ -97,16 +103,21 @@ __attribute__((constructor)) void initialize_before_main() {
   if (!g_initialized) initialize();
 }
 
-// After the program's exit handlers and its static destructors: the
-// statistics block, then the schedule's line, the last thing a recording
-// run prints.
-__attribute__((destructor)) void finish_at_exit() {
-  if (!g_initialized) return;
+// After the program's exit handlers and its static destructors.
+__attribute__((destructor)) void finish_at_exit() { finish_process(); }
+}  // namespace
+
+// The statistics block, then the schedule's line (the last thing a
+// recording run prints), then the trace's end: once, by the process itself,
+// never by a vfork child that shares its memory (it would end the parent's
+// trace and print its statistics as its own).
+void finish_process() {
+  if (!g_initialized || g_finished || arch::raw_syscall(SYS_getpid) != g_process_pid) return;
+  g_finished = true;
   stats_print_at_exit();
   schedule_print_at_exit();
   trace_finish("exit", 0);
 }
-}  // namespace
 
 void ensure_initialized_or_die(const char* function) {
   if (!g_initialized) {

@@ -25,6 +25,9 @@ namespace ptshim {
 // The slow path of ShimEntry: initializes ptshim on the very first call, or
 // reports a call from a kernel thread ptshim does not run (core/init.cc).
 void ensure_initialized_or_die(const char* function);
+// What the process writes last (--stats, a recording's schedule line, the
+// trace's end): at exit, and from _exit and _Exit, which skip destructors.
+void finish_process();
 
 }  // namespace ptshim
 

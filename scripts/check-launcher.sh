@@ -58,12 +58,13 @@ expect no-options-keep-env 0 '^7ms$' '' -- \
   env PTSHIM_TIMESLICE=7ms "$launcher" printenv PTSHIM_TIMESLICE
 # The schedule's options (issue 14): each sets its variable; bad values are
 # one line and exit status 2.
-expect sched-options-set-env 0 '^pct:2 17 900 3,17 4 1 1 1$' '' -- \
+# (sh ends by _exit: the seeded run's schedule line is still its last words.)
+expect sched-options-set-env 0 '^pct:2 17 900 3,17 4 1 1 1$' '^ptshim: schedule seed=17 ' -- \
   "$launcher" --sched=pct:2 --seed 17 --pct-steps=900 --preempt-skip=3,17 --preempt-show 4 \
   --virtual-time --spurious-wakeups --schedule-digest=1 -- sh -c \
   'echo "$PTSHIM_SCHED $PTSHIM_SEED $PTSHIM_PCT_STEPS $PTSHIM_PREEMPT_SKIP $PTSHIM_PREEMPT_SHOW $PTSHIM_VIRTUAL_TIME $PTSHIM_SPURIOUS_WAKEUPS $PTSHIM_SCHEDULE_DIGEST"'
 # The report options (issue 15).
-expect report-options-set-env 0 '^1 1 abort none$' '' -- \
+expect report-options-set-env 0 '^1 1 abort none$' '^ptshim: stats \(pid [0-9]+, ' -- \
   "$launcher" --lock-order --stats=1 --misuse abort --symbolizer=none -- sh -c \
   'echo "$PTSHIM_LOCK_ORDER $PTSHIM_STATS $PTSHIM_MISUSE $PTSHIM_SYMBOLIZER"'
 expect trace-option-sets-env 0 '^/tmp/t.json$' '' -- "$launcher" --trace /tmp/t.json printenv PTSHIM_TRACE

@@ -18,7 +18,8 @@ PTSHIM_STATS), and checks the trace against what the program did and what
 Then a crashing run (a null write in a thread) leaves strict JSON ending in
 the crashed thread's running slice (main's join still under way), a
 deadlocked one (SIGABRT after the report) strict JSON with the mutex wait
-still under way and its holder, and a SIGKILLed run leaves an
+still under way and its holder, one that ends by _exit (no destructors)
+strict JSON and its --stats block, and a SIGKILLed run leaves an
 unterminated array that parses as speedscope and Chrome's trace viewer parse
 it (trailing whitespace and comma dropped, ']' appended), and a second
 process given the file while the first writes it writes FILE.<pid> instead.
@@ -204,6 +205,24 @@ def check_crash(lib, program, native, work):
         fail("crash: no wait slice of main's join of thread 3, under way at signal 11")
 
 
+def check_underscore_exit(lib, program, native, work):
+    """_exit skips destructors: ptshim ends the trace (and prints --stats) from its own _exit."""
+    trace = os.path.join(work, "_exit.json")
+    r = run({"PTSHIM_TRACE": trace, "PTSHIM_STATS": "1"}, [program, "_exit"], lib, native)
+    if r.returncode != 0:
+        fail("_exit: exit status %d\n%s" % (r.returncode, r.stderr))
+    if not re.search(r"^ptshim: stats \(pid [0-9]+", r.stderr, re.M):
+        fail("_exit: no --stats block: %r" % r.stderr)
+    try:
+        events = load_strict(trace)
+    except (OSError, ValueError) as e:
+        fail("_exit: the trace does not parse: %s" % e)
+        return
+    last = events[-1]
+    if last.get("name") != "running" or last.get("args", {}).get("end") != "exit":
+        fail("_exit: the last event is not the running slice up to the exit: %s" % last)
+
+
 def check_deadlock(lib, program, native, work):
     events = trace_of_death(lib, program, native, work, "deadlock", signal.SIGABRT)
     if events is None:
@@ -296,6 +315,7 @@ def main():
         check_timeline(lib, program, native, work)
         check_crash(lib, program, native, work)
         check_deadlock(lib, program, native, work)
+        check_underscore_exit(lib, program, native, work)
         check_killed(lib, program, native, work)
         check_second_writer(lib, program, native, work)
     sys.exit(1 if failures else 0)

@@ -6,6 +6,7 @@
  *   timeline            the run above
  *   timeline crash      a thread writes through a null pointer
  *   timeline deadlock   two threads lock two mutexes in opposite order
+ *   timeline _exit      yields to a spinning thread, then ends by _exit
  *   timeline spin       yields a while, prints "spinning", then both threads
  *                       sleep 100 ms at a time (to be killed: while nothing
  *                       is written)
@@ -99,6 +100,12 @@ int main(int argc, char** argv) {
     CHECK_RC(pthread_create(&t[1], NULL, take_both, NULL), 0);
     pthread_join(t[0], NULL);
     return 1;
+  }
+  if (strcmp(mode, "_exit") == 0) { /* ends as a shell does: no exit handlers */
+    CHECK_RC(pthread_create(&t[0], NULL, spinner, NULL), 0);
+    for (int i = 0; i < 10; ++i) sched_yield();
+    CHECK_ONE_KERNEL_THREAD();
+    _exit(0);
   }
   if (strcmp(mode, "spin") == 0) {
     CHECK_RC(pthread_create(&t[0], NULL, spinner, NULL), 0);

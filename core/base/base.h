@@ -223,5 +223,8 @@ void raise_on_this_thread(int sig);
 [[noreturn]] void die_by_signal(int sig);
 // ptshim's own failure: the message, then death by SIGABRT without a report.
 [[noreturn]] void fatal(const char* message);
+// Ends the process at once with `status` (exit_group): no exit handlers, no
+// destructors, and not through the program's _exit, which the shim defines.
+[[noreturn]] void exit_process_now(int status);
 
 }  // namespace ptshim

@@ -412,7 +412,7 @@ void parse_options_or_exit(size_t guarded_stacks) {
     if (value == nullptr) continue;
     if (const char* why = p.parse(value, &g_options)) {
       Writer().str("ptshim: ").str(p.name).chr('=').str(value).str(": ").str(why).chr('\n');
-      _exit(2);
+      exit_process_now(2);
     }
   }
   uint64_t drawn = 0;
