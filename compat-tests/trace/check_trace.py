@@ -43,11 +43,16 @@ def fail(what):
     print("check_trace: " + what, file=sys.stderr)
 
 
-def run(env_extra, args, lib, native, timeout=30):
+def program_env(env_extra, lib, native):
     env = dict(os.environ)
     if not native:
         env["LD_PRELOAD"] = lib
     env.update(env_extra)
+    return env
+
+
+def run(env_extra, args, lib, native, timeout=30):
+    env = program_env(env_extra, lib, native)
     return subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -243,10 +248,7 @@ def check_deadlock(lib, program, native, work):
 
 def check_killed(lib, program, native, work):
     trace = os.path.join(work, "killed.json")
-    env = dict(os.environ)
-    if not native:
-        env["LD_PRELOAD"] = lib
-    env["PTSHIM_TRACE"] = trace
+    env = program_env({"PTSHIM_TRACE": trace}, lib, native)
     p = subprocess.Popen([program, "spin"], env=env, stdout=subprocess.PIPE, text=True)
     try:
         line = p.stdout.readline()
@@ -278,10 +280,7 @@ def check_killed(lib, program, native, work):
 def check_second_writer(lib, program, native, work):
     """A process that finds the file held by another live one writes FILE.<pid>."""
     trace = os.path.join(work, "shared.json")
-    env = dict(os.environ)
-    if not native:
-        env["LD_PRELOAD"] = lib
-    env["PTSHIM_TRACE"] = trace
+    env = program_env({"PTSHIM_TRACE": trace}, lib, native)
     first = subprocess.Popen([program, "spin"], env=env, stdout=subprocess.PIPE, text=True)
     try:
         first.stdout.readline()

@@ -53,6 +53,16 @@ expect() { # expect NAME TEXT ERE...
   ok "$name"
 }
 
+# The extension on a core of $program: gdb_on_core CORE LOG.
+gdb_on_core() {
+  timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $build/lib" \
+    -ex "set pagination off" -ex "set width 0" \
+    -ex "echo @@ info uthreads\n" -ex "info uthreads" \
+    -ex "echo @@ uthread 3\n" -ex "uthread 3" -ex "echo @@ bt 3\n" -ex "bt" \
+    -ex "echo @@ back\n" -ex "uthread" \
+    "$program" "$1" >"$2" 2>&1 </dev/null
+}
+
 case $mode in
 view)
   exports=$(nm -D --defined-only "$lib")
@@ -171,11 +181,7 @@ crash-core)
     ok "crash core (not checked here)"
   else
     log=$tmp/crash-core.out
-    timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $build/lib" \
-      -ex "set pagination off" -ex "set width 0" \
-      -ex "echo @@ info uthreads\n" -ex "info uthreads" \
-      -ex "echo @@ uthread 3\n" -ex "uthread 3" \
-      "$program" "$core_file" >"$log" 2>&1 </dev/null
+    gdb_on_core "$core_file" "$log"
     expect "crash core: info uthreads, sleeps' time left at the crash" "$(section "info uthreads" "$log")" \
       '^\* 1 +"main" +running  in main ' \
       '^  3 +"locker" +waiting on mutex m \(0x[0-9a-f]+\) held by thread 2 "holder"  in waits_on_mutex ' \
@@ -218,12 +224,7 @@ core)
     "$program" >"$tmp/gcore.out" 2>&1 </dev/null
   [ -s "$core_file" ] || { bad "gcore wrote no core" "$(cat "$tmp/gcore.out")"; exit 1; }
   log=$tmp/core.out
-  timeout 60 gdb -batch -nx -iex "add-auto-load-safe-path $build/lib" \
-    -ex "set pagination off" -ex "set width 0" \
-    -ex "echo @@ info uthreads\n" -ex "info uthreads" \
-    -ex "echo @@ uthread 3\n" -ex "uthread 3" -ex "echo @@ bt 3\n" -ex "bt" \
-    -ex "echo @@ back\n" -ex "uthread" \
-    "$program" "$core_file" >"$log" 2>&1 </dev/null
+  gdb_on_core "$core_file" "$log"
   expect "core: info uthreads names, states and top frames" "$(section "info uthreads" "$log")" \
     '^\* 1 +"main" +running  in all_blocked ' \
     '^  3 +"locker" +waiting on mutex m \(0x[0-9a-f]+\) held by thread 2 "holder"  in waits_on_mutex ' \
