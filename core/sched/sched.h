@@ -163,13 +163,11 @@ struct Thread {
   // Scheduler: the observers' (observe.cc). The cycle counter when it last
   // blocked, with PTSHIM_STATS; with PTSHIM_TRACE, the trace clock when it
   // last began to run and to wait, the holder of what it waits for (a thread
-  // number; 0: none), and the constant start of its running slices' events.
+  // number; 0: none).
   uint64_t stats_blocked_at;
   uint64_t trace_running_since;
   uint64_t trace_waiting_since;
   uint64_t trace_holder;
-  uint8_t trace_prefix_len;
-  char trace_prefix[79];
 
   int saved_errno;
   uint32_t file_locks_held;  // core/sync: flockfile depth; not preempted while > 0

@@ -31,7 +31,7 @@
 //   then, so stamps never go back.
 // - A wait object's name is made once (a small open-addressing table in
 //   internal memory, as stats.cc's lock table) and copied into each of its
-//   waits; a running slice's constant start is made once per thread.
+//   waits.
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
@@ -421,16 +421,6 @@ char* put_wait_json(char* p, WaitKind kind, const void* object) {
 }
 
 // ---- events ----------------------------------------------------------------------------------
-void make_prefix(Thread* t) {
-  char buf[160];
-  char* p = put_head(buf, 'X', t->number);
-  p = put(p, ",\"name\":\"running\",\"ts\":");
-  auto len = static_cast<size_t>(p - buf);
-  if (len > sizeof t->trace_prefix) len = 0;  // put_running then writes it itself
-  memcpy(t->trace_prefix, buf, len);
-  t->trace_prefix_len = static_cast<uint8_t>(len);
-}
-
 // A slice's time stamp and duration (`ts` written up to its value). It ends
 // 1 ns before `end`: the next slice of the track starts at `end`, and a
 // viewer that adds ts and dur in floating point (speedscope does) could find
@@ -444,13 +434,8 @@ char* put_span(char* p, uint64_t since, uint64_t end) {
 
 // A running slice of t up to `end_ns`, without its closing `}`.
 char* put_running(char* p, const Thread* t, uint64_t end_ns) {
-  if (t->trace_prefix_len != 0) {
-    memcpy(p, t->trace_prefix, sizeof t->trace_prefix);  // a constant size: inlined
-    p += t->trace_prefix_len;
-  } else {
-    p = put_head(p, 'X', t->number);
-    p = put(p, ",\"name\":\"running\",\"ts\":");
-  }
+  p = put_head(p, 'X', t->number);
+  p = put(p, ",\"name\":\"running\",\"ts\":");
   return put_span(p, t->trace_running_since, end_ns);
 }
 
@@ -562,7 +547,6 @@ void trace_start(Thread* first) {
   p = put_escaped(p, comm.text, comm.len);
   p = put(p, " (ptshim, one kernel thread)\"}},\n");
   commit_event(p);
-  make_prefix(first);
   write_thread_metadata(first);
   first->trace_running_since = clock_ns(arch::cycle_counter());
   g_observe |= kObserveTrace;
@@ -670,7 +654,6 @@ void trace_wait_end(Thread* t, uint64_t now) {
 
 void trace_thread_created(Thread* t, uint64_t now) {
   uint64_t ns = clock_ns(now);
-  make_prefix(t);
   write_thread_metadata(t);
   Text& name = g_full;
   Text& site = g_symbol;
