@@ -143,7 +143,7 @@ Usage: info uthreads [/g]
     def invoke(self, arg, from_tty):
         group = arg.strip() == "/g"
         if arg.strip() not in ("", "/g"):
-            raise gdb.GdbError("usage: info uthreads [/g]")
+            raise gdb.GdbError("ptshim: unknown flag %r (usage: info uthreads [/g])" % arg.strip())
         s = Session()
         rows = []
         unwound_not = None  # why suspended threads' frames could not be read (a core)
@@ -259,7 +259,8 @@ Usage: uthread N      thread N's context
             try:
                 number = int(arg, 0)
             except ValueError:
-                raise gdb.GdbError("usage: uthread [N] | uthread apply all|N... CMD")
+                raise gdb.GdbError("ptshim: not a user thread number: '%s' "
+                                   "(usage: uthread [N] | uthread apply all|N... CMD)" % arg)
             t = s.find(number)
             s.enter(t)
             print("[Switching to user thread %d \"%s\"]" % (t.number, s.names[t.address]))
@@ -303,8 +304,12 @@ Usage: uthread apply all CMD | uthread apply N [M-K ...] CMD"""
                     break
                 i += 1
         command = " ".join(words[i:])
-        if not targets or not command:
-            raise gdb.GdbError("usage: uthread apply all|N... CMD")
+        usage = "(usage: uthread apply all|N... CMD)"
+        if not targets:
+            what = "'%s' is not a thread number or range" % words[0] if words else "no threads"
+            raise gdb.GdbError("ptshim: %s %s" % (what, usage))
+        if not command:
+            raise gdb.GdbError("ptshim: no command to run in the threads %s" % usage)
         for t in targets:
             state = describe.state_text(t, s.by_address, s.names, s.is_core)
             print("\nUser thread %d \"%s\" (%s):" % (t.number, s.names[t.address], state))
